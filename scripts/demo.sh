@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Starts idnode on its embedded default: RocksDB in ./idnode-data, the ceramics demo data set loaded on first
+# start, the REST API on http://127.0.0.1:8000. Plain-HTTP authentication is allowed because it listens on
+# loopback only; never pass --allow-insecure-auth on a public address. Extra arguments go to `idnode serve`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/prereqs.sh
+# The dev profile shares its RocksDB build (optimized even in dev, see Cargo.toml) with the test suite; build
+# with `cargo build --release` for production.
+exec cargo run --bin idnode -- serve --demo --allow-insecure-auth --http 127.0.0.1:8000 --data-dir idnode-data "$@"

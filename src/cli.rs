@@ -1,0 +1,85 @@
+//! The command line of the `idnode` binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// idnode: industrial-internet identifier resolution node.
+#[derive(Debug, Parser)]
+#[command(name = "idnode", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the REST API.
+    Serve(ServeArgs),
+    /// Check a configuration file and print it with defaults filled in.
+    CheckConfig {
+        /// The TOML file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+}
+
+/// Options of `idnode serve`; flags override the file, which overrides defaults.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// TOML configuration (see deploy/idnode.toml).
+    #[arg(long, short, env = "IDNODE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory of the RocksDB store.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the REST listener, e.g. 127.0.0.1:8000.
+    #[arg(long)]
+    pub http: Option<SocketAddr>,
+    /// Load the ceramics demo data set when the store is empty.
+    #[arg(long)]
+    pub demo: bool,
+    /// Accept credentials over plain HTTP (loopback development and tests only).
+    #[arg(long)]
+    pub allow_insecure_auth: bool,
+    /// PEM certificate chain for HTTPS.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Log as JSON lines instead of text.
+    #[arg(long)]
+    pub log_json: bool,
+}
+
+impl ServeArgs {
+    /// The configuration: defaults, then the file, then `IDNODE_*` variables, then flags.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        let mut cfg = match &self.config {
+            Some(p) => Config::load(p)?,
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        if let Some(d) = &self.data_dir {
+            cfg.storage.path = d.clone();
+        }
+        if let Some(a) = self.http {
+            cfg.http.listen = a;
+        }
+        if self.allow_insecure_auth {
+            cfg.http.allow_insecure_auth = true;
+        }
+        if self.tls_cert.is_some() {
+            cfg.http.tls_cert = self.tls_cert.clone();
+            cfg.http.tls_key = self.tls_key.clone();
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}

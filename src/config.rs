@@ -1,0 +1,221 @@
+//! Configuration: TOML with `deny_unknown_fields`, defaults for everything, environment overrides
+//! (`IDNODE_*`), and [`Config::validate`]. `deploy/idnode.toml` is the annotated example.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::{Handle, Prefix, SuffixCase};
+use crate::store::RocksConfig;
+
+/// Why a configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown keys.
+    #[error("invalid configuration: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// A value is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Identity of the node: prefixes and identifier rules.
+    pub node: NodeConfig,
+    /// The RocksDB store.
+    pub storage: RocksConfig,
+    /// The REST listener.
+    pub http: HttpConfig,
+    /// The first administrator, created on an empty store.
+    pub bootstrap: BootstrapConfig,
+}
+
+/// Prefixes and identifier rules.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// Prefixes homed here (derived prefixes included), the first being the node prefix.
+    pub prefixes: Vec<String>,
+    /// `sensitive` (default) or `insensitive` suffix comparison.
+    pub suffix_case: SuffixCase,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self { prefixes: vec!["88.798".into()], suffix_case: SuffixCase::Sensitive }
+    }
+}
+
+/// The REST listener.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// PEM certificate chain; with `tls_key`, the listener serves HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    pub tls_key: Option<PathBuf>,
+    /// Accept HTTP Basic credentials over plain HTTP (for loopback development and tests only).
+    pub allow_insecure_auth: bool,
+    /// Largest request body accepted, bytes.
+    pub max_body_bytes: usize,
+    /// Requests served at once before new ones get 503.
+    pub max_concurrent_requests: usize,
+    /// Send CORS headers allowing any origin.
+    pub cors: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            tls_cert: None,
+            tls_key: None,
+            allow_insecure_auth: false,
+            max_body_bytes: 1 << 20,
+            max_concurrent_requests: 1024,
+            cors: true,
+        }
+    }
+}
+
+/// The first administrator identity, created when its handle does not exist yet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BootstrapConfig {
+    /// The administrator's handle (default `0.NA/<node prefix>`).
+    pub admin_handle: Option<String>,
+    /// Index of its `HS_SECKEY` value.
+    pub admin_index: u32,
+    /// The secret; better given as `IDNODE_ADMIN_SECRET`. Nothing is created without one.
+    pub admin_secret: Option<String>,
+}
+
+impl Default for BootstrapConfig {
+    fn default() -> Self {
+        Self { admin_handle: None, admin_index: 300, admin_secret: None }
+    }
+}
+
+impl Config {
+    /// Reads a TOML file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        Ok(toml::from_str(&text)?)
+    }
+
+    /// Applies `IDNODE_*` environment overrides through `get` (the process environment in the binary).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = get("IDNODE_DATA_DIR") {
+            self.storage.path = v.into();
+        }
+        if let Some(v) = get("IDNODE_HTTP_LISTEN") {
+            self.http.listen =
+                v.parse().map_err(|_| ConfigError::Invalid(format!("IDNODE_HTTP_LISTEN={v:?} is not an address")))?;
+        }
+        if let Some(v) = get("IDNODE_PREFIXES") {
+            self.node.prefixes = v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+        }
+        if let Some(v) = get("IDNODE_ADMIN_SECRET") {
+            self.bootstrap.admin_secret = Some(v);
+        }
+        if let Some(v) = get("IDNODE_ALLOW_INSECURE_AUTH") {
+            self.http.allow_insecure_auth = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        Ok(())
+    }
+
+    /// Checks values that serde cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.node.prefixes.is_empty() {
+            return Err(ConfigError::Invalid("node.prefixes must name at least one prefix".into()));
+        }
+        self.homed_prefixes()?;
+        if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
+            return Err(ConfigError::Invalid("http.tls_cert and http.tls_key go together".into()));
+        }
+        if self.http.max_body_bytes == 0 || self.http.max_concurrent_requests == 0 {
+            return Err(ConfigError::Invalid(
+                "http.max_body_bytes and http.max_concurrent_requests must be positive".into(),
+            ));
+        }
+        if let Some(h) = &self.bootstrap.admin_handle {
+            Handle::parse(h, self.node.suffix_case)
+                .map_err(|e| ConfigError::Invalid(format!("bootstrap.admin_handle: {e}")))?;
+        }
+        if self.bootstrap.admin_secret.as_deref() == Some("") {
+            return Err(ConfigError::Invalid("bootstrap.admin_secret must not be empty".into()));
+        }
+        Ok(())
+    }
+
+    /// The homed prefixes, parsed.
+    pub fn homed_prefixes(&self) -> Result<Vec<Prefix>, ConfigError> {
+        self.node
+            .prefixes
+            .iter()
+            .map(|p| Prefix::parse(p).map_err(|e| ConfigError::Invalid(format!("node.prefixes: {p:?}: {e}"))))
+            .collect()
+    }
+
+    /// The bootstrap administrator handle (`0.NA/<node prefix>` unless configured).
+    pub fn admin_handle(&self) -> String {
+        self.bootstrap.admin_handle.clone().unwrap_or_else(|| format!("0.NA/{}", self.node.prefixes[0]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_unknown_keys_are_refused() {
+        Config::default().validate().unwrap();
+        let err = toml::from_str::<Config>("[http]\nlisten = \"127.0.0.1:1\"\nbogus = 1\n").unwrap_err();
+        assert!(err.to_string().contains("bogus"));
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let c = Config::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/idnode.toml"))).unwrap();
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn env_overrides_apply() {
+        let mut c = Config::default();
+        c.apply_env(|k| match k {
+            "IDNODE_PREFIXES" => Some("88.798, 88.799".into()),
+            "IDNODE_HTTP_LISTEN" => Some("127.0.0.1:9".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.node.prefixes, vec!["88.798", "88.799"]);
+        assert_eq!(c.http.listen.port(), 9);
+        assert!(c.apply_env(|k| (k == "IDNODE_HTTP_LISTEN").then(|| "nope".into())).is_err());
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let mut c = Config::default();
+        c.node.prefixes = vec!["88..1".into()];
+        assert!(c.validate().unwrap_err().to_string().contains("88..1"));
+        let mut c = Config::default();
+        c.http.tls_cert = Some("x".into());
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,128 @@
+//! Error codes of the node, mapped once to the Handle response code and the HTTP status.
+//!
+//! Every adapter (REST today, gRPC and the Handle wire protocol later) turns a [`NodeError`] into its own terms
+//! through [`ErrorCode`], so the same failure reads the same whichever door a client came through.
+
+use crate::id::IdError;
+use crate::record::RecordError;
+use crate::store::StoreError;
+
+/// What went wrong, in the Handle system's own vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// Unexpected server error (rc 2).
+    Internal,
+    /// The node is overloaded (rc 3).
+    Overloaded,
+    /// The handle does not exist (rc 100).
+    HandleNotFound,
+    /// The handle already exists (rc 101).
+    HandleAlreadyExists,
+    /// The handle is not syntactically valid (rc 102).
+    InvalidHandle,
+    /// The handle exists but the requested values do not (rc 200).
+    ValuesNotFound,
+    /// A value with that index already exists (rc 201).
+    ValueAlreadyExists,
+    /// A value is malformed (rc 202).
+    InvalidValue,
+    /// The node does not home the handle's prefix (rc 301).
+    NotResponsible,
+    /// The caller is authenticated but lacks the permission (rc 400).
+    Forbidden,
+    /// The request needs authentication (rc 402).
+    AuthenticationNeeded,
+    /// The credentials were wrong (rc 403).
+    AuthenticationFailed,
+    /// The request body is larger than the node accepts (rc 202, HTTP 413).
+    PayloadTooLarge,
+    /// Credentials were sent over plain HTTP where the operator does not allow it (rc 402, HTTP 403).
+    InsecureAuthentication,
+    /// The request itself is malformed: bad parameter, bad JSON (rc 202, HTTP 400).
+    BadRequest,
+    /// No such resource or method (rc 2, HTTP 404 / 405).
+    NoSuchResource,
+}
+
+impl ErrorCode {
+    /// The Handle protocol response code.
+    pub fn response_code(self) -> u32 {
+        match self {
+            Self::Internal => 2,
+            Self::Overloaded => 3,
+            Self::HandleNotFound => 100,
+            Self::HandleAlreadyExists => 101,
+            Self::InvalidHandle => 102,
+            Self::ValuesNotFound => 200,
+            Self::ValueAlreadyExists => 201,
+            Self::InvalidValue | Self::PayloadTooLarge => 202,
+            Self::NotResponsible => 301,
+            Self::Forbidden => 400,
+            Self::AuthenticationNeeded | Self::InsecureAuthentication => 402,
+            Self::AuthenticationFailed => 403,
+            Self::BadRequest => 202,
+            Self::NoSuchResource => 2,
+        }
+    }
+
+    /// The HTTP status of the REST API (handle-rest-api.md, status table).
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::Internal => 500,
+            Self::Overloaded => 503,
+            Self::HandleNotFound => 404,
+            Self::HandleAlreadyExists | Self::ValueAlreadyExists => 409,
+            Self::InvalidHandle
+            | Self::ValuesNotFound
+            | Self::InvalidValue
+            | Self::NotResponsible
+            | Self::BadRequest => 400,
+            Self::Forbidden | Self::InsecureAuthentication => 403,
+            Self::NoSuchResource => 404,
+            Self::AuthenticationNeeded | Self::AuthenticationFailed => 401,
+            Self::PayloadTooLarge => 413,
+        }
+    }
+}
+
+/// An error of the node core: a code and a message for the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct NodeError {
+    /// The classification that the adapters map to their status codes.
+    pub code: ErrorCode,
+    /// A human-readable explanation, safe to show to the client.
+    pub message: String,
+}
+
+impl NodeError {
+    /// An error with a code and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}
+
+impl From<IdError> for NodeError {
+    fn from(e: IdError) -> Self {
+        Self::new(ErrorCode::InvalidHandle, e.to_string())
+    }
+}
+
+impl From<RecordError> for NodeError {
+    fn from(e: RecordError) -> Self {
+        // The Handle.Net server answers a duplicate index in one body with 409 / rc 201 "Index conflict".
+        let code = match e {
+            RecordError::DuplicateIndex(_) => ErrorCode::ValueAlreadyExists,
+            _ => ErrorCode::InvalidValue,
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+impl From<StoreError> for NodeError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage error");
+        Self::new(ErrorCode::Internal, "internal storage error")
+    }
+}

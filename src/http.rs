@@ -1,0 +1,102 @@
+//! The Handle.Net-compatible REST API (handle-rest-api.md): an axum router that turns requests into calls of the
+//! [`Node`] core and its answers into the contract's JSON. Nothing here decides semantics.
+//!
+//! - [`query`]: query strings with repeated keys and valueless booleans;
+//! - [`reply`]: rendering (`pretty`, JSONP), caching headers and error bodies;
+//! - `auth`: HTTP Basic credentials;
+//! - `handles`: resolve, create/replace, modify, delete, mint;
+//! - `list`: listing handles and prefixes.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::Semaphore;
+use tower_http::cors::{Any, CorsLayer};
+
+use crate::error::ErrorCode;
+use crate::node::Node;
+
+mod auth;
+mod handles;
+mod list;
+pub mod query;
+pub mod reply;
+
+use reply::{ApiError, Render};
+
+/// Settings of the REST adapter.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Whether the listener is TLS.
+    pub secure: bool,
+    /// Accept credentials over plain HTTP.
+    pub allow_insecure_auth: bool,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Requests served at once before 503.
+    pub max_concurrent_requests: usize,
+    /// Send CORS headers.
+    pub cors: bool,
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    node: Arc<Node>,
+    settings: Arc<HttpSettings>,
+    permits: Arc<Semaphore>,
+}
+
+/// Builds the router over `node`.
+pub fn router(node: Arc<Node>, settings: HttpSettings) -> Router {
+    let permits = Arc::new(Semaphore::new(settings.max_concurrent_requests));
+    let cors = settings.cors;
+    let state = AppState { node, settings: Arc::new(settings), permits };
+    let app = Router::new()
+        .route("/api/handles", get(list::list_handles))
+        .route("/api/handles/", get(list::list_handles))
+        .route("/api/handles/{*handle}", get(handles::resolve).put(handles::put).delete(handles::delete))
+        .route("/api/prefixes", get(list::prefixes))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), shed_load))
+        .with_state(state);
+    if cors {
+        app.layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::PUT, Method::DELETE, Method::OPTIONS])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_NONE_MATCH, header::ACCEPT])
+                .expose_headers([header::ETAG, HeaderName::from_static("x-request-id")]),
+        )
+    } else {
+        app
+    }
+}
+
+/// Answers 503 / rc 3 when more than the configured number of requests are in flight.
+async fn shed_load(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match state.permits.clone().try_acquire_owned() {
+        Ok(_permit) => next.run(req).await,
+        Err(_) => {
+            ApiError::new(ErrorCode::Overloaded, "", "server too busy; retry later", &Render::default()).into_response()
+        }
+    }
+}
+
+async fn not_found(req: Request) -> Response {
+    let msg = format!("no resource at {}; see /api/handles/{{handle}}", req.uri().path());
+    ApiError::new(ErrorCode::NoSuchResource, "", msg, &Render::default()).into_response()
+}
+
+async fn method_not_allowed(req: Request) -> Response {
+    let msg = format!("method {} is not allowed on {}", req.method(), req.uri().path());
+    let mut r = ApiError::new(ErrorCode::NoSuchResource, "", msg, &Render::default()).into_response();
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    r
+}

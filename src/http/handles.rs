@@ -1,0 +1,229 @@
+//! `GET`, `PUT` and `DELETE` on `/api/handles/{handle}`.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::Response;
+use percent_encoding::percent_decode_str;
+use serde::Serialize;
+
+use super::query::{IndexParam, Params};
+use super::reply::{self, ApiError, Caching, Render};
+use super::{AppState, auth};
+use crate::error::ErrorCode;
+use crate::node::{Caller, Filter, PutOutcome, now};
+use crate::record::HandleValue;
+use crate::record::json::{ValueJson, parse_values, value_json};
+
+const PATH_PREFIX: &str = "/api/handles/";
+
+/// What every handler needs first: the handle as sent, parameters and rendering.
+struct Ctx {
+    echo: String,
+    params: Params,
+    render: Render,
+}
+
+impl Ctx {
+    fn new(uri: &Uri) -> Result<Self, ApiError> {
+        let raw = uri.path().strip_prefix(PATH_PREFIX).unwrap_or("");
+        let params = Params::parse(uri.query());
+        let render = Render::from_params(&params)
+            .map_err(|m| ApiError::new(ErrorCode::BadRequest, raw, m, &Render::default()))?;
+        let echo = percent_decode_str(raw)
+            .decode_utf8()
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::InvalidHandle,
+                    raw,
+                    "handle is not valid UTF-8 after percent-decoding",
+                    &render,
+                )
+            })?
+            .into_owned();
+        if echo.len() >= 4 && echo[..4].eq_ignore_ascii_case("hdl:") {
+            // As the Handle.Net server: `hdl:` is a URI scheme, not part of a handle, so its "prefix" is foreign.
+            let msg = format!("\"hdl:\" is a URI scheme, not part of a handle: request /api/handles/{}", &echo[4..]);
+            return Err(ApiError::new(ErrorCode::NotResponsible, &echo, msg, &render));
+        }
+        Ok(Self { echo, params, render })
+    }
+
+    fn err(&self, e: crate::error::NodeError) -> ApiError {
+        ApiError::from_node(e, &self.echo, &self.render)
+    }
+
+    fn bad(&self, msg: String) -> ApiError {
+        ApiError::new(ErrorCode::BadRequest, &self.echo, msg, &self.render)
+    }
+
+    fn caller(&self, state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        auth::caller(&state.node, headers, state.settings.secure, state.settings.allow_insecure_auth)
+            .map_err(|e| self.err(e))
+    }
+
+    fn flag(&self, key: &str, default: bool) -> Result<bool, ApiError> {
+        Ok(self.params.flag(key).map_err(|m| self.bad(m))?.unwrap_or(default))
+    }
+
+    fn ok(&self, status: StatusCode) -> Response {
+        let body = Ack { response_code: 1, handle: &self.echo };
+        reply::json(status, &body, &self.render, Caching::NoStore, None)
+    }
+}
+
+#[derive(Serialize)]
+struct Ack<'a> {
+    #[serde(rename = "responseCode")]
+    response_code: u32,
+    handle: &'a str,
+}
+
+#[derive(Serialize)]
+struct Resolved<'a> {
+    #[serde(rename = "responseCode")]
+    response_code: u32,
+    handle: &'a str,
+    values: Vec<ValueJson<'a>>,
+}
+
+/// `GET /api/handles/{handle}`: resolve.
+pub async fn resolve(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    resolve_inner(&state, &uri, &headers).unwrap_or_else(axum::response::IntoResponse::into_response)
+}
+
+fn resolve_inner(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(uri)?;
+    let h = state.node.parse_handle(&ctx.echo).map_err(|e| ctx.err(e))?;
+    let caller = ctx.caller(state, headers)?;
+    let public_only = ctx.flag("publicOnly", caller == Caller::Anonymous)?;
+    ctx.flag("auth", false)?;
+    let indexes = match IndexParam::from(&ctx.params).map_err(|m| ctx.bad(m))? {
+        IndexParam::List(l) => l,
+        IndexParam::None => Vec::new(),
+        IndexParam::Various => return Err(ctx.bad("index=various is only meaningful on PUT".into())),
+    };
+    let filter = Filter { indexes, types: ctx.params.all("type").map(str::to_owned).collect(), public_only };
+    let res = state.node.resolve(&h, &filter, &caller).map_err(|e| ctx.err(e))?;
+    let t = now();
+    let max_age = res.values.iter().map(|v| v.ttl.max_age(t)).min().unwrap_or(0);
+    let caching = if caller == Caller::Anonymous { Caching::Public(max_age) } else { Caching::Private(max_age) };
+    let body = Resolved {
+        response_code: if res.matched { 1 } else { 200 },
+        handle: &ctx.echo,
+        values: res.values.iter().map(value_json).collect(),
+    };
+    Ok(reply::json(StatusCode::OK, &body, &ctx.render, caching, Some(headers)))
+}
+
+async fn read_body(
+    ctx: &Ctx,
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<serde_json::Value, ApiError> {
+    let limit = state.settings.max_body_bytes;
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            &ctx.echo,
+            format!("request body exceeds the limit of {limit} bytes"),
+            &ctx.render,
+        )
+    };
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let bytes = to_bytes(body, limit).await.map_err(|_| too_large())?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidValue,
+            &ctx.echo,
+            "request body is empty; send the values as JSON",
+            &ctx.render,
+        ));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(ErrorCode::InvalidValue, &ctx.echo, format!("malformed JSON body: {e}"), &ctx.render)
+    })
+}
+
+/// Runs a blocking core call (writes fsync) off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, crate::error::NodeError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| crate::error::NodeError::new(ErrorCode::Internal, "request task failed"))
+}
+
+/// `PUT /api/handles/{handle}`: create, replace, add or modify values, or mint a new suffix.
+pub async fn put(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    put_inner(state, uri, headers, body).await.unwrap_or_else(axum::response::IntoResponse::into_response)
+}
+
+async fn put_inner(state: AppState, uri: Uri, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let mut ctx = Ctx::new(&uri)?;
+    let mint = ctx.flag("mintNewSuffix", false)?;
+    let overwrite = ctx.flag("overwrite", true)?;
+    ctx.flag("auth", false)?;
+    let index = IndexParam::from(&ctx.params).map_err(|m| ctx.bad(m))?;
+    let caller = ctx.caller(&state, &headers)?;
+    let json = read_body(&ctx, &state, &headers, body).await?;
+    let values: Vec<HandleValue> = parse_values(&json, now()).map_err(|e| ctx.err(e.into()))?;
+    let node = state.node.clone();
+    if mint {
+        let stem = if ctx.echo.contains('/') { ctx.echo.clone() } else { format!("{}/", ctx.echo) };
+        let (prefix, suffix_stem) = stem.split_once('/').unwrap_or((&stem, ""));
+        let prefix = crate::id::Prefix::parse(prefix).map_err(|e| ctx.err(e.into()))?;
+        let suffix_stem = suffix_stem.to_owned();
+        let minted = blocking(move || node.mint(&caller, &prefix, &suffix_stem, values))
+            .await
+            .and_then(|r| r)
+            .map_err(|e| ctx.err(e))?;
+        ctx.echo = minted.as_str().to_owned();
+        return Ok(ctx.ok(StatusCode::CREATED));
+    }
+    let h = state.node.parse_handle(&ctx.echo).map_err(|e| ctx.err(e))?;
+    let status = match index {
+        IndexParam::None => {
+            let outcome = blocking(move || node.put_record(&caller, &h, values, overwrite))
+                .await
+                .and_then(|r| r)
+                .map_err(|e| ctx.err(e))?;
+            if outcome == PutOutcome::Created { StatusCode::CREATED } else { StatusCode::OK }
+        }
+        other => {
+            let only = match other {
+                IndexParam::List(l) => Some(l),
+                _ => None,
+            };
+            blocking(move || node.put_values(&caller, &h, values, only.as_deref(), overwrite))
+                .await
+                .and_then(|r| r)
+                .map_err(|e| ctx.err(e))?;
+            StatusCode::OK
+        }
+    };
+    Ok(ctx.ok(status))
+}
+
+/// `DELETE /api/handles/{handle}`: delete the handle, or with `index` some of its values.
+pub async fn delete(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    delete_inner(state, uri, headers).await.unwrap_or_else(axum::response::IntoResponse::into_response)
+}
+
+async fn delete_inner(state: AppState, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&uri)?;
+    let h = state.node.parse_handle(&ctx.echo).map_err(|e| ctx.err(e))?;
+    let index = IndexParam::from(&ctx.params).map_err(|m| ctx.bad(m))?;
+    let caller = ctx.caller(&state, &headers)?;
+    let node = state.node.clone();
+    let done = match index {
+        IndexParam::None => blocking(move || node.delete_handle(&caller, &h)).await,
+        IndexParam::List(l) => blocking(move || node.delete_values(&caller, &h, &l)).await,
+        IndexParam::Various => return Err(ctx.bad("index=various is only meaningful on PUT".into())),
+    };
+    done.and_then(|r| r).map_err(|e| ctx.err(e))?;
+    Ok(ctx.ok(StatusCode::OK))
+}

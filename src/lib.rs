@@ -1,0 +1,27 @@
+//! idnode: an industrial-internet identifier resolution node (Handle System compatible) on RocksDB.
+//!
+//! # Layout
+//!
+//! - [`id`]: identifiers (`prefix/suffix`): parse, normalize, display.
+//! - [`record`]: handle values, permissions and their codecs (wire/storage bytes, JSON, `HS_ADMIN`, `HS_SITE`).
+//! - [`store`]: the object-safe [`store::Store`] trait, `RocksStore` (the embedded default) and `MemoryStore`.
+//! - [`node`]: the service core (resolve, register, authorize); knows nothing of any protocol.
+//! - [`error`]: error codes mapped once to Handle response codes and HTTP statuses.
+//! - [`http`]: the Handle.Net-compatible REST API (axum), a thin adapter over [`node`].
+//! - [`config`]: TOML configuration with environment overrides.
+//! - [`demo`]: the deterministic ceramics demo data set.
+//! - [`server`]: opens the store, binds listeners, serves until shutdown.
+//! - [`cli`]: the command line of the `idnode` binary.
+
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod id;
+pub mod node;
+pub mod record;
+pub mod server;
+pub mod store;

@@ -1,0 +1,39 @@
+//! The `idnode` binary: parse the command line, set up logging, run.
+
+use clap::Parser;
+use idnode::cli::{Cli, Command};
+use idnode::config::Config;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { config } => {
+            let cfg = Config::load(&config)?;
+            cfg.validate()?;
+            print!("{}", toml::to_string_pretty(&cfg)?);
+            Ok(())
+        }
+        Command::Serve(args) => {
+            let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+            let fmt = tracing_subscriber::fmt().with_env_filter(filter);
+            if args.log_json {
+                fmt.json().init()
+            } else {
+                fmt.init()
+            }
+            let cfg = args.config()?;
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(idnode::server::run(cfg, args.demo, shutdown_signal()))
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

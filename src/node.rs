@@ -1,0 +1,132 @@
+//! The service core: resolution, registration and authorization over a [`Store`].
+//!
+//! It knows nothing of HTTP, gRPC or the wire protocol: adapters parse their requests into [`Handle`]s, values and
+//! a [`Caller`], call the methods here, and map [`NodeError`] through [`crate::error::ErrorCode`].
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::{ErrorCode, NodeError};
+use crate::id::{Handle, Prefix, SuffixCase};
+use crate::record::wire::{StoredRecord, decode_record, encode_record};
+use crate::store::{Batch, Space, Store};
+
+mod auth;
+mod list;
+mod read;
+mod write;
+
+pub use write::PutOutcome;
+
+pub use auth::{Caller, Identity};
+pub use list::Page;
+pub use read::{Filter, Resolution};
+
+/// Number of lock stripes serializing read-modify-write cycles on the same handle.
+const LOCK_STRIPES: usize = 64;
+
+/// Settings of the core.
+#[derive(Debug, Clone)]
+pub struct NodeSettings {
+    /// Prefixes this node homes; their derived prefixes are homed with them.
+    pub prefixes: Vec<Prefix>,
+    /// Whether suffixes compare case-sensitively.
+    pub suffix_case: SuffixCase,
+}
+
+/// The node core, shared by every adapter.
+pub struct Node {
+    store: Arc<dyn Store>,
+    settings: NodeSettings,
+    stripes: Vec<Mutex<()>>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+/// Current time in epoch seconds.
+pub fn now() -> u32 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as u32).unwrap_or(0)
+}
+
+impl Node {
+    /// A core over `store` with `settings`.
+    pub fn new(store: Arc<dyn Store>, settings: NodeSettings) -> Self {
+        Self { store, settings, stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect() }
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Parses a handle with this node's suffix rule.
+    pub fn parse_handle(&self, s: &str) -> Result<Handle, NodeError> {
+        Ok(Handle::parse(s, self.settings.suffix_case)?)
+    }
+
+    /// The configured homed prefixes.
+    pub fn configured_prefixes(&self) -> &[Prefix] {
+        &self.settings.prefixes
+    }
+
+    /// Whether `prefix` is homed here (configured, or derived from a configured prefix).
+    pub fn homes(&self, prefix: &Prefix) -> bool {
+        self.settings.prefixes.iter().any(|p| prefix.is_within(p))
+    }
+
+    /// Fails with "not responsible" unless the node homes the handle (for `0.NA/X`, the prefix `X`).
+    pub fn check_responsible(&self, h: &Handle) -> Result<(), NodeError> {
+        let p = h.administered_prefix().unwrap_or_else(|| h.prefix());
+        if self.homes(&p) {
+            Ok(())
+        } else {
+            Err(NodeError::new(
+                ErrorCode::NotResponsible,
+                format!("this node is not responsible for prefix {}", h.prefix_str()),
+            ))
+        }
+    }
+
+    /// Loads a record.
+    pub(crate) fn load(&self, h: &Handle) -> Result<Option<StoredRecord>, NodeError> {
+        match self.store.get(Space::Handles, h.key().as_bytes())? {
+            None => Ok(None),
+            Some(bytes) => decode_record(&bytes).map(Some).map_err(|e| {
+                tracing::error!(handle = %h, error = %e, "corrupt stored record");
+                NodeError::new(ErrorCode::Internal, "stored record is corrupt")
+            }),
+        }
+    }
+
+    /// Writes (or with `None` deletes) a record through the store's one write seam.
+    pub(crate) fn save(
+        &self,
+        h: &Handle,
+        spelling: &str,
+        values: Option<&[crate::record::HandleValue]>,
+    ) -> Result<(), NodeError> {
+        let mut b = Batch::new();
+        match values {
+            Some(v) => b.put(Space::Handles, h.key().as_bytes().to_vec(), encode_record(spelling, v)),
+            None => b.delete(Space::Handles, h.key().as_bytes().to_vec()),
+        };
+        Ok(self.store.write(b)?)
+    }
+
+    /// Locks the stripe of a handle for a read-modify-write cycle.
+    pub(crate) fn lock(&self, h: &Handle) -> MutexGuard<'_, ()> {
+        let mut hasher = DefaultHasher::new();
+        h.key().hash(&mut hasher);
+        let i = (hasher.finish() as usize) % LOCK_STRIPES;
+        self.stripes[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests;

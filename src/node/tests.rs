@@ -1,0 +1,207 @@
+use std::sync::Arc;
+
+use super::*;
+use crate::demo;
+use crate::record::admin::{AdminRef, perm};
+use crate::record::{HandleValue, Perms, types};
+use crate::store::MemoryStore;
+
+const T: u32 = 1_745_913_600;
+
+fn node() -> Node {
+    let store = Arc::new(MemoryStore::new());
+    demo::load(store.as_ref(), "88.798", "root").unwrap();
+    Node::new(
+        store,
+        NodeSettings { prefixes: vec![Prefix::parse("88.798").unwrap()], suffix_case: SuffixCase::Sensitive },
+    )
+}
+
+fn login(n: &Node, user: &str, secret: &str) -> Caller {
+    Caller::Identity(n.authenticate(user, secret.as_bytes()).unwrap())
+}
+
+fn h(n: &Node, s: &str) -> Handle {
+    n.parse_handle(s).unwrap()
+}
+
+fn url(index: u32, s: &str) -> HandleValue {
+    HandleValue::new(index, types::URL, s.as_bytes().to_vec(), T)
+}
+
+#[test]
+fn authentication_checks_the_secret_key() {
+    let n = node();
+    assert!(n.authenticate("300:0.NA/88.798.1", b"demo-secret-1").is_ok());
+    assert!(n.authenticate("0:0.NA/88.798.1", b"demo-secret-1").is_ok(), "index 0 means any key");
+    for (user, secret) in [
+        ("300:0.NA/88.798.1", "wrong"),
+        ("301:0.NA/88.798.1", "demo-secret-1"),
+        ("300:0.NA/88.798.9", "x"),
+        ("x:0.NA/88.798.1", "demo-secret-1"),
+        ("300:10.1/x", "x"),
+        ("nocolon", "x"),
+    ] {
+        assert_eq!(
+            n.authenticate(user, secret.as_bytes()).unwrap_err().code,
+            ErrorCode::AuthenticationFailed,
+            "{user}"
+        );
+    }
+}
+
+#[test]
+fn resolution_filters_by_index_or_type() {
+    let n = node();
+    let x = h(&n, "88.798.1/JDZ-2024-000123");
+    let all = n.resolve(&x, &Filter::default(), &Caller::Anonymous).unwrap();
+    assert!(all.matched && all.values.len() > 20);
+    let f = Filter { indexes: vec![1], types: vec!["TEMPLATE_ID".into()], public_only: true };
+    let r = n.resolve(&x, &f, &Caller::Anonymous).unwrap();
+    assert_eq!(r.values.iter().map(|v| v.index).collect::<Vec<_>>(), vec![1, 1000]);
+    let none = n.resolve(&x, &Filter { types: vec!["EMAIL".into()], ..Filter::default() }, &Caller::Anonymous).unwrap();
+    assert!(!none.matched && none.values.is_empty());
+    let missing = n.resolve(&h(&n, "88.798.1/NOPE"), &Filter::default(), &Caller::Anonymous).unwrap_err();
+    assert_eq!(missing.code, ErrorCode::HandleNotFound);
+    let foreign = n.resolve(&h(&n, "10.1000/x"), &Filter::default(), &Caller::Anonymous).unwrap_err();
+    assert_eq!(foreign.code, ErrorCode::NotResponsible);
+}
+
+#[test]
+fn secrets_are_only_shown_to_authorized_readers() {
+    let n = node();
+    let ph = h(&n, "0.NA/88.798.1");
+    let secret_shown = |c: &Caller, public_only| {
+        let f = Filter { public_only, ..Filter::default() };
+        n.resolve(&ph, &f, c).unwrap().values.iter().any(|v| v.is(types::HS_SECKEY))
+    };
+    assert!(!secret_shown(&Caller::Anonymous, false));
+    let own = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
+    assert!(secret_shown(&own, false));
+    assert!(!secret_shown(&own, true));
+    assert!(secret_shown(&login(&n, "300:0.NA/88.798", "root"), false), "node administrator");
+    assert!(!secret_shown(&login(&n, "300:0.NA/88.798.2", "demo-secret-2"), false), "another enterprise");
+}
+
+#[test]
+fn enterprise_admins_manage_their_prefix_only() {
+    let n = node();
+    let e1 = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
+    let e2 = login(&n, "300:0.NA/88.798.2", "demo-secret-2");
+    let x = h(&n, "88.798.1/NEW-1");
+    assert_eq!(n.put_record(&e2, &x, vec![url(1, "u")], true).unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(
+        n.put_record(&Caller::Anonymous, &x, vec![url(1, "u")], true).unwrap_err().code,
+        ErrorCode::AuthenticationNeeded
+    );
+    assert_eq!(n.put_record(&e1, &x, vec![url(1, "u")], false).unwrap(), PutOutcome::Created);
+    let rec = n.load(&x).unwrap().unwrap();
+    let admin = rec.values.iter().find(|v| v.is(types::HS_ADMIN)).expect("default HS_ADMIN added");
+    assert_eq!(AdminRef::decode(&admin.data).unwrap().handle, "0.NA/88.798.1");
+    assert_eq!(n.put_record(&e1, &x, vec![url(1, "v")], false).unwrap_err().code, ErrorCode::HandleAlreadyExists);
+    assert_eq!(n.put_values(&e2, &x, vec![url(2, "w")], None, true).unwrap_err().code, ErrorCode::Forbidden);
+    n.put_values(&e1, &x, vec![url(2, "w")], None, true).unwrap();
+    assert_eq!(n.put_values(&e1, &x, vec![url(2, "w")], None, false).unwrap_err().code, ErrorCode::ValueAlreadyExists);
+    assert_eq!(n.delete_values(&e1, &x, &[7]).unwrap_err().code, ErrorCode::ValuesNotFound);
+    n.delete_values(&e1, &x, &[2]).unwrap();
+    assert_eq!(n.delete_handle(&e2, &x).unwrap_err().code, ErrorCode::Forbidden);
+    n.delete_handle(&e1, &x).unwrap();
+    assert!(!n.exists(&x).unwrap());
+    assert_eq!(n.delete_handle(&e1, &x).unwrap_err().code, ErrorCode::HandleNotFound);
+}
+
+#[test]
+fn handle_admins_and_groups_are_honoured() {
+    let n = node();
+    let root = login(&n, "300:0.NA/88.798", "root");
+    // A personal identity, made an admin of one handle through a group.
+    let person = h(&n, "88.798.3/user-li");
+    n.put_record(&root, &person, demo::identity_record("88.798.3/user-li", 300, "pw", vec![]), false).unwrap();
+    let group = h(&n, "88.798.3/group-qc");
+    let vlist = crate::record::admin::encode_vlist(&[crate::record::admin::ValueRef {
+        handle: "88.798.3/user-li".into(),
+        index: 300,
+    }]);
+    n.put_record(&root, &group, vec![HandleValue::new(200, types::HS_VLIST, vlist, T)], false).unwrap();
+    let target = h(&n, "88.798.3/JDZ-2024-000001");
+    let adm = AdminRef { handle: "88.798.3/group-qc".into(), index: 200, perms: perm::MODIFY_VALUE };
+    n.put_values(&root, &target, vec![HandleValue::new(101, types::HS_ADMIN, adm.encode(), T)], None, true).unwrap();
+    let li = login(&n, "300:88.798.3/user-li", "pw");
+    n.put_values(&li, &target, vec![url(1, "https://changed")], None, true).unwrap();
+    assert_eq!(
+        n.put_values(&li, &target, vec![url(3, "new")], None, true).unwrap_err().code,
+        ErrorCode::Forbidden,
+        "no add_value bit"
+    );
+    assert_eq!(n.delete_handle(&li, &target).unwrap_err().code, ErrorCode::Forbidden);
+}
+
+#[test]
+fn prefix_handles_need_derived_prefix_rights() {
+    let n = node();
+    let e1 = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
+    let root = login(&n, "300:0.NA/88.798", "root");
+    let new_prefix = h(&n, "0.NA/88.798.9");
+    let values = demo::identity_record("0.NA/88.798.9", 300, "s9", vec![]);
+    assert_eq!(n.put_record(&e1, &new_prefix, values.clone(), false).unwrap_err().code, ErrorCode::Forbidden);
+    n.put_record(&root, &new_prefix, values, false).unwrap();
+    assert!(n.homed_prefixes(&root).unwrap().contains(&"88.798.9".to_owned()));
+    let e9 = login(&n, "300:0.NA/88.798.9", "s9");
+    n.put_record(&e9, &h(&n, "88.798.9/a"), vec![url(1, "u")], false).unwrap();
+    assert_eq!(
+        n.put_record(&e9, &h(&n, "88.798.1/a"), vec![url(1, "u")], false).unwrap_err().code,
+        ErrorCode::Forbidden
+    );
+}
+
+#[test]
+fn unwritable_values_stay() {
+    let n = node();
+    let root = login(&n, "300:0.NA/88.798", "root");
+    let x = h(&n, "88.798.2/locked");
+    let locked = HandleValue { perms: Perms(Perms::PUBLIC_READ | Perms::ADMIN_READ), ..url(5, "fixed") };
+    n.put_record(&root, &x, vec![url(1, "u"), locked], false).unwrap();
+    assert_eq!(n.put_values(&root, &x, vec![url(5, "changed")], None, true).unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(n.delete_values(&root, &x, &[5]).unwrap_err().code, ErrorCode::Forbidden);
+}
+
+#[test]
+fn listing_pages_and_counts() {
+    let n = node();
+    let e1 = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
+    let p = Prefix::parse("88.798.1").unwrap();
+    n.authorize_list(&e1, &p).unwrap();
+    let e2 = login(&n, "300:0.NA/88.798.2", "demo-secret-2");
+    assert_eq!(n.authorize_list(&e2, &p).unwrap_err().code, ErrorCode::Forbidden);
+    let root = login(&n, "300:0.NA/88.798", "root");
+    n.authorize_list(&root, &p).unwrap();
+    assert_eq!(n.authorize_list(&Caller::Anonymous, &p).unwrap_err().code, ErrorCode::AuthenticationNeeded);
+    let mut got = Vec::new();
+    let total = n
+        .list_handles(&p, Page::Page { page: 1, size: 10 }, &mut |h| {
+            got.push(h.to_owned());
+            true
+        })
+        .unwrap();
+    assert_eq!(total, u64::from(demo::PRODUCTS_PER_ENTERPRISE));
+    assert_eq!(got.first().map(String::as_str), Some("88.798.1/JDZ-2024-000011"));
+    assert_eq!(got.len(), 10);
+    let mut count = 0;
+    n.list_handles(&p, Page::Page { page: 0, size: 0 }, &mut |_| {
+        count += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[test]
+fn minting_makes_fresh_handles() {
+    let n = node();
+    let e1 = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
+    let p = Prefix::parse("88.798.1").unwrap();
+    let a = n.mint(&e1, &p, "M-", vec![url(1, "u")]).unwrap();
+    let b = n.mint(&e1, &p, "M-", vec![url(1, "u")]).unwrap();
+    assert_ne!(a, b);
+    assert!(a.suffix().starts_with("M-") && n.exists(&a).unwrap());
+}

@@ -1,0 +1,214 @@
+//! Registration: create, replace, add/modify/remove values, delete, and minting suffixes.
+//!
+//! Every change is authorized value by value: adding, modifying or removing an `HS_ADMIN` value needs the admin
+//! bits, any other value the value bits; a value whose permissions lack admin-write cannot be changed.
+
+use rand::Rng;
+
+use super::{Caller, Identity, Node, now};
+use crate::error::{ErrorCode, NodeError};
+use crate::id::{Handle, Prefix};
+use crate::record::admin::{AdminRef, perm};
+use crate::record::{HandleValue, Perms, check_indexes, types};
+
+/// Index given to the `HS_ADMIN` value added to a new record that has none.
+const DEFAULT_ADMIN_INDEX: u32 = 100;
+/// Alphabet of minted suffixes (Crockford base32: no I, L, O, U).
+const MINT_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// Length of a minted suffix.
+const MINT_LEN: usize = 12;
+
+/// What a PUT of a whole record did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The handle was new.
+    Created,
+    /// An existing record was replaced or updated.
+    Updated,
+}
+
+fn not_found(h: &Handle) -> NodeError {
+    NodeError::new(ErrorCode::HandleNotFound, format!("handle {h} not found"))
+}
+
+/// The permission bit needed to go from `old` to `new` (0 when nothing changes).
+fn change_bit(old: Option<&HandleValue>, new: Option<&HandleValue>) -> u16 {
+    let admin = old.is_some_and(|v| v.is(types::HS_ADMIN)) || new.is_some_and(|v| v.is(types::HS_ADMIN));
+    match (old, new, admin) {
+        (None, Some(_), false) => perm::ADD_VALUE,
+        (None, Some(_), true) => perm::ADD_ADMIN,
+        (Some(_), None, false) => perm::REMOVE_VALUE,
+        (Some(_), None, true) => perm::REMOVE_ADMIN,
+        (Some(o), Some(n), a) if o != n => {
+            if a {
+                perm::MODIFY_ADMIN
+            } else {
+                perm::MODIFY_VALUE
+            }
+        }
+        _ => 0,
+    }
+}
+
+impl Node {
+    /// Authorizes the change from `old` to `new` values of an existing handle.
+    fn authorize_changes(
+        &self,
+        id: &Identity,
+        h: &Handle,
+        old: &[HandleValue],
+        new: &[HandleValue],
+    ) -> Result<(), NodeError> {
+        let mut needed = 0u16;
+        for n in new {
+            let o = old.iter().find(|o| o.index == n.index);
+            needed |= change_bit(o, Some(n));
+            check_writable(o, n.index)?;
+        }
+        for o in old.iter().filter(|o| !new.iter().any(|n| n.index == o.index)) {
+            needed |= change_bit(Some(o), None);
+            check_writable(Some(o), o.index)?;
+        }
+        for bit in (0..12).map(|b| 1u16 << b).filter(|b| needed & b != 0) {
+            self.authorize(id, h, old, bit)?;
+        }
+        Ok(())
+    }
+
+    /// Creates `h` with `values`, or replaces its whole record (unless `overwrite` is false: then an existing
+    /// handle is [`ErrorCode::HandleAlreadyExists`]).
+    pub fn put_record(
+        &self,
+        caller: &Caller,
+        h: &Handle,
+        mut values: Vec<HandleValue>,
+        overwrite: bool,
+    ) -> Result<PutOutcome, NodeError> {
+        let id = caller.require()?;
+        self.check_responsible(h)?;
+        check_indexes(&values)?;
+        let _guard = self.lock(h);
+        match self.load(h)? {
+            Some(existing) => {
+                if !overwrite {
+                    return Err(NodeError::new(ErrorCode::HandleAlreadyExists, format!("handle {h} already exists")));
+                }
+                values.sort_by_key(|v| v.index);
+                self.authorize_changes(id, h, &existing.values, &values)?;
+                self.save(h, &existing.handle, Some(&values))?;
+                Ok(PutOutcome::Updated)
+            }
+            None => {
+                self.authorize(id, h, &[], perm::ADD_HANDLE)?;
+                if !values.iter().any(|v| v.is(types::HS_ADMIN)) {
+                    values.push(default_admin(id, &values));
+                }
+                values.sort_by_key(|v| v.index);
+                self.save(h, h.as_str(), Some(&values))?;
+                Ok(PutOutcome::Created)
+            }
+        }
+    }
+
+    /// Adds or replaces `values` in the existing record of `h`. With `only` given, values whose index is not listed
+    /// are ignored. With `overwrite` false, a value whose index exists is [`ErrorCode::ValueAlreadyExists`].
+    pub fn put_values(
+        &self,
+        caller: &Caller,
+        h: &Handle,
+        mut values: Vec<HandleValue>,
+        only: Option<&[u32]>,
+        overwrite: bool,
+    ) -> Result<(), NodeError> {
+        let id = caller.require()?;
+        self.check_responsible(h)?;
+        check_indexes(&values)?;
+        if let Some(only) = only {
+            values.retain(|v| only.contains(&v.index));
+        }
+        if values.is_empty() {
+            return Err(NodeError::new(ErrorCode::InvalidValue, "no value in the body matches the requested indexes"));
+        }
+        let _guard = self.lock(h);
+        let existing = self.load(h)?.ok_or_else(|| not_found(h))?;
+        let mut merged = existing.values.clone();
+        for v in values {
+            match merged.iter_mut().find(|o| o.index == v.index) {
+                Some(_) if !overwrite => {
+                    return Err(NodeError::new(
+                        ErrorCode::ValueAlreadyExists,
+                        format!("value at index {} of {h} already exists", v.index),
+                    ));
+                }
+                Some(o) => *o = v,
+                None => merged.push(v),
+            }
+        }
+        merged.sort_by_key(|v| v.index);
+        self.authorize_changes(id, h, &existing.values, &merged)?;
+        self.save(h, &existing.handle, Some(&merged))
+    }
+
+    /// Removes the values at `indexes`; all of them must exist ([`ErrorCode::ValuesNotFound`]).
+    pub fn delete_values(&self, caller: &Caller, h: &Handle, indexes: &[u32]) -> Result<(), NodeError> {
+        let id = caller.require()?;
+        self.check_responsible(h)?;
+        let _guard = self.lock(h);
+        let existing = self.load(h)?.ok_or_else(|| not_found(h))?;
+        if let Some(missing) = indexes.iter().find(|i| !existing.values.iter().any(|v| v.index == **i)) {
+            return Err(NodeError::new(ErrorCode::ValuesNotFound, format!("{h} has no value at index {missing}")));
+        }
+        let kept: Vec<HandleValue> = existing.values.iter().filter(|v| !indexes.contains(&v.index)).cloned().collect();
+        self.authorize_changes(id, h, &existing.values, &kept)?;
+        self.save(h, &existing.handle, Some(&kept))
+    }
+
+    /// Deletes the handle and its record.
+    pub fn delete_handle(&self, caller: &Caller, h: &Handle) -> Result<(), NodeError> {
+        let id = caller.require()?;
+        self.check_responsible(h)?;
+        let _guard = self.lock(h);
+        let existing = self.load(h)?.ok_or_else(|| not_found(h))?;
+        self.authorize(id, h, &existing.values, perm::DELETE_HANDLE)?;
+        self.save(h, &existing.handle, None)
+    }
+
+    /// Creates a handle `prefix/<stem><random>` and returns it.
+    pub fn mint(
+        &self,
+        caller: &Caller,
+        prefix: &Prefix,
+        stem: &str,
+        values: Vec<HandleValue>,
+    ) -> Result<Handle, NodeError> {
+        let mut rng = rand::rng();
+        for _ in 0..8 {
+            let suffix: String =
+                (0..MINT_LEN).map(|_| MINT_ALPHABET[rng.random_range(0..MINT_ALPHABET.len())] as char).collect();
+            let h = self.parse_handle(&format!("{prefix}/{stem}{suffix}"))?;
+            match self.put_record(caller, &h, values.clone(), false) {
+                Err(e) if e.code == ErrorCode::HandleAlreadyExists => continue,
+                Err(e) => return Err(e),
+                Ok(_) => return Ok(h),
+            }
+        }
+        Err(NodeError::new(ErrorCode::Internal, "could not mint a free suffix"))
+    }
+}
+
+fn check_writable(old: Option<&HandleValue>, index: u32) -> Result<(), NodeError> {
+    match old {
+        Some(o) if o.perms.0 & Perms::ADMIN_WRITE == 0 => Err(NodeError::new(
+            ErrorCode::Forbidden,
+            format!("value at index {index} is not writable (permissions {})", o.perms.to_bits_string()),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The `HS_ADMIN` value naming the creator, for records created without one.
+fn default_admin(id: &Identity, values: &[HandleValue]) -> HandleValue {
+    let index = (DEFAULT_ADMIN_INDEX..).find(|i| !values.iter().any(|v| v.index == *i)).unwrap_or(DEFAULT_ADMIN_INDEX);
+    let admin = AdminRef { handle: id.handle.as_str().to_owned(), index: id.index, perms: perm::ALL_BUT_LIST };
+    HandleValue::new(index, types::HS_ADMIN, admin.encode(), now())
+}

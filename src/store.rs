@@ -1,0 +1,134 @@
+//! Storage: an object-safe key-value [`Store`] with spaces (column families) and atomic write batches.
+//!
+//! `store/rocks.rs` is the only file that knows RocksDB; `store/memory.rs` is an in-memory engine for tests; the
+//! conformance suite in `store/tests.rs` runs against both. Every write of the node goes through
+//! [`Store::write`], the one seam where a replicated backend can be put later.
+
+use std::fmt;
+
+pub mod memory;
+pub mod rocks;
+
+pub use memory::MemoryStore;
+pub use rocks::{RocksConfig, RocksStore};
+
+/// A storage failure. Engine types never leak through it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The engine reported an error.
+    #[error("storage engine error: {0}")]
+    Engine(String),
+    /// The store could not be opened.
+    #[error("cannot open store at {path}: {message}")]
+    Open {
+        /// Where.
+        path: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// A keyspace of the store (a RocksDB column family).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Space {
+    /// Records, keyed by normalized handle.
+    Handles,
+    /// Node metadata (schema version, demo marker, ...).
+    Meta,
+}
+
+impl Space {
+    /// Every space.
+    pub const ALL: [Space; 2] = [Space::Handles, Space::Meta];
+
+    /// The column family name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Space::Handles => "handles",
+            Space::Meta => "meta",
+        }
+    }
+}
+
+impl fmt::Display for Space {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One write of a batch: a put (`Some`) or a delete (`None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Op {
+    /// The space.
+    pub space: Space,
+    /// The key.
+    pub key: Vec<u8>,
+    /// The new value, or `None` to delete.
+    pub value: Option<Vec<u8>>,
+}
+
+/// Writes applied atomically: all or none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// The writes, applied in order.
+    pub ops: Vec<Op>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a put.
+    pub fn put(&mut self, space: Space, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> &mut Self {
+        self.ops.push(Op { space, key: key.into(), value: Some(value.into()) });
+        self
+    }
+
+    /// Adds a delete.
+    pub fn delete(&mut self, space: Space, key: impl Into<Vec<u8>>) -> &mut Self {
+        self.ops.push(Op { space, key: key.into(), value: None });
+        self
+    }
+
+    /// Whether the batch holds no write.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// What a scan visitor says after each entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visit {
+    /// Go on.
+    Continue,
+    /// Stop the scan.
+    Stop,
+}
+
+/// An ordered key-value store with atomic batches. Object-safe; synchronous like RocksDB.
+pub trait Store: Send + Sync + 'static {
+    /// Reads one key.
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Applies a batch atomically and durably (as the store's durability mode promises) before returning.
+    fn write(&self, batch: Batch) -> Result<(), StoreError>;
+
+    /// Visits, in key order, the entries whose key starts with `prefix` and is greater than `after` (when given).
+    fn scan(
+        &self,
+        space: Space,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Visit,
+    ) -> Result<(), StoreError>;
+
+    /// Flushes buffered writes to stable storage.
+    fn flush(&self) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

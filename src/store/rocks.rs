@@ -1,0 +1,167 @@
+//! [`RocksStore`]: the embedded default engine. The only file in the crate that imports `rocksdb`.
+//!
+//! One column family per [`Space`], a bloom filter per SST for point lookups, a shared LRU block cache sized by
+//! config, LZ4 on the upper levels and ZSTD at the bottom. Writes go through the WAL; with
+//! [`Durability::Fsync`] (the default) each batch is fsynced before it is acknowledged, so it also survives power
+//! loss; [`Durability::Buffered`] survives a crash of the process but not of the machine.
+
+use std::path::{Path, PathBuf};
+
+use rocksdb::{
+    BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, Direction,
+    IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{Batch, Space, Store, StoreError, Visit};
+
+/// When a write counts as done.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// fsync the WAL before acknowledging: survives power loss.
+    #[default]
+    Fsync,
+    /// Write the WAL to the OS before acknowledging: survives `kill -9`, not power loss.
+    Buffered,
+}
+
+/// Settings of the RocksDB engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RocksConfig {
+    /// Directory of the database.
+    pub path: PathBuf,
+    /// Write durability.
+    pub durability: Durability,
+    /// Block cache size in MiB, shared by all column families.
+    pub block_cache_mb: usize,
+    /// Bloom filter bits per key (0 disables the filter).
+    pub bloom_bits_per_key: f64,
+    /// Background compaction and flush jobs.
+    pub background_jobs: i32,
+}
+
+impl Default for RocksConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("idnode-data"),
+            durability: Durability::Fsync,
+            block_cache_mb: 256,
+            bloom_bits_per_key: 10.0,
+            background_jobs: 2,
+        }
+    }
+}
+
+/// The RocksDB-backed store.
+pub struct RocksStore {
+    db: DB,
+    sync: bool,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for RocksStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksStore").field("path", &self.path).field("sync", &self.sync).finish()
+    }
+}
+
+fn engine(e: rocksdb::Error) -> StoreError {
+    StoreError::Engine(e.into_string())
+}
+
+impl RocksStore {
+    /// Opens (creating if needed) the database in `cfg.path`.
+    pub fn open(cfg: &RocksConfig) -> Result<Self, StoreError> {
+        let cache = Cache::new_lru_cache(cfg.block_cache_mb.max(1) << 20);
+        let cf_opts = || {
+            let mut t = BlockBasedOptions::default();
+            t.set_block_cache(&cache);
+            if cfg.bloom_bits_per_key > 0.0 {
+                t.set_bloom_filter(cfg.bloom_bits_per_key, false);
+            }
+            t.set_index_type(BlockBasedIndexType::BinarySearch);
+            t.set_cache_index_and_filter_blocks(true);
+            t.set_pin_l0_filter_and_index_blocks_in_cache(true);
+            t.set_format_version(5);
+            let mut o = Options::default();
+            o.set_block_based_table_factory(&t);
+            o.set_compression_type(DBCompressionType::Lz4);
+            o.set_bottommost_compression_type(DBCompressionType::Zstd);
+            o.set_level_compaction_dynamic_level_bytes(true);
+            o
+        };
+        let mut db_opts = cf_opts();
+        db_opts.create_if_missing(true);
+        db_opts.create_missing_column_families(true);
+        db_opts.set_max_background_jobs(cfg.background_jobs.max(1));
+        db_opts.set_keep_log_file_num(5);
+        let cfs = Space::ALL.iter().map(|s| ColumnFamilyDescriptor::new(s.name(), cf_opts()));
+        let db = DB::open_cf_descriptors(&db_opts, &cfg.path, cfs)
+            .map_err(|e| StoreError::Open { path: cfg.path.display().to_string(), message: e.into_string() })?;
+        Ok(Self { db, sync: cfg.durability == Durability::Fsync, path: cfg.path.clone() })
+    }
+
+    /// The database directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn cf(&self, space: Space) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db.cf_handle(space.name()).ok_or_else(|| StoreError::Engine(format!("column family {space} missing")))
+    }
+}
+
+impl Store for RocksStore {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db.get_cf(self.cf(space)?, key).map_err(engine)
+    }
+
+    fn write(&self, batch: Batch) -> Result<(), StoreError> {
+        let mut wb = WriteBatch::default();
+        for op in &batch.ops {
+            let cf = self.cf(op.space)?;
+            match &op.value {
+                Some(v) => wb.put_cf(cf, &op.key, v),
+                None => wb.delete_cf(cf, &op.key),
+            }
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(self.sync);
+        self.db.write_opt(wb, &wo).map_err(engine)
+    }
+
+    fn scan(
+        &self,
+        space: Space,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Visit,
+    ) -> Result<(), StoreError> {
+        let start = match after {
+            Some(a) if a >= prefix => a,
+            _ => prefix,
+        };
+        let mut ro = ReadOptions::default();
+        ro.fill_cache(false);
+        let iter = self.db.iterator_cf_opt(self.cf(space)?, ro, IteratorMode::From(start, Direction::Forward));
+        for item in iter {
+            let (k, v) = item.map_err(engine)?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            if after.is_some_and(|a| &*k <= a) {
+                continue;
+            }
+            if visit(&k, &v) == Visit::Stop {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_wal(true).map_err(engine)
+    }
+}

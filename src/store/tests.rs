@@ -1,0 +1,114 @@
+//! The conformance suite every [`Store`] must pass.
+
+use super::*;
+
+/// Runs every conformance check against `store`, which must be empty.
+pub(crate) fn conformance(store: &dyn Store) {
+    get_put_delete(store);
+    batches_are_atomic_and_ordered(store);
+    spaces_are_separate(store);
+    scans_are_ordered_bounded_and_resumable(store);
+}
+
+fn get_put_delete(s: &dyn Store) {
+    assert_eq!(s.get(Space::Handles, b"a/1").unwrap(), None);
+    let mut b = Batch::new();
+    b.put(Space::Handles, b"a/1".to_vec(), b"one".to_vec());
+    s.write(b).unwrap();
+    assert_eq!(s.get(Space::Handles, b"a/1").unwrap().as_deref(), Some(&b"one"[..]));
+    let mut b = Batch::new();
+    b.put(Space::Handles, b"a/1".to_vec(), b"uno".to_vec());
+    s.write(b).unwrap();
+    assert_eq!(s.get(Space::Handles, b"a/1").unwrap().as_deref(), Some(&b"uno"[..]));
+    let mut b = Batch::new();
+    b.delete(Space::Handles, b"a/1".to_vec());
+    s.write(b).unwrap();
+    assert_eq!(s.get(Space::Handles, b"a/1").unwrap(), None);
+    s.write(Batch::new()).unwrap();
+}
+
+fn batches_are_atomic_and_ordered(s: &dyn Store) {
+    let mut b = Batch::new();
+    b.put(Space::Handles, b"b/1".to_vec(), b"x".to_vec())
+        .put(Space::Handles, b"b/2".to_vec(), b"y".to_vec())
+        .delete(Space::Handles, b"b/1".to_vec())
+        .put(Space::Meta, b"count".to_vec(), b"1".to_vec());
+    s.write(b).unwrap();
+    assert_eq!(s.get(Space::Handles, b"b/1").unwrap(), None, "later op in a batch wins");
+    assert_eq!(s.get(Space::Handles, b"b/2").unwrap().as_deref(), Some(&b"y"[..]));
+    assert_eq!(s.get(Space::Meta, b"count").unwrap().as_deref(), Some(&b"1"[..]));
+}
+
+fn spaces_are_separate(s: &dyn Store) {
+    let mut b = Batch::new();
+    b.put(Space::Meta, b"same".to_vec(), b"meta".to_vec()).put(Space::Handles, b"same".to_vec(), b"handle".to_vec());
+    s.write(b).unwrap();
+    assert_eq!(s.get(Space::Meta, b"same").unwrap().as_deref(), Some(&b"meta"[..]));
+    assert_eq!(s.get(Space::Handles, b"same").unwrap().as_deref(), Some(&b"handle"[..]));
+}
+
+fn collect(s: &dyn Store, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    s.scan(Space::Handles, prefix, after, &mut |k, _| {
+        out.push(k.to_vec());
+        if out.len() == limit { Visit::Stop } else { Visit::Continue }
+    })
+    .unwrap();
+    out
+}
+
+fn scans_are_ordered_bounded_and_resumable(s: &dyn Store) {
+    let mut b = Batch::new();
+    for k in ["p.1/c", "p.1/a", "p.1/b", "p.10/a", "p.2/a", "p.1/a/x"] {
+        b.put(Space::Handles, k.as_bytes().to_vec(), b"v".to_vec());
+    }
+    s.write(b).unwrap();
+    let all = collect(s, b"p.1/", None, usize::MAX);
+    assert_eq!(all, vec![b"p.1/a".to_vec(), b"p.1/a/x".to_vec(), b"p.1/b".to_vec(), b"p.1/c".to_vec()]);
+    assert_eq!(collect(s, b"p.1/", None, 2).len(), 2);
+    assert_eq!(collect(s, b"p.1/", Some(b"p.1/a/x"), usize::MAX), vec![b"p.1/b".to_vec(), b"p.1/c".to_vec()]);
+    assert_eq!(collect(s, b"p.1/", Some(b"p.0"), usize::MAX).len(), 4, "an `after` below the prefix starts at it");
+    assert!(collect(s, b"zzz/", None, usize::MAX).is_empty());
+    let mut meta = Vec::new();
+    s.scan(Space::Meta, b"", None, &mut |k, _| {
+        meta.push(k.to_vec());
+        Visit::Continue
+    })
+    .unwrap();
+    assert!(!meta.iter().any(|k| k.starts_with(b"p.")), "scans stay in their space");
+}
+
+#[test]
+fn memory_store_conforms() {
+    conformance(&MemoryStore::new());
+}
+
+#[test]
+fn rocks_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = RocksConfig { path: dir.path().join("db"), ..RocksConfig::default() };
+    conformance(&RocksStore::open(&cfg).unwrap());
+}
+
+#[test]
+fn rocks_store_keeps_data_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = RocksConfig { path: dir.path().join("db"), ..RocksConfig::default() };
+    {
+        let s = RocksStore::open(&cfg).unwrap();
+        let mut b = Batch::new();
+        b.put(Space::Handles, b"k".to_vec(), b"v".to_vec());
+        s.write(b).unwrap();
+    }
+    let s = RocksStore::open(&cfg).unwrap();
+    assert_eq!(s.get(Space::Handles, b"k").unwrap().as_deref(), Some(&b"v"[..]));
+}
+
+#[test]
+fn rocks_store_reports_unopenable_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"not a dir").unwrap();
+    let cfg = RocksConfig { path: file, ..RocksConfig::default() };
+    assert!(matches!(RocksStore::open(&cfg), Err(StoreError::Open { .. })));
+}

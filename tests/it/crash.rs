@@ -1,0 +1,101 @@
+//! Durability: registrations acknowledged before a SIGKILL are all there after a restart on the same directory.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::json;
+
+use crate::harness::*;
+
+/// Starts the `idnode` binary on a free loopback port and returns it with its base URL.
+fn spawn_node(dir: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idnode"))
+        .args(["serve", "--demo", "--allow-insecure-auth", "--log-json", "--http", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("IDNODE_ADMIN_SECRET", ROOT.1)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn idnode");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("node exited before listening").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if v["fields"]["message"] == "REST API listening" {
+            break v["fields"]["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    // keep draining the log so the node never blocks on a full pipe
+    std::thread::spawn(move || for _ in lines {});
+    (child, format!("http://{addr}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("db");
+    let (mut child, base) = spawn_node(&data);
+    let client = reqwest::Client::new();
+    let acked = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let (client, base, acked, stop) = (client.clone(), base.clone(), acked.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let h = format!("88.798.1/CRASH-{w}-{i:05}");
+                let r = client
+                    .put(format!("{base}/api/handles/{h}"))
+                    .basic_auth(E1.0, Some(E1.1))
+                    .json(&json!([url_value(1, &format!("https://trace.example.cn/{h}")), {"index":2000,"type":"productName","data":"青花瓷碗"}]))
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 201 => acked.lock().unwrap().push(h),
+                    _ => break, // the node is gone
+                }
+            }
+        }));
+    }
+    while acked.lock().unwrap().len() < 400 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap(); // SIGKILL, writes in flight
+    child.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 400);
+    let (mut child, base) = spawn_node(&data);
+    for h in &acked {
+        let r = client.get(format!("{base}/api/handles/{h}?index=2000")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{h} was acknowledged but is lost");
+        let j: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(j["values"][0]["data"]["value"], "青花瓷碗");
+    }
+    // the demo data was not loaded twice and is intact
+    let r = client.get(format!("{base}/api/handles/88.798.1/JDZ-2024-000123")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    eprintln!("{} acknowledged registrations survived SIGKILL", acked.len());
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, _base) = spawn_node(&dir.path().join("db"));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit status {:?}", out.status);
+}

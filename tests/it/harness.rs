@@ -1,0 +1,132 @@
+//! Starting nodes on `127.0.0.1:0` and talking to them.
+
+use std::path::PathBuf;
+
+use idnode::config::Config;
+use idnode::server::{self, Running};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Secret of the node administrator `300:0.NA/88.798` in tests.
+pub const ROOT: (&str, &str) = ("300%3A0.NA/88.798", "root-secret");
+/// Administrator of enterprise prefix 88.798.1 (demo data).
+pub const E1: (&str, &str) = ("300%3A0.NA/88.798.1", "demo-secret-1");
+/// Administrator of enterprise prefix 88.798.2 (demo data).
+pub const E2: (&str, &str) = ("300%3A0.NA/88.798.2", "demo-secret-2");
+
+/// A running node and its data directory.
+pub struct TestNode {
+    pub running: Option<Running>,
+    pub base: String,
+    pub client: reqwest::Client,
+    _dir: TempDir,
+}
+
+/// A test configuration: demo data, insecure auth allowed on loopback, a temp store.
+pub fn config(dir: &TempDir) -> Config {
+    let mut cfg = Config::default();
+    cfg.storage.path = dir.path().join("db");
+    cfg.http.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.http.allow_insecure_auth = true;
+    cfg.bootstrap.admin_secret = Some(ROOT.1.into());
+    cfg
+}
+
+impl TestNode {
+    /// Starts a node with the test configuration, changed by `tweak`.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(&dir);
+        tweak(&mut cfg);
+        let running = server::start(cfg, true).await.expect("node starts");
+        let scheme = if running.https { "https" } else { "http" };
+        let base = format!("{scheme}://{}", running.http_addr);
+        let client = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+        Self { running: Some(running), base, client, _dir: dir }
+    }
+
+    /// Starts a node with the test configuration.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Sends a request; `auth` is (encoded user, secret).
+    pub async fn send(&self, method: Method, path: &str, auth: Option<(&str, &str)>, body: Option<Value>) -> Reply {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some((u, p)) = auth {
+            req = req.basic_auth(u, Some(p));
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Reply::from(req.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, None, None).await
+    }
+
+    pub async fn put(&self, path: &str, auth: (&str, &str), body: Value) -> Reply {
+        self.send(Method::PUT, path, Some(auth), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, auth: (&str, &str)) -> Reply {
+        self.send(Method::DELETE, path, Some(auth), None).await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.unwrap();
+        }
+    }
+}
+
+/// A response, its body read.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub async fn from(r: reqwest::Response) -> Self {
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap();
+        Self { status, headers, text }
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// Asserts the (HTTP status, responseCode) pair and that the body echoes `handle`.
+    #[track_caller]
+    pub fn expect(&self, status: u16, rc: i64, handle: &str) -> Value {
+        let j = self.json();
+        assert_eq!((self.status.as_u16(), j["responseCode"].as_i64()), (status, Some(rc)), "body: {}", self.text);
+        assert_eq!(j["handle"].as_str(), Some(handle), "echo: {}", self.text);
+        j
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A value body for PUT.
+pub fn url_value(index: u32, url: &str) -> Value {
+    serde_json::json!({"index": index, "type": "URL", "data": {"format": "string", "value": url}})
+}
+
+/// The indexes of a resolution body.
+pub fn indexes(j: &Value) -> Vec<u64> {
+    j["values"].as_array().unwrap().iter().map(|v| v["index"].as_u64().unwrap()).collect()
+}
+
+/// Where test tools (the Python virtual environment) are cached between runs.
+pub fn tool_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}

@@ -1,0 +1,10 @@
+//! The one integration-test binary: every test starts a real node (real RocksDB in a temp dir, real sockets on
+//! loopback) and talks to it as a client would.
+
+mod crash;
+mod harness;
+mod pyhandle;
+mod rest_params;
+mod rest_status;
+mod rest_writes;
+mod tls;

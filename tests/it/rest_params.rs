@@ -1,0 +1,193 @@
+//! Query parameters and HTTP behaviour of resolution and listing.
+
+use serde_json::json;
+
+use crate::harness::*;
+
+const H: &str = "88.798.1/JDZ-2024-000123";
+
+#[tokio::test]
+async fn filters_render_and_cache() {
+    let n = TestNode::start().await;
+    let p = format!("/api/handles/{H}");
+    // index and type filters are OR-ed
+    let j = n.get(&format!("{p}?index=1&type=TEMPLATE_ID&type=glaze")).await.expect(200, 1, H);
+    assert_eq!(indexes(&j), vec![1, 1000, 2004]);
+    // trailing-dot subtype match
+    n.put(
+        "/api/handles/88.798.1/SITE-1",
+        E1,
+        json!([{"index":1,"type":"HS_SITE.PREFIX","data":{"format":"site","value":{"servers":[]}}}, url_value(2, "u")]),
+    )
+    .await
+    .expect(201, 1, "88.798.1/SITE-1");
+    let j = n.get("/api/handles/88.798.1/SITE-1?type=HS_SITE.").await.expect(200, 1, "88.798.1/SITE-1");
+    assert_eq!(indexes(&j), vec![1]);
+    assert_eq!(j["values"][0]["data"]["format"], "site");
+    // pretty, valueless
+    let r = n.get(&format!("{p}?pretty")).await;
+    assert!(r.text.contains("\n  \"responseCode\": 1"), "{}", r.text);
+    let r = n.get(&format!("{p}?pretty=false")).await;
+    assert!(!r.text.contains('\n'));
+    n.get(&format!("{p}?pretty=perhaps")).await.expect(400, 202, H);
+    // JSONP
+    let r = n.get(&format!("{p}?callback=show&index=1")).await;
+    assert!(r.text.starts_with("show({") && r.text.ends_with("});"), "{}", r.text);
+    assert!(r.header("content-type").unwrap().starts_with("application/javascript"));
+    let r = n.get(&format!("{p}?callback=alert(1)")).await;
+    assert_eq!(r.status, 400);
+    // auth accepted and ignored
+    n.get(&format!("{p}?auth=true")).await.expect(200, 1, H);
+    n.get(&format!("{p}?auth")).await.expect(200, 1, H);
+    // caching: max-age from the smallest relative TTL, ETag and 304
+    n.put(
+        "/api/handles/88.798.1/TTL-1",
+        E1,
+        json!([{"index":1,"type":"URL","data":"a","ttl":60},{"index":2,"type":"URL","data":"b","ttl":3600}]),
+    )
+    .await
+    .expect(201, 1, "88.798.1/TTL-1");
+    let r = n.get("/api/handles/88.798.1/TTL-1").await;
+    assert_eq!(r.header("cache-control"), Some("public, max-age=60"));
+    let r = n.get("/api/handles/88.798.1/TTL-1?index=2").await;
+    assert_eq!(r.header("cache-control"), Some("public, max-age=3600"));
+    let etag = r.header("etag").unwrap().to_owned();
+    let again = n
+        .client
+        .get(format!("{}/api/handles/88.798.1/TTL-1?index=2", n.base))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers().get("etag").unwrap().to_str().unwrap(), etag);
+    let other = n
+        .client
+        .get(format!("{}/api/handles/88.798.1/TTL-1?index=1", n.base))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    let r = n.get("/api/handles/88.798.1/NOPE").await;
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let r = n.send(reqwest::Method::GET, &p, Some(E1), None).await;
+    assert!(r.header("cache-control").unwrap().starts_with("private"));
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn echo_and_identifier_forms() {
+    let n = TestNode::start().await;
+    // prefixes are case-insensitive, and the echo is what was sent
+    n.get("/api/handles/0.na/88.798.1").await.expect(200, 1, "0.na/88.798.1");
+    // suffixes with slashes, colons and Chinese (percent-encoded by the client)
+    let h = "88.798.1/ABC/7:景德镇 青花";
+    let enc = "88.798.1/ABC/7:%E6%99%AF%E5%BE%B7%E9%95%87%20%E9%9D%92%E8%8A%B1";
+    n.put(&format!("/api/handles/{enc}"), E1, json!({"values":[{"index":1,"type":"URL","data":"景德镇"}]}))
+        .await
+        .expect(201, 1, h);
+    let j = n.get(&format!("/api/handles/{enc}")).await.expect(200, 1, h);
+    assert_eq!(j["values"][0]["data"]["value"], "景德镇");
+    // suffixes are case-sensitive by default
+    n.get("/api/handles/88.798.1/abc/7:%E6%99%AF%E5%BE%B7%E9%95%87%20%E9%9D%92%E8%8A%B1").await.expect(
+        404,
+        100,
+        "88.798.1/abc/7:景德镇 青花",
+    );
+    n.stop().await;
+    let n = TestNode::start_with(|c| c.node.suffix_case = idnode::id::SuffixCase::Insensitive).await;
+    n.get("/api/handles/88.798.1/jdz-2024-000123").await.expect(200, 1, "88.798.1/jdz-2024-000123");
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn public_only_and_secrets() {
+    let n = TestNode::start().await;
+    let p = "/api/handles/0.NA/88.798.1";
+    let types = |j: &serde_json::Value| {
+        j["values"].as_array().unwrap().iter().map(|v| v["type"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    let anon = n.get(&format!("{p}?publicOnly=false")).await.expect(200, 1, "0.NA/88.798.1");
+    assert!(!types(&anon).contains(&"HS_SECKEY".to_owned()));
+    let own = n.send(reqwest::Method::GET, p, Some(E1), None).await.expect(200, 1, "0.NA/88.798.1");
+    let secret =
+        own["values"].as_array().unwrap().iter().find(|v| v["type"] == "HS_SECKEY").expect("owner reads its secret");
+    assert_eq!(secret["permissions"], "1100");
+    let own_public =
+        n.send(reqwest::Method::GET, &format!("{p}?publicOnly"), Some(E1), None).await.expect(200, 1, "0.NA/88.798.1");
+    assert!(!types(&own_public).contains(&"HS_SECKEY".to_owned()));
+    let other = n.send(reqwest::Method::GET, p, Some(E2), None).await.expect(200, 1, "0.NA/88.798.1");
+    assert!(!types(&other).contains(&"HS_SECKEY".to_owned()));
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn cors_preflight_and_headers() {
+    let n = TestNode::start().await;
+    let r = n
+        .client
+        .request(reqwest::Method::OPTIONS, format!("{}/api/handles/{H}", n.base))
+        .header("origin", "https://scan.example.cn")
+        .header("access-control-request-method", "PUT")
+        .header("access-control-request-headers", "authorization,content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert!(r.headers()["access-control-allow-methods"].to_str().unwrap().contains("PUT"));
+    let r = n
+        .client
+        .get(format!("{}/api/handles/{H}", n.base))
+        .header("origin", "https://scan.example.cn")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn listing_and_prefixes() {
+    let n = TestNode::start().await;
+    // not public
+    n.get("/api/handles?prefix=88.798.1").await.expect(401, 402, "88.798.1");
+    n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1", Some(E2), None).await.expect(403, 400, "88.798.1");
+    n.send(reqwest::Method::GET, "/api/handles?prefix=10.1000", Some(ROOT), None).await.expect(400, 301, "10.1000");
+    let r = n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&page=2&pageSize=5", Some(E1), None).await;
+    let j = r.json();
+    assert_eq!(j["responseCode"], 1);
+    assert_eq!(j["totalCount"], "600");
+    assert_eq!((j["page"].as_u64(), j["pageSize"].as_u64()), (Some(2), Some(5)));
+    assert_eq!(
+        j["handles"],
+        json!([
+            "88.798.1/JDZ-2024-000011",
+            "88.798.1/JDZ-2024-000012",
+            "88.798.1/JDZ-2024-000013",
+            "88.798.1/JDZ-2024-000014",
+            "88.798.1/JDZ-2024-000015"
+        ])
+    );
+    let j = n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&page=0&pageSize=0", Some(E1), None).await.json();
+    assert_eq!((j["totalCount"].as_str(), j["handles"].as_array().map(Vec::len)), (Some("600"), Some(0)));
+    // no page (or a negative one): everything, streamed; pageSize=0 alone lists everything too
+    for q in ["", "&pageSize=0", "&page=-1&pageSize=3"] {
+        let r = n.send(reqwest::Method::GET, &format!("/api/handles?prefix=88.798.1{q}"), Some(E1), None).await;
+        let j = r.json();
+        assert_eq!(j["handles"].as_array().unwrap().len(), 600, "{q}");
+        assert_eq!(j["totalCount"], "600");
+    }
+    let r = n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&pretty&callback=cb", Some(E1), None).await;
+    assert!(r.text.starts_with("cb({") && r.text.ends_with("});"));
+    n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&page=x", Some(E1), None)
+        .await
+        .expect(400, 202, "88.798.1");
+    n.send(reqwest::Method::GET, "/api/handles", Some(E1), None).await.expect(400, 202, "");
+    // prefixes
+    n.get("/api/prefixes").await.expect(401, 402, "");
+    let j = n.send(reqwest::Method::GET, "/api/prefixes", Some(E1), None).await.json();
+    assert_eq!(j["prefixes"], json!(["88.798", "88.798.1", "88.798.2", "88.798.3", "88.798.4", "88.798.5"]));
+    n.stop().await;
+}

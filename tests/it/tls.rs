@@ -1,0 +1,33 @@
+//! HTTPS: the node serves TLS when given a certificate and key, and accepts credentials over it.
+
+use serde_json::json;
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn https_with_authentication() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cp, kp) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cp, cert.cert.pem()).unwrap();
+    std::fs::write(&kp, cert.key_pair.serialize_pem()).unwrap();
+    let n = TestNode::start_with(|c| {
+        c.http.allow_insecure_auth = false;
+        c.http.tls_cert = Some(cp.clone());
+        c.http.tls_key = Some(kp.clone());
+    })
+    .await;
+    assert!(n.base.starts_with("https://"));
+    n.put("/api/handles/88.798.1/TLS-1", E1, json!([url_value(1, "https://secure")])).await.expect(
+        201,
+        1,
+        "88.798.1/TLS-1",
+    );
+    n.get("/api/handles/88.798.1/TLS-1").await.expect(200, 1, "88.798.1/TLS-1");
+    // HTTP/2 over TLS (ALPN)
+    let h2 = reqwest::Client::builder().danger_accept_invalid_certs(true).http2_prior_knowledge().build().unwrap();
+    let r = h2.get(format!("{}/api/handles/88.798.1/TLS-1", n.base)).send().await.unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    assert_eq!(r.status(), 200);
+    n.stop().await;
+}
