@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prereqs.sh
-# The dev profile shares its RocksDB build (optimized even in dev, see Cargo.toml) with the test suite; build
-# with `cargo build --release` for production.
-exec cargo run --bin idnode -- serve --demo --allow-insecure-auth --http 127.0.0.1:8000 --data-dir idnode-data "$@"
+# Built exactly as the test suite builds it (dev profile, all targets), so the two commands share one RocksDB
+# build (RocksDB is optimized even in dev builds, see Cargo.toml); `cargo build --release` for production.
+cargo build --all-targets
+exec "${CARGO_TARGET_DIR:-target}/debug/idnode" serve --demo --allow-insecure-auth --http 127.0.0.1:8000 --data-dir idnode-data "$@"
