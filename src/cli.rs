@@ -19,7 +19,7 @@ pub struct Cli {
 /// Commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the REST API.
+    /// Serve the REST and gRPC APIs.
     Serve(ServeArgs),
     /// Check a configuration file and print it with defaults filled in.
     CheckConfig {
@@ -41,6 +41,9 @@ pub struct ServeArgs {
     /// Address of the REST listener, e.g. 127.0.0.1:8000.
     #[arg(long)]
     pub http: Option<SocketAddr>,
+    /// Address of the gRPC listener, e.g. 127.0.0.1:50051.
+    #[arg(long)]
+    pub grpc: Option<SocketAddr>,
     /// Load the ceramics demo data set when the store is empty.
     #[arg(long)]
     pub demo: bool,
@@ -71,6 +74,9 @@ impl ServeArgs {
         }
         if let Some(a) = self.http {
             cfg.http.listen = a;
+        }
+        if let Some(a) = self.grpc {
+            cfg.grpc.listen = a;
         }
         if self.allow_insecure_auth {
             cfg.http.allow_insecure_auth = true;

@@ -39,6 +39,8 @@ pub struct Config {
     pub storage: RocksConfig,
     /// The REST listener.
     pub http: HttpConfig,
+    /// The gRPC API.
+    pub grpc: GrpcConfig,
     /// The first administrator, created on an empty store.
     pub bootstrap: BootstrapConfig,
 }
@@ -93,6 +95,40 @@ impl Default for HttpConfig {
     }
 }
 
+/// The gRPC API. It uses the `[http]` certificate and key when those are set, and `http.allow_insecure_auth`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcConfig {
+    /// Serve gRPC on its own listener.
+    pub enabled: bool,
+    /// Address of that listener.
+    pub listen: SocketAddr,
+    /// Also serve gRPC on the HTTP port, told apart by `content-type: application/grpc`.
+    pub on_http_port: bool,
+    /// Largest message accepted or sent, bytes.
+    pub max_message_bytes: usize,
+    /// Concurrent HTTP/2 streams per connection.
+    pub max_concurrent_streams: u32,
+    /// Most identifiers in one `ResolveBatch`.
+    pub max_resolve_batch: usize,
+    /// Most items in one `BatchRegister`.
+    pub max_register_batch: usize,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            on_http_port: false,
+            max_message_bytes: 4 << 20,
+            max_concurrent_streams: 256,
+            max_resolve_batch: 1000,
+            max_register_batch: 2000,
+        }
+    }
+}
+
 /// The first administrator identity, created when its handle does not exist yet.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -127,6 +163,10 @@ impl Config {
             self.http.listen =
                 v.parse().map_err(|_| ConfigError::Invalid(format!("IDNODE_HTTP_LISTEN={v:?} is not an address")))?;
         }
+        if let Some(v) = get("IDNODE_GRPC_LISTEN") {
+            self.grpc.listen =
+                v.parse().map_err(|_| ConfigError::Invalid(format!("IDNODE_GRPC_LISTEN={v:?} is not an address")))?;
+        }
         if let Some(v) = get("IDNODE_PREFIXES") {
             self.node.prefixes = v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
         }
@@ -156,6 +196,14 @@ impl Config {
         if let Some(h) = &self.bootstrap.admin_handle {
             Handle::parse(h, self.node.suffix_case)
                 .map_err(|e| ConfigError::Invalid(format!("bootstrap.admin_handle: {e}")))?;
+        }
+        let g = &self.grpc;
+        if g.max_message_bytes == 0
+            || g.max_concurrent_streams == 0
+            || g.max_resolve_batch == 0
+            || g.max_register_batch == 0
+        {
+            return Err(ConfigError::Invalid("grpc limits must be positive".into()));
         }
         if self.bootstrap.admin_secret.as_deref() == Some("") {
             return Err(ConfigError::Invalid("bootstrap.admin_secret must not be empty".into()));

@@ -1,6 +1,6 @@
-//! Error codes of the node, mapped once to the Handle response code and the HTTP status.
+//! Error codes of the node, mapped once to the Handle response code, the HTTP status and the gRPC code.
 //!
-//! Every adapter (REST today, gRPC and the Handle wire protocol later) turns a [`NodeError`] into its own terms
+//! Every adapter (REST, gRPC, and the Handle wire protocol later) turns a [`NodeError`] into its own terms
 //! through [`ErrorCode`], so the same failure reads the same whichever door a client came through.
 
 use crate::id::IdError;
@@ -82,6 +82,26 @@ impl ErrorCode {
             Self::NoSuchResource => 404,
             Self::AuthenticationNeeded | Self::AuthenticationFailed => 401,
             Self::PayloadTooLarge => 413,
+        }
+    }
+}
+
+impl ErrorCode {
+    /// The gRPC status code.
+    pub fn grpc_code(self) -> tonic::Code {
+        use tonic::Code;
+        match self {
+            Self::Internal => Code::Internal,
+            Self::Overloaded => Code::Unavailable,
+            Self::HandleNotFound | Self::ValuesNotFound | Self::NoSuchResource => Code::NotFound,
+            Self::HandleAlreadyExists | Self::ValueAlreadyExists => Code::AlreadyExists,
+            Self::InvalidHandle | Self::InvalidValue | Self::BadRequest => Code::InvalidArgument,
+            Self::NotResponsible => Code::FailedPrecondition,
+            Self::Forbidden => Code::PermissionDenied,
+            Self::AuthenticationNeeded | Self::AuthenticationFailed | Self::InsecureAuthentication => {
+                Code::Unauthenticated
+            }
+            Self::PayloadTooLarge => Code::ResourceExhausted,
         }
     }
 }

@@ -84,7 +84,10 @@ async fn shed_load(State(state): State<AppState>, req: Request, next: Next) -> R
     match state.permits.clone().try_acquire_owned() {
         Ok(_permit) => next.run(req).await,
         Err(_) => {
-            ApiError::new(ErrorCode::Overloaded, "", "server too busy; retry later", &Render::default()).into_response()
+            let raw = req.uri().path().strip_prefix("/api/handles/").unwrap_or("");
+            let handle = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+            ApiError::new(ErrorCode::Overloaded, &handle, "server too busy; retry later", &Render::default())
+                .into_response()
         }
     }
 }

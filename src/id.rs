@@ -102,9 +102,11 @@ impl Handle {
         let mut key = String::with_capacity(s.len());
         key.push_str(&s[..slash].to_ascii_uppercase());
         key.push('/');
+        // The suffix of a prefix handle (`0.NA/88.798.ab`) is a prefix: case-insensitive whatever the setting.
+        let is_na = key.len() == NA_PREFIX.len() + 1 && key.starts_with(NA_PREFIX);
         match case {
-            SuffixCase::Sensitive => key.push_str(suffix),
-            SuffixCase::Insensitive => key.push_str(&suffix.to_ascii_uppercase()),
+            SuffixCase::Sensitive if !is_na => key.push_str(suffix),
+            _ => key.push_str(&suffix.to_ascii_uppercase()),
         }
         Ok(Self { raw: s.to_owned(), key, slash })
     }

@@ -8,6 +8,7 @@
 //! - [`node`]: the service core (resolve, register, authorize); knows nothing of any protocol.
 //! - [`error`]: error codes mapped once to Handle response codes and HTTP statuses.
 //! - [`http`]: the Handle.Net-compatible REST API (axum), a thin adapter over [`node`].
+//! - [`grpc`]: the gRPC API (tonic), health and reflection, a thin adapter over [`node`].
 //! - [`config`]: TOML configuration with environment overrides.
 //! - [`demo`]: the deterministic ceramics demo data set.
 //! - [`server`]: opens the store, binds listeners, serves until shutdown.
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod grpc;
 pub mod http;
 pub mod id;
 pub mod node;

@@ -18,7 +18,7 @@ mod list;
 mod read;
 mod write;
 
-pub use write::PutOutcome;
+pub use write::{PutOutcome, RecordMode, ValueMode};
 
 pub use auth::{Caller, Identity};
 pub use list::Page;
@@ -65,8 +65,13 @@ impl Node {
         &self.store
     }
 
-    /// Parses a handle with this node's suffix rule.
+    /// Parses a handle with this node's suffix rule. A leading `hdl:` is answered as the Handle.Net server does:
+    /// it is a URI scheme, not part of a handle, so its "prefix" is foreign (rc 301).
     pub fn parse_handle(&self, s: &str) -> Result<Handle, NodeError> {
+        if s.as_bytes().get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"hdl:")) {
+            let msg = format!("\"hdl:\" is a URI scheme, not part of a handle: ask for {}", &s[4..]);
+            return Err(NodeError::new(ErrorCode::NotResponsible, msg));
+        }
         Ok(Handle::parse(s, self.settings.suffix_case)?)
     }
 

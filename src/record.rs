@@ -174,6 +174,12 @@ impl HandleValue {
     }
 }
 
+/// Permissions of a value written without any: `1110`, but `1100` for a secret key, which must never be public
+/// by accident.
+pub fn default_perms(ty: &str) -> Perms {
+    if ty.eq_ignore_ascii_case(types::HS_SECKEY) { Perms::SECRET } else { Perms::DEFAULT }
+}
+
 /// Rejects a list of values in which two share an index, or an index is 0.
 pub fn check_indexes(values: &[HandleValue]) -> Result<(), RecordError> {
     let mut seen = std::collections::HashSet::with_capacity(values.len());

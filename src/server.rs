@@ -1,5 +1,5 @@
-//! Opens the store, loads demo data or bootstraps the first administrator, binds the listeners, and serves until
-//! shutdown. Tests start it on `127.0.0.1:0` through [`start`]; the binary through [`run`].
+//! Opens the store, loads demo data or bootstraps the first administrator, binds the listeners (REST, gRPC), and
+//! serves until shutdown. Tests start it on `127.0.0.1:0` through [`start`]; the binary through [`run`].
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::demo;
+use crate::grpc::{self, GrpcSettings};
 use crate::http::{self, HttpSettings};
 use crate::node::{Node, NodeSettings};
 use crate::record::wire::encode_record;
@@ -22,10 +23,13 @@ pub struct Running {
     pub http_addr: SocketAddr,
     /// Whether that listener is HTTPS.
     pub https: bool,
+    /// Where the gRPC API listens, when it has its own listener.
+    pub grpc_addr: Option<SocketAddr>,
     /// The core.
     pub node: Arc<Node>,
     stop: watch::Sender<bool>,
     task: JoinHandle<anyhow::Result<()>>,
+    grpc_task: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Running {
@@ -33,6 +37,9 @@ impl Running {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
         self.task.await.context("server task panicked")??;
+        if let Some(t) = self.grpc_task {
+            t.await.context("gRPC task panicked")??;
+        }
         let node = self.node.clone();
         tokio::task::spawn_blocking(move || node.store().flush()).await??;
         Ok(())
@@ -80,7 +87,18 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         max_concurrent_requests: cfg.http.max_concurrent_requests,
         cors: cfg.http.cors,
     };
-    let app = http::router(node.clone(), settings);
+    let grpc_settings = GrpcSettings {
+        secure: https,
+        allow_insecure_auth: cfg.http.allow_insecure_auth,
+        max_message_bytes: cfg.grpc.max_message_bytes,
+        max_resolve_batch: cfg.grpc.max_resolve_batch,
+        max_register_batch: cfg.grpc.max_register_batch,
+    };
+    let grpc_routes = grpc::routes(node.clone(), grpc_settings).await?;
+    let mut app = http::router(node.clone(), settings);
+    if cfg.grpc.on_http_port {
+        app = with_grpc(app, grpc_routes.clone());
+    }
     let listener =
         std::net::TcpListener::bind(cfg.http.listen).with_context(|| format!("binding {}", cfg.http.listen))?;
     listener.set_nonblocking(true)?;
@@ -116,7 +134,60 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         }
     };
     tracing::info!(addr = %http_addr, https, "REST API listening");
-    Ok(Running { http_addr, https, node, stop, task })
+    let (grpc_addr, grpc_task) = if cfg.grpc.enabled {
+        let (addr, task) = serve_grpc(&cfg, grpc_routes, stop.subscribe()).await?;
+        tracing::info!(addr = %addr, tls = https, "gRPC API listening");
+        (Some(addr), Some(task))
+    } else {
+        (None, None)
+    };
+    Ok(Running { http_addr, https, grpc_addr, node, stop, task, grpc_task })
+}
+
+/// Routes requests with `content-type: application/grpc` to the gRPC services, the rest to the REST API.
+fn with_grpc(rest: axum::Router, grpc: tonic::service::Routes) -> axum::Router {
+    use axum::response::IntoResponse as _;
+    use tower::ServiceExt as _;
+    let grpc = grpc.prepare().into_axum_router();
+    rest.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+        let grpc = grpc.clone();
+        async move {
+            let is_grpc = req
+                .headers()
+                .get(axum::http::header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+            if is_grpc { grpc.oneshot(req).await.into_response() } else { next.run(req).await }
+        }
+    }))
+}
+
+/// Binds and serves the gRPC listener (TLS with the `[http]` certificate when set).
+async fn serve_grpc(
+    cfg: &Config,
+    routes: tonic::service::Routes,
+    mut stopped: watch::Receiver<bool>,
+) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind(cfg.grpc.listen)
+        .await
+        .with_context(|| format!("binding gRPC listener {}", cfg.grpc.listen))?;
+    let addr = listener.local_addr()?;
+    let mut builder =
+        tonic::transport::Server::builder().max_concurrent_streams(cfg.grpc.max_concurrent_streams).tcp_nodelay(true);
+    if let (Some(cert), Some(key)) = (&cfg.http.tls_cert, &cfg.http.tls_key) {
+        let identity = tonic::transport::Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?);
+        builder = builder.tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))?;
+    }
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let task = tokio::spawn(async move {
+        builder
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(incoming, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+            .context("gRPC server failed")
+    });
+    Ok((addr, task))
 }
 
 /// Serves until `shutdown` resolves, then stops gracefully.

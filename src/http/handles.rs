@@ -11,7 +11,7 @@ use super::query::{IndexParam, Params};
 use super::reply::{self, ApiError, Caching, Render};
 use super::{AppState, auth};
 use crate::error::ErrorCode;
-use crate::node::{Caller, Filter, PutOutcome, now};
+use crate::node::{Caller, Filter, PutOutcome, ValueMode, now};
 use crate::record::HandleValue;
 use crate::record::json::{ValueJson, parse_values, value_json};
 
@@ -41,11 +41,6 @@ impl Ctx {
                 )
             })?
             .into_owned();
-        if echo.len() >= 4 && echo[..4].eq_ignore_ascii_case("hdl:") {
-            // As the Handle.Net server: `hdl:` is a URI scheme, not part of a handle, so its "prefix" is foreign.
-            let msg = format!("\"hdl:\" is a URI scheme, not part of a handle: request /api/handles/{}", &echo[4..]);
-            return Err(ApiError::new(ErrorCode::NotResponsible, &echo, msg, &render));
-        }
         Ok(Self { echo, params, render })
     }
 
@@ -169,6 +164,7 @@ async fn put_inner(state: AppState, uri: Uri, headers: HeaderMap, body: Body) ->
     ctx.flag("auth", false)?;
     let index = IndexParam::from(&ctx.params).map_err(|m| ctx.bad(m))?;
     let caller = ctx.caller(&state, &headers)?;
+    caller.require().map_err(|e| ctx.err(e.clone()))?;
     let json = read_body(&ctx, &state, &headers, body).await?;
     let values: Vec<HandleValue> = parse_values(&json, now()).map_err(|e| ctx.err(e.into()))?;
     let node = state.node.clone();
@@ -198,7 +194,8 @@ async fn put_inner(state: AppState, uri: Uri, headers: HeaderMap, body: Body) ->
                 IndexParam::List(l) => Some(l),
                 _ => None,
             };
-            blocking(move || node.put_values(&caller, &h, values, only.as_deref(), overwrite))
+            let mode = if overwrite { ValueMode::Upsert } else { ValueMode::Add };
+            blocking(move || node.put_values(&caller, &h, values, only.as_deref(), mode))
                 .await
                 .and_then(|r| r)
                 .map_err(|e| ctx.err(e))?;

@@ -13,6 +13,11 @@ use crate::error::ErrorCode;
 use crate::id::Prefix;
 use crate::node::Page;
 
+/// Handles per page when `page` is given without `pageSize`.
+const DEFAULT_PAGE_SIZE: u64 = 1000;
+/// Largest page.
+const MAX_PAGE_SIZE: u64 = 100_000;
+
 #[derive(Serialize)]
 struct Listing<'a> {
     #[serde(rename = "responseCode")]
@@ -50,7 +55,15 @@ async fn list_inner(state: AppState, uri: Uri, headers: HeaderMap) -> Result<Res
     let size = params.int("pageSize").map_err(|m| bad(ErrorCode::BadRequest, m))?;
     match (page, size) {
         (Some(page), size) if page >= 0 => {
-            let size = size.filter(|s| *s >= 0).map_or(u64::MAX, |s| s as u64);
+            // Pages are built in memory, so they are bounded; the full listing (no page) is streamed instead.
+            let size = match size {
+                None => DEFAULT_PAGE_SIZE,
+                Some(s) if (0..=MAX_PAGE_SIZE as i64).contains(&s) => s as u64,
+                Some(s) => {
+                    let msg = format!("pageSize={s} is outside 0..={MAX_PAGE_SIZE}; omit page to stream every handle");
+                    return Err(bad(ErrorCode::BadRequest, msg));
+                }
+            };
             let node = state.node.clone();
             let p = prefix.clone();
             let (total, handles) = tokio::task::spawn_blocking(move || {
@@ -69,7 +82,7 @@ async fn list_inner(state: AppState, uri: Uri, headers: HeaderMap) -> Result<Res
                 prefix: &raw,
                 total_count: total.to_string(),
                 page: page as u64,
-                page_size: if size == u64::MAX { total } else { size },
+                page_size: size,
                 handles,
             };
             Ok(reply::json(StatusCode::OK, &body, &render, Caching::NoStore, None))

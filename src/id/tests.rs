@@ -30,6 +30,12 @@ fn prefix_is_case_insensitive_but_echo_keeps_spelling() {
 }
 
 #[test]
+fn prefix_handles_fold_case_of_their_suffix() {
+    assert_eq!(h("0.na/88.798.ab").unwrap().key(), "0.NA/88.798.AB");
+    assert_eq!(h("0.NA/88.798.AB").unwrap().key(), Handle::prefix_handle(&Prefix::parse("88.798.ab").unwrap()).key());
+}
+
+#[test]
 fn suffix_case_is_configurable() {
     assert_ne!(h("88.798.1/abc").unwrap().key(), h("88.798.1/ABC").unwrap().key());
     let i = |s| Handle::parse(s, SuffixCase::Insensitive).unwrap();

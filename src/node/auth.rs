@@ -6,6 +6,9 @@
 //! node administrator) and so on up to the homed root. An enterprise administrator thus manages every identifier
 //! of its prefix, and the node administrator every enterprise prefix.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use percent_encoding::percent_decode;
 use subtle::ConstantTimeEq;
 
 use super::Node;
@@ -16,6 +19,18 @@ use crate::record::{HandleValue, types};
 
 /// Deepest nesting of `HS_VLIST` groups followed.
 const MAX_GROUP_DEPTH: usize = 4;
+/// Most group records loaded to decide one `HS_ADMIN` reference.
+const MAX_GROUP_LOADS: usize = 32;
+/// Most group members examined to decide one `HS_ADMIN` reference.
+const MAX_GROUP_MEMBERS: usize = 1024;
+
+/// The state of one walk through `HS_VLIST` groups.
+#[derive(Default)]
+struct GroupWalk {
+    visited: std::collections::HashSet<(String, u32)>,
+    loads: usize,
+    members: usize,
+}
 
 /// An authenticated identity: the secret key at `index` of `handle`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +70,41 @@ fn auth_failed(user: &str) -> NodeError {
     NodeError::new(ErrorCode::AuthenticationFailed, format!("authentication failed for {user}"))
 }
 
+/// Splits decoded Basic credentials into identity and secret. The identity is normally percent-encoded
+/// (`300%3A0.NA/88.798`); a raw `300:0.NA/88.798:secret` is accepted too.
+fn split_credentials(decoded: &[u8]) -> Option<(String, Vec<u8>)> {
+    let first = decoded.iter().position(|b| *b == b':')?;
+    let (user, secret) = if decoded[..first].iter().all(u8::is_ascii_digit) && first > 0 {
+        let second = first + 1 + decoded[first + 1..].iter().position(|b| *b == b':')?;
+        (&decoded[..second], &decoded[second + 1..])
+    } else {
+        (&decoded[..first], &decoded[first + 1..])
+    };
+    let user = percent_decode(user).decode_utf8().ok()?.into_owned();
+    Some((user, secret.to_vec()))
+}
+
 impl Node {
+    /// Authenticates an `Authorization` value `Basic base64(index%3Ahandle:secret)` (HTTP header or gRPC metadata).
+    pub fn authenticate_basic(&self, value: &str) -> Result<Identity, NodeError> {
+        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+        if !scheme.eq_ignore_ascii_case("Basic") {
+            return Err(NodeError::new(
+                ErrorCode::AuthenticationNeeded,
+                format!(
+                    "authorization scheme {scheme:?} is not supported; use Basic with index:handle and the secret key"
+                ),
+            ));
+        }
+        let decoded = B64
+            .decode(rest.trim())
+            .map_err(|_| NodeError::new(ErrorCode::AuthenticationFailed, "Basic credentials are not valid base64"))?;
+        let (user, secret) = split_credentials(&decoded).ok_or_else(|| {
+            NodeError::new(ErrorCode::AuthenticationFailed, "Basic credentials must be index:handle and a secret")
+        })?;
+        self.authenticate(&user, &secret)
+    }
+
     /// Checks `secret` against the `HS_SECKEY` values of the identity `user` (`index:handle`).
     pub fn authenticate(&self, user: &str, secret: &[u8]) -> Result<Identity, NodeError> {
         let (index, handle) = user.split_once(':').ok_or_else(|| {
@@ -70,38 +119,61 @@ impl Node {
             return Err(auth_failed(user));
         }
         let record = self.load(&handle)?.ok_or_else(|| auth_failed(user))?;
-        let ok = record
+        // The identity is the key that matched: index 0 ("any key") never grants the rights of other keys.
+        let matched = record
             .values
             .iter()
             .filter(|v| v.is(types::HS_SECKEY) && (index == 0 || v.index == index))
-            .fold(false, |acc, v| acc | bool::from(v.data.as_slice().ct_eq(secret)));
-        if ok { Ok(Identity { handle, index }) } else { Err(auth_failed(user)) }
+            .fold(None, |acc, v| if bool::from(v.data.as_slice().ct_eq(secret)) { acc.or(Some(v.index)) } else { acc });
+        matched.map(|index| Identity { handle, index }).ok_or_else(|| auth_failed(user))
     }
 
     /// Whether `id` holds `bit` through the `HS_ADMIN` values among `values`.
     pub(crate) fn admin_grants(&self, id: &Identity, values: &[HandleValue], bit: u16) -> Result<bool, NodeError> {
         for v in values.iter().filter(|v| v.is(types::HS_ADMIN)) {
             let Ok(a) = AdminRef::decode(&v.data) else { continue };
-            if a.perms & bit != 0 && self.refers_to(id, &a.handle, a.index, 0)? {
+            if a.perms & bit != 0 && self.refers_to(id, &a.handle, a.index, &mut GroupWalk::default(), 0)? {
                 return Ok(true);
             }
         }
         Ok(false)
     }
 
-    /// Whether the reference (`handle`, `index`) names `id`, directly or through `HS_VLIST` groups.
-    fn refers_to(&self, id: &Identity, handle: &str, index: u32, depth: usize) -> Result<bool, NodeError> {
+    /// Whether the reference (`handle`, `index`) names `id`, directly or through `HS_VLIST` groups. Each group is
+    /// visited once and the whole walk is bounded ([`MAX_GROUP_LOADS`], [`MAX_GROUP_MEMBERS`]), so cyclic or huge
+    /// groups cannot stall the node; a walk that runs out of budget denies.
+    fn refers_to(
+        &self,
+        id: &Identity,
+        handle: &str,
+        index: u32,
+        walk: &mut GroupWalk,
+        depth: usize,
+    ) -> Result<bool, NodeError> {
         let Ok(h) = self.parse_handle(handle) else { return Ok(false) };
-        if h.key() == id.handle.key() && (index == 0 || index == id.index || id.index == 0) {
+        if h.key() == id.handle.key() && (index == 0 || index == id.index) {
             return Ok(true);
         }
-        if depth >= MAX_GROUP_DEPTH || self.check_responsible(&h).is_err() {
+        if depth >= MAX_GROUP_DEPTH
+            || !walk.visited.insert((h.key().to_owned(), index))
+            || self.check_responsible(&h).is_err()
+        {
+            return Ok(false);
+        }
+        walk.loads += 1;
+        if walk.loads > MAX_GROUP_LOADS {
+            tracing::warn!(group = %h, "HS_VLIST walk exceeded its budget; denying");
             return Ok(false);
         }
         let Some(group) = self.load(&h)? else { return Ok(false) };
         for v in group.values.iter().filter(|v| v.is(types::HS_VLIST) && (index == 0 || v.index == index)) {
             for m in decode_vlist(&v.data).unwrap_or_default() {
-                if self.refers_to(id, &m.handle, m.index, depth + 1)? {
+                walk.members += 1;
+                if walk.members > MAX_GROUP_MEMBERS {
+                    tracing::warn!(group = %h, "HS_VLIST walk exceeded its budget; denying");
+                    return Ok(false);
+                }
+                if self.refers_to(id, &m.handle, m.index, walk, depth + 1)? {
                     return Ok(true);
                 }
             }
@@ -161,4 +233,19 @@ fn derived_prefix_bit(bit: u16) -> u16 {
 /// The name of a single permission bit.
 pub(crate) fn perm_name(bit: u16) -> &'static str {
     perm::NAMES.get(bit.trailing_zeros() as usize).copied().unwrap_or("unknown")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_credentials;
+
+    #[test]
+    fn encoded_and_raw_identities() {
+        let (u, s) = split_credentials(b"300%3A0.NA/88.798.1:pa:ss").unwrap();
+        assert_eq!((u.as_str(), s.as_slice()), ("300:0.NA/88.798.1", &b"pa:ss"[..]));
+        let (u, s) = split_credentials(b"300:0.NA/88.798.1:secret").unwrap();
+        assert_eq!((u.as_str(), s.as_slice()), ("300:0.NA/88.798.1", &b"secret"[..]));
+        assert!(split_credentials(b"nocolon").is_none());
+        assert!(split_credentials(b"300:noseparator").is_none());
+    }
 }

@@ -99,9 +99,15 @@ fn enterprise_admins_manage_their_prefix_only() {
     let admin = rec.values.iter().find(|v| v.is(types::HS_ADMIN)).expect("default HS_ADMIN added");
     assert_eq!(AdminRef::decode(&admin.data).unwrap().handle, "0.NA/88.798.1");
     assert_eq!(n.put_record(&e1, &x, vec![url(1, "v")], false).unwrap_err().code, ErrorCode::HandleAlreadyExists);
-    assert_eq!(n.put_values(&e2, &x, vec![url(2, "w")], None, true).unwrap_err().code, ErrorCode::Forbidden);
-    n.put_values(&e1, &x, vec![url(2, "w")], None, true).unwrap();
-    assert_eq!(n.put_values(&e1, &x, vec![url(2, "w")], None, false).unwrap_err().code, ErrorCode::ValueAlreadyExists);
+    assert_eq!(
+        n.put_values(&e2, &x, vec![url(2, "w")], None, ValueMode::Upsert).unwrap_err().code,
+        ErrorCode::Forbidden
+    );
+    n.put_values(&e1, &x, vec![url(2, "w")], None, ValueMode::Upsert).unwrap();
+    assert_eq!(
+        n.put_values(&e1, &x, vec![url(2, "w")], None, ValueMode::Add).unwrap_err().code,
+        ErrorCode::ValueAlreadyExists
+    );
     assert_eq!(n.delete_values(&e1, &x, &[7]).unwrap_err().code, ErrorCode::ValuesNotFound);
     n.delete_values(&e1, &x, &[2]).unwrap();
     assert_eq!(n.delete_handle(&e2, &x).unwrap_err().code, ErrorCode::Forbidden);
@@ -125,11 +131,18 @@ fn handle_admins_and_groups_are_honoured() {
     n.put_record(&root, &group, vec![HandleValue::new(200, types::HS_VLIST, vlist, T)], false).unwrap();
     let target = h(&n, "88.798.3/JDZ-2024-000001");
     let adm = AdminRef { handle: "88.798.3/group-qc".into(), index: 200, perms: perm::MODIFY_VALUE };
-    n.put_values(&root, &target, vec![HandleValue::new(101, types::HS_ADMIN, adm.encode(), T)], None, true).unwrap();
+    n.put_values(
+        &root,
+        &target,
+        vec![HandleValue::new(101, types::HS_ADMIN, adm.encode(), T)],
+        None,
+        ValueMode::Upsert,
+    )
+    .unwrap();
     let li = login(&n, "300:88.798.3/user-li", "pw");
-    n.put_values(&li, &target, vec![url(1, "https://changed")], None, true).unwrap();
+    n.put_values(&li, &target, vec![url(1, "https://changed")], None, ValueMode::Upsert).unwrap();
     assert_eq!(
-        n.put_values(&li, &target, vec![url(3, "new")], None, true).unwrap_err().code,
+        n.put_values(&li, &target, vec![url(3, "new")], None, ValueMode::Upsert).unwrap_err().code,
         ErrorCode::Forbidden,
         "no add_value bit"
     );
@@ -161,7 +174,10 @@ fn unwritable_values_stay() {
     let x = h(&n, "88.798.2/locked");
     let locked = HandleValue { perms: Perms(Perms::PUBLIC_READ | Perms::ADMIN_READ), ..url(5, "fixed") };
     n.put_record(&root, &x, vec![url(1, "u"), locked], false).unwrap();
-    assert_eq!(n.put_values(&root, &x, vec![url(5, "changed")], None, true).unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(
+        n.put_values(&root, &x, vec![url(5, "changed")], None, ValueMode::Upsert).unwrap_err().code,
+        ErrorCode::Forbidden
+    );
     assert_eq!(n.delete_values(&root, &x, &[5]).unwrap_err().code, ErrorCode::Forbidden);
 }
 
@@ -204,4 +220,25 @@ fn minting_makes_fresh_handles() {
     let b = n.mint(&e1, &p, "M-", vec![url(1, "u")]).unwrap();
     assert_ne!(a, b);
     assert!(a.suffix().starts_with("M-") && n.exists(&a).unwrap());
+}
+
+#[test]
+fn idempotent_create_and_value_modes() {
+    let n = node();
+    let e1 = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
+    let x = h(&n, "88.798.1/IDEM");
+    assert_eq!(n.write_record(&e1, &x, vec![url(1, "u")], RecordMode::CreateIdempotent).unwrap(), PutOutcome::Created);
+    let retry = HandleValue { timestamp: T + 5, ..url(1, "u") };
+    assert_eq!(n.write_record(&e1, &x, vec![retry], RecordMode::CreateIdempotent).unwrap(), PutOutcome::Unchanged);
+    let other = n.write_record(&e1, &x, vec![url(1, "different")], RecordMode::CreateIdempotent).unwrap_err();
+    assert_eq!(other.code, ErrorCode::HandleAlreadyExists);
+    assert_eq!(
+        n.write_record(&e1, &h(&n, "88.798.1/NONE"), vec![url(1, "u")], RecordMode::Replace).unwrap_err().code,
+        ErrorCode::HandleNotFound
+    );
+    assert_eq!(
+        n.put_values(&e1, &x, vec![url(9, "u")], None, ValueMode::Modify).unwrap_err().code,
+        ErrorCode::ValuesNotFound
+    );
+    n.put_values(&e1, &x, vec![url(1, "v")], None, ValueMode::Modify).unwrap();
 }

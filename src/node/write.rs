@@ -18,13 +18,68 @@ const MINT_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Length of a minted suffix.
 const MINT_LEN: usize = 12;
 
-/// What a PUT of a whole record did.
+/// What a write of a whole record did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutOutcome {
     /// The handle was new.
     Created,
     /// An existing record was replaced or updated.
     Updated,
+    /// An idempotent create found an identical record.
+    Unchanged,
+}
+
+/// How a whole-record write treats an existing or missing handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordMode {
+    /// Only create; an existing handle is an error.
+    Create,
+    /// Create, or succeed without change when an identical record exists (retries after time-outs).
+    CreateIdempotent,
+    /// Create or replace (REST `PUT`).
+    CreateOrReplace,
+    /// Only replace; a missing handle is an error.
+    Replace,
+}
+
+/// How values are merged into an existing record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueMode {
+    /// Only new indexes.
+    Add,
+    /// Only existing indexes.
+    Modify,
+    /// Either.
+    Upsert,
+}
+
+/// Whether two values are the same, timestamps aside.
+fn same_value(a: &HandleValue, b: &HandleValue) -> bool {
+    a.index == b.index
+        && a.ty == b.ty
+        && a.data == b.data
+        && a.ttl == b.ttl
+        && a.perms == b.perms
+        && a.references == b.references
+}
+
+/// Keeps the stored version (and its timestamp) of every value the write resends unchanged.
+fn keep_unchanged(old: &[HandleValue], new: &mut [HandleValue]) {
+    for n in new.iter_mut() {
+        if let Some(o) = old.iter().find(|o| o.index == n.index && same_value(o, n)) {
+            n.clone_from(o);
+        }
+    }
+}
+
+/// Whether two records hold the same values, timestamps aside (the node stamps values on every write).
+fn same_content(a: &[HandleValue], b: &[HandleValue]) -> bool {
+    let key = |v: &HandleValue| (v.index, v.ty.clone(), v.data.clone(), v.ttl, v.perms, v.references.clone());
+    let mut x: Vec<_> = a.iter().map(key).collect();
+    let mut y: Vec<_> = b.iter().map(key).collect();
+    x.sort_by_key(|k| k.0);
+    y.sort_by_key(|k| k.0);
+    x == y
 }
 
 fn not_found(h: &Handle) -> NodeError {
@@ -39,7 +94,7 @@ fn change_bit(old: Option<&HandleValue>, new: Option<&HandleValue>) -> u16 {
         (None, Some(_), true) => perm::ADD_ADMIN,
         (Some(_), None, false) => perm::REMOVE_VALUE,
         (Some(_), None, true) => perm::REMOVE_ADMIN,
-        (Some(o), Some(n), a) if o != n => {
+        (Some(o), Some(n), a) if !same_value(o, n) => {
             if a {
                 perm::MODIFY_ADMIN
             } else {
@@ -51,19 +106,24 @@ fn change_bit(old: Option<&HandleValue>, new: Option<&HandleValue>) -> u16 {
 }
 
 impl Node {
-    /// Authorizes the change from `old` to `new` values of an existing handle.
+    /// Authorizes the change from `old` to `new` values of an existing handle; values resent unchanged keep their
+    /// stored timestamp.
     fn authorize_changes(
         &self,
         id: &Identity,
         h: &Handle,
         old: &[HandleValue],
-        new: &[HandleValue],
+        new: &mut [HandleValue],
     ) -> Result<(), NodeError> {
+        keep_unchanged(old, new);
         let mut needed = 0u16;
-        for n in new {
+        for n in new.iter() {
             let o = old.iter().find(|o| o.index == n.index);
-            needed |= change_bit(o, Some(n));
-            check_writable(o, n.index)?;
+            let bit = change_bit(o, Some(n));
+            if bit != 0 {
+                check_writable(o, n.index)?;
+            }
+            needed |= bit;
         }
         for o in old.iter().filter(|o| !new.iter().any(|n| n.index == o.index)) {
             needed |= change_bit(Some(o), None);
@@ -81,8 +141,20 @@ impl Node {
         &self,
         caller: &Caller,
         h: &Handle,
-        mut values: Vec<HandleValue>,
+        values: Vec<HandleValue>,
         overwrite: bool,
+    ) -> Result<PutOutcome, NodeError> {
+        let mode = if overwrite { RecordMode::CreateOrReplace } else { RecordMode::Create };
+        self.write_record(caller, h, values, mode)
+    }
+
+    /// Writes a whole record as `mode` says.
+    pub fn write_record(
+        &self,
+        caller: &Caller,
+        h: &Handle,
+        mut values: Vec<HandleValue>,
+        mode: RecordMode,
     ) -> Result<PutOutcome, NodeError> {
         let id = caller.require()?;
         self.check_responsible(h)?;
@@ -90,14 +162,36 @@ impl Node {
         let _guard = self.lock(h);
         match self.load(h)? {
             Some(existing) => {
-                if !overwrite {
-                    return Err(NodeError::new(ErrorCode::HandleAlreadyExists, format!("handle {h} already exists")));
+                match mode {
+                    RecordMode::Create => {
+                        return Err(NodeError::new(
+                            ErrorCode::HandleAlreadyExists,
+                            format!("handle {h} already exists"),
+                        ));
+                    }
+                    RecordMode::CreateIdempotent => {
+                        // Only a caller who may create the handle learns whether the record matches.
+                        self.authorize(id, h, &[], perm::ADD_HANDLE)?;
+                        if !values.iter().any(|v| v.is(types::HS_ADMIN)) {
+                            values.push(default_admin(id, &values));
+                        }
+                        return if same_content(&existing.values, &values) {
+                            Ok(PutOutcome::Unchanged)
+                        } else {
+                            Err(NodeError::new(
+                                ErrorCode::HandleAlreadyExists,
+                                format!("handle {h} already exists with other values"),
+                            ))
+                        };
+                    }
+                    RecordMode::CreateOrReplace | RecordMode::Replace => {}
                 }
                 values.sort_by_key(|v| v.index);
-                self.authorize_changes(id, h, &existing.values, &values)?;
+                self.authorize_changes(id, h, &existing.values, &mut values)?;
                 self.save(h, &existing.handle, Some(&values))?;
                 Ok(PutOutcome::Updated)
             }
+            None if mode == RecordMode::Replace => Err(not_found(h)),
             None => {
                 self.authorize(id, h, &[], perm::ADD_HANDLE)?;
                 if !values.iter().any(|v| v.is(types::HS_ADMIN)) {
@@ -110,15 +204,15 @@ impl Node {
         }
     }
 
-    /// Adds or replaces `values` in the existing record of `h`. With `only` given, values whose index is not listed
-    /// are ignored. With `overwrite` false, a value whose index exists is [`ErrorCode::ValueAlreadyExists`].
+    /// Adds or replaces `values` in the existing record of `h`, as `mode` allows. With `only` given, values whose
+    /// index is not listed are ignored.
     pub fn put_values(
         &self,
         caller: &Caller,
         h: &Handle,
         mut values: Vec<HandleValue>,
         only: Option<&[u32]>,
-        overwrite: bool,
+        mode: ValueMode,
     ) -> Result<(), NodeError> {
         let id = caller.require()?;
         self.check_responsible(h)?;
@@ -127,25 +221,31 @@ impl Node {
             values.retain(|v| only.contains(&v.index));
         }
         if values.is_empty() {
-            return Err(NodeError::new(ErrorCode::InvalidValue, "no value in the body matches the requested indexes"));
+            return Err(NodeError::new(ErrorCode::InvalidValue, "no value given (or none at the requested indexes)"));
         }
         let _guard = self.lock(h);
         let existing = self.load(h)?.ok_or_else(|| not_found(h))?;
         let mut merged = existing.values.clone();
         for v in values {
-            match merged.iter_mut().find(|o| o.index == v.index) {
-                Some(_) if !overwrite => {
+            match (merged.iter_mut().find(|o| o.index == v.index), mode) {
+                (Some(_), ValueMode::Add) => {
                     return Err(NodeError::new(
                         ErrorCode::ValueAlreadyExists,
                         format!("value at index {} of {h} already exists", v.index),
                     ));
                 }
-                Some(o) => *o = v,
-                None => merged.push(v),
+                (None, ValueMode::Modify) => {
+                    return Err(NodeError::new(
+                        ErrorCode::ValuesNotFound,
+                        format!("{h} has no value at index {}", v.index),
+                    ));
+                }
+                (Some(o), _) => *o = v,
+                (None, _) => merged.push(v),
             }
         }
         merged.sort_by_key(|v| v.index);
-        self.authorize_changes(id, h, &existing.values, &merged)?;
+        self.authorize_changes(id, h, &existing.values, &mut merged)?;
         self.save(h, &existing.handle, Some(&merged))
     }
 
@@ -158,8 +258,9 @@ impl Node {
         if let Some(missing) = indexes.iter().find(|i| !existing.values.iter().any(|v| v.index == **i)) {
             return Err(NodeError::new(ErrorCode::ValuesNotFound, format!("{h} has no value at index {missing}")));
         }
-        let kept: Vec<HandleValue> = existing.values.iter().filter(|v| !indexes.contains(&v.index)).cloned().collect();
-        self.authorize_changes(id, h, &existing.values, &kept)?;
+        let mut kept: Vec<HandleValue> =
+            existing.values.iter().filter(|v| !indexes.contains(&v.index)).cloned().collect();
+        self.authorize_changes(id, h, &existing.values, &mut kept)?;
         self.save(h, &existing.handle, Some(&kept))
     }
 

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::admin::{AdminRef, ValueRef, decode_vlist, encode_vlist, parse_admin_perms, perm};
-use super::{DEFAULT_TTL, HandleValue, Perms, RecordError, Reference, Ttl, site, types};
+use super::{DEFAULT_TTL, HandleValue, Perms, RecordError, Reference, Ttl, default_perms, site, types};
 
 fn invalid(msg: impl Into<String>) -> RecordError {
     RecordError::Invalid(msg.into())
@@ -66,7 +66,8 @@ pub fn parse_value(v: &Value, now: u32) -> Result<HandleValue, RecordError> {
     let o = v.as_object().ok_or_else(|| invalid(format!("a value must be a JSON object, got {v}")))?;
     let index = as_u32(o.get("index").ok_or_else(|| invalid("value without \"index\""))?, "index")?;
     let ty = match o.get("type") {
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::String(_)) => return Err(invalid(format!("type of index {index} must not be empty"))),
         Some(other) => return Err(invalid(format!("type of index {index} must be a string, got {other}"))),
         None => return Err(invalid(format!("value at index {index} has no \"type\""))),
     };
@@ -82,7 +83,7 @@ pub fn parse_value(v: &Value, now: u32) -> Result<HandleValue, RecordError> {
         Some(t) => as_u32(t, "timestamp")?,
     };
     let perms = match o.get("permissions") {
-        None | Some(Value::Null) => Perms::DEFAULT,
+        None | Some(Value::Null) => default_perms(&ty),
         Some(Value::String(s)) => Perms::parse(s)?,
         Some(p) => return Err(invalid(format!("permissions must be a string such as \"1110\", got {p}"))),
     };

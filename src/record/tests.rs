@@ -193,7 +193,7 @@ fn arb_value() -> impl Strategy<Value = HandleValue> {
         any::<bool>(),
         any::<u32>(),
         0u8..16,
-        "[A-Z_.]{0,12}",
+        "[A-Z_.]{1,12}",
         proptest::collection::vec(any::<u8>(), 0..64),
         proptest::collection::vec(("[a-z0-9./]{1,12}", any::<u32>()), 0..3),
     )

@@ -13,7 +13,17 @@ use crate::harness::*;
 /// Starts the `idnode` binary on a free loopback port and returns it with its base URL.
 fn spawn_node(dir: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idnode"))
-        .args(["serve", "--demo", "--allow-insecure-auth", "--log-json", "--http", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--demo",
+            "--allow-insecure-auth",
+            "--log-json",
+            "--http",
+            "127.0.0.1:0",
+            "--grpc",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(dir)
         .env("IDNODE_ADMIN_SECRET", ROOT.1)
         .env("RUST_LOG", "info")

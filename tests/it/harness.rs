@@ -29,6 +29,7 @@ pub fn config(dir: &TempDir) -> Config {
     cfg.storage.path = dir.path().join("db");
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.http.allow_insecure_auth = true;
+    cfg.grpc.listen = "127.0.0.1:0".parse().unwrap();
     cfg.bootstrap.admin_secret = Some(ROOT.1.into());
     cfg
 }
@@ -129,4 +130,36 @@ pub fn indexes(j: &Value) -> Vec<u64> {
 /// Where test tools (the Python virtual environment) are cached between runs.
 pub fn tool_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+/// A Python virtual environment under the target directory with `packages` installed (created on first use,
+/// reused while `import_check` imports).
+pub fn python_venv(name: &str, packages: &[&str], import_check: &str) -> PathBuf {
+    use std::process::Command;
+    let venv = tool_dir().join(name);
+    let python = venv.join("bin/python");
+    let ready = || Command::new(&python).args(["-c", import_check]).status().is_ok_and(|s| s.success());
+    if !python.exists() || !ready() {
+        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().expect("python3 is installed");
+        assert!(ok.success(), "python3 -m venv {} failed", venv.display());
+        let ok = Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(packages)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "pip install {packages:?} failed");
+    }
+    python
+}
+
+/// Runs a Python script of `tests/python` with `env`, prints its output, and asserts it passed.
+pub async fn run_python_check(python: PathBuf, script: &str, env: Vec<(&'static str, String)>) {
+    let path = format!("{}/tests/python/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out =
+        tokio::task::spawn_blocking(move || std::process::Command::new(python).arg(path).envs(env).output().unwrap())
+            .await
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && stdout.contains(" 0 failed"), "{script} failed");
 }

@@ -2,6 +2,8 @@
 //! loopback) and talks to it as a client would.
 
 mod crash;
+mod grpc_api;
+mod grpc_interop;
 mod harness;
 mod pyhandle;
 mod rest_params;

@@ -191,3 +191,82 @@ async fn listing_and_prefixes() {
     assert_eq!(j["prefixes"], json!(["88.798", "88.798.1", "88.798.2", "88.798.3", "88.798.4", "88.798.5"]));
     n.stop().await;
 }
+
+#[tokio::test]
+async fn hardening() {
+    let n = TestNode::start().await;
+    // multi-byte characters where `hdl:` would be: no panic, a clean 400
+    n.get("/api/handles/%E6%99%AF%E5%BE%B7/x").await.expect(400, 102, "景德/x");
+    n.get("/api/handles/HDL:88.798.1/x").await.expect(400, 301, "HDL:88.798.1/x");
+    // anonymous writes are refused before the body is looked at
+    let r = n.send(reqwest::Method::PUT, "/api/handles/88.798.1/ANON", None, Some(json!("not even values"))).await;
+    r.expect(401, 402, "88.798.1/ANON");
+    // a secret key written without permissions is not public
+    n.put("/api/handles/88.798.1/bob", E1, json!([{"index":300,"type":"HS_SECKEY","data":"s3cret"}])).await.expect(
+        201,
+        1,
+        "88.798.1/bob",
+    );
+    assert!(!n.get("/api/handles/88.798.1/bob").await.text.contains("s3cret"));
+    // a read-only value does not freeze the rest of the record
+    n.put(
+        "/api/handles/88.798.1/T",
+        E1,
+        json!([url_value(1, "u"), {"index":5,"type":"SEAL","data":"x","permissions":"1010"}]),
+    )
+    .await
+    .expect(201, 1, "88.798.1/T");
+    n.put("/api/handles/88.798.1/T?index=1", E1, json!([url_value(1, "v")])).await.expect(200, 1, "88.798.1/T");
+    let whole = n.get("/api/handles/88.798.1/T").await.json();
+    n.put("/api/handles/88.798.1/T", E1, json!({"values": whole["values"]})).await.expect(200, 1, "88.798.1/T");
+    n.put(
+        "/api/handles/88.798.1/T?index=5",
+        E1,
+        json!([{"index":5,"type":"SEAL","data":"forged","permissions":"1010"}]),
+    )
+    .await
+    .expect(403, 400, "88.798.1/T");
+    // cyclic HS_VLIST groups are walked once and cannot stall the node
+    let members: Vec<_> = (0..300).map(|_| json!({"handle":"88.798.1/G","index":200})).collect();
+    n.put(
+        "/api/handles/88.798.1/G",
+        E1,
+        json!([{"index":200,"type":"HS_VLIST","data":{"format":"vlist","value":members}}]),
+    )
+    .await
+    .expect(201, 1, "88.798.1/G");
+    n.put("/api/handles/88.798.1/X", ROOT, json!([
+        {"index":100,"type":"HS_ADMIN","data":{"format":"admin","value":{"handle":"88.798.1/G","index":200,"permissions":"011111111111"}}},
+        {"index":7,"type":"HIDDEN","data":"h","permissions":"1100"}])).await.expect(201, 1, "88.798.1/X");
+    let r = n.send(reqwest::Method::GET, "/api/handles/88.798.1/X", Some(E2), None).await.expect(200, 1, "88.798.1/X");
+    assert!(!r.to_string().contains("HIDDEN"));
+    // listing pages are bounded
+    n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&page=0&pageSize=100001", Some(E1), None)
+        .await
+        .expect(400, 202, "88.798.1");
+    let j = n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&page=0", Some(E1), None).await.json();
+    assert_eq!(
+        (j["pageSize"].as_u64(), j["handles"].as_array().map(Vec::len)),
+        (Some(1000), Some(604)),
+        "600 demo products and the 4 handles made above"
+    );
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn key_index_zero_gets_only_the_matching_key() {
+    let n = TestNode::start().await;
+    // a second, limited key on the enterprise's prefix handle: an HS_ADMIN for it grants only add_value
+    n.put("/api/handles/0.NA/88.798.1?index=various", E1, json!([
+        {"index":301,"type":"HS_SECKEY","data":"robot","permissions":"1100"},
+        {"index":101,"type":"HS_ADMIN","data":{"format":"admin","value":{"handle":"0.NA/88.798.1","index":301,"permissions":"000001000000"}}}
+    ])).await.expect(200, 1, "0.NA/88.798.1");
+    let robot = ("0%3A0.NA/88.798.1", "robot");
+    n.put("/api/handles/88.798.1/JDZ-2024-000001?index=3", robot, json!([url_value(3, "added")])).await.expect(
+        200,
+        1,
+        "88.798.1/JDZ-2024-000001",
+    );
+    n.delete("/api/handles/88.798.1/JDZ-2024-000001", robot).await.expect(403, 400, "88.798.1/JDZ-2024-000001");
+    n.stop().await;
+}

@@ -99,7 +99,7 @@ async fn overload_answers_503() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    got.expect("a 503 while the permit is held").expect(503, 3, "");
+    got.expect("a 503 while the permit is held").expect(503, 3, H);
     drop(tx);
     let _ = slow.await;
     n.get(&format!("/api/handles/{H}")).await.expect(200, 1, H);

@@ -1,0 +1,112 @@
+//! The gRPC API (`proto/idnode/v1/idnode.proto`): a thin tonic adapter over the [`Node`] core, with the standard
+//! health service and server reflection.
+//!
+//! - [`pb`]: the generated code, included in one place;
+//! - `convert`: protobuf values to and from core values;
+//! - `resolver`: `Resolve`, `ResolveBatch`, `ResolveStream`;
+//! - `registry`: writes, `BatchRegister`, listings.
+
+use std::sync::Arc;
+
+use prost::Message as _;
+use tonic::metadata::MetadataValue;
+use tonic::{Request, Status};
+
+use crate::error::{ErrorCode, NodeError};
+use crate::node::{Caller, Node};
+
+mod convert;
+mod registry;
+mod resolver;
+
+pub use registry::RegistryService;
+pub use resolver::ResolverService;
+
+/// Code generated from the proto files.
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod pb {
+    tonic::include_proto!("idnode.v1");
+
+    /// The encoded descriptor set of the idnode protos, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/idnode_descriptor.bin"));
+}
+
+/// Settings of the gRPC adapter.
+#[derive(Debug, Clone)]
+pub struct GrpcSettings {
+    /// Whether the listener is TLS.
+    pub secure: bool,
+    /// Accept credentials over plain text.
+    pub allow_insecure_auth: bool,
+    /// Largest message, bytes.
+    pub max_message_bytes: usize,
+    /// Most identifiers in one `ResolveBatch`.
+    pub max_resolve_batch: usize,
+    /// Most items in one `BatchRegister`.
+    pub max_register_batch: usize,
+}
+
+/// What both services share.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub node: Arc<Node>,
+    pub settings: Arc<GrpcSettings>,
+}
+
+impl Shared {
+    /// The caller of a request, from `authorization` metadata.
+    pub fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
+        let Some(v) = req.metadata().get("authorization") else { return Ok(Caller::Anonymous) };
+        if !self.settings.secure && !self.settings.allow_insecure_auth {
+            return Err(status(NodeError::new(
+                ErrorCode::InsecureAuthentication,
+                "authentication over plain-text gRPC is refused: use TLS (operators may allow it for loopback testing)",
+            )));
+        }
+        let text = v.to_str().map_err(|_| {
+            status(NodeError::new(ErrorCode::AuthenticationFailed, "authorization metadata is not ASCII"))
+        })?;
+        self.node.authenticate_basic(text).map(Caller::Identity).map_err(status)
+    }
+}
+
+/// A gRPC status for a core error: the mapped code, the message, the Handle response code in the
+/// `idnode-response-code` metadata and an encoded [`pb::Error`] in the details.
+pub fn status(e: NodeError) -> Status {
+    let rc = e.code.response_code();
+    let details = pb::Error { response_code: rc, message: e.message.clone() }.encode_to_vec();
+    let mut st = Status::with_details(e.code.grpc_code(), e.message, details.into());
+    st.metadata_mut().insert("idnode-response-code", MetadataValue::from(rc));
+    st
+}
+
+/// Builds the routes of every gRPC service: Resolver, Registry, health and reflection.
+pub async fn routes(
+    node: Arc<Node>,
+    settings: GrpcSettings,
+) -> Result<tonic::service::Routes, tonic_reflection::server::Error> {
+    let max = settings.max_message_bytes;
+    let shared = Shared { node, settings: Arc::new(settings) };
+    let resolver = pb::resolver_server::ResolverServer::new(ResolverService(shared.clone()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    let registry = pb::registry_server::RegistryServer::new(RegistryService(shared))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter.set_serving::<pb::resolver_server::ResolverServer<ResolverService>>().await;
+    reporter.set_serving::<pb::registry_server::RegistryServer<RegistryService>>().await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    Ok(tonic::service::Routes::new(resolver)
+        .add_service(registry)
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha))
+}

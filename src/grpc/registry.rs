@@ -1,0 +1,206 @@
+//! Registration RPCs: single writes, `BatchRegister` with per-item results, and listings.
+
+use std::pin::Pin;
+
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use super::convert::{error_out, values_in};
+use super::{Shared, pb, status};
+use crate::error::{ErrorCode, NodeError};
+use crate::id::Prefix;
+use crate::node::{Caller, Node, Page, PutOutcome, RecordMode, ValueMode, now};
+
+/// The Registry service.
+#[derive(Clone)]
+pub struct RegistryService(pub(crate) Shared);
+
+/// Handles per message of a `ListHandles` stream.
+const LIST_CHUNK: usize = 1000;
+
+type ListStream = Pin<Box<dyn Stream<Item = Result<pb::ListHandlesResponse, Status>> + Send>>;
+
+impl RegistryService {
+    /// Runs a blocking core call (writes fsync) off the async workers.
+    async fn run<T: Send + 'static>(
+        &self,
+        caller: Caller,
+        f: impl FnOnce(&Node, &Caller) -> Result<T, NodeError> + Send + 'static,
+    ) -> Result<T, Status> {
+        let node = self.0.node.clone();
+        tokio::task::spawn_blocking(move || f(&node, &caller))
+            .await
+            .map_err(|_| Status::internal("request task failed"))?
+            .map_err(status)
+    }
+
+    async fn write(
+        &self,
+        caller: Caller,
+        handle: String,
+        mode: RecordMode,
+        values: Vec<pb::HandleValue>,
+    ) -> Result<Response<pb::WriteResponse>, Status> {
+        let echo = handle.clone();
+        let outcome = self
+            .run(caller, move |node, caller| {
+                let h = node.parse_handle(&handle)?;
+                node.write_record(caller, &h, values_in(values, now())?, mode)
+            })
+            .await?;
+        Ok(Response::new(pb::WriteResponse { handle: echo, response_code: 1, created: outcome == PutOutcome::Created }))
+    }
+
+    async fn values(
+        &self,
+        req: Request<pb::ValuesRequest>,
+        mode: ValueMode,
+    ) -> Result<Response<pb::WriteResponse>, Status> {
+        let caller = self.0.caller(&req)?;
+        let pb::ValuesRequest { handle, values } = req.into_inner();
+        let echo = handle.clone();
+        self.run(caller, move |node, caller| {
+            let h = node.parse_handle(&handle)?;
+            node.put_values(caller, &h, values_in(values, now())?, None, mode)
+        })
+        .await?;
+        Ok(Response::new(pb::WriteResponse { handle: echo, response_code: 1, created: false }))
+    }
+}
+
+/// Applies one batch item; the result carries its own outcome.
+fn batch_item(node: &Node, caller: &Caller, item: pb::BatchItem) -> pb::BatchResult {
+    let (handle, outcome) = match item.op {
+        Some(pb::batch_item::Op::Create(c)) => {
+            let h = c.handle.clone();
+            let mode = if c.overwrite { RecordMode::CreateOrReplace } else { RecordMode::CreateIdempotent };
+            (
+                h,
+                node.parse_handle(&c.handle)
+                    .and_then(|h| node.write_record(caller, &h, values_in(c.values, now())?, mode)),
+            )
+        }
+        Some(pb::batch_item::Op::Update(u)) => {
+            let h = u.handle.clone();
+            (
+                h,
+                node.parse_handle(&u.handle)
+                    .and_then(|h| node.write_record(caller, &h, values_in(u.values, now())?, RecordMode::Replace)),
+            )
+        }
+        Some(pb::batch_item::Op::Delete(d)) => {
+            let h = d.handle.clone();
+            (h, node.parse_handle(&d.handle).and_then(|h| node.delete_handle(caller, &h)).map(|()| PutOutcome::Updated))
+        }
+        None => (String::new(), Err(NodeError::new(ErrorCode::BadRequest, "batch item without an operation"))),
+    };
+    match outcome {
+        Ok(o) => pb::BatchResult { handle, response_code: 1, error: None, created: o == PutOutcome::Created },
+        Err(e) => pb::BatchResult {
+            handle,
+            response_code: e.code.response_code(),
+            error: Some(error_out(&e)),
+            created: false,
+        },
+    }
+}
+
+#[tonic::async_trait]
+impl pb::registry_server::Registry for RegistryService {
+    async fn create(&self, req: Request<pb::CreateRequest>) -> Result<Response<pb::WriteResponse>, Status> {
+        let caller = self.0.caller(&req)?;
+        let pb::CreateRequest { handle, values, overwrite } = req.into_inner();
+        let mode = if overwrite { RecordMode::CreateOrReplace } else { RecordMode::Create };
+        self.write(caller, handle, mode, values).await
+    }
+
+    async fn replace(&self, req: Request<pb::ReplaceRequest>) -> Result<Response<pb::WriteResponse>, Status> {
+        let caller = self.0.caller(&req)?;
+        let pb::ReplaceRequest { handle, values } = req.into_inner();
+        self.write(caller, handle, RecordMode::Replace, values).await
+    }
+
+    async fn add_values(&self, req: Request<pb::ValuesRequest>) -> Result<Response<pb::WriteResponse>, Status> {
+        self.values(req, ValueMode::Add).await
+    }
+
+    async fn modify_values(&self, req: Request<pb::ValuesRequest>) -> Result<Response<pb::WriteResponse>, Status> {
+        self.values(req, ValueMode::Modify).await
+    }
+
+    async fn remove_values(
+        &self,
+        req: Request<pb::RemoveValuesRequest>,
+    ) -> Result<Response<pb::WriteResponse>, Status> {
+        let caller = self.0.caller(&req)?;
+        let pb::RemoveValuesRequest { handle, indexes } = req.into_inner();
+        let echo = handle.clone();
+        self.run(caller, move |node, caller| node.delete_values(caller, &node.parse_handle(&handle)?, &indexes))
+            .await?;
+        Ok(Response::new(pb::WriteResponse { handle: echo, response_code: 1, created: false }))
+    }
+
+    async fn delete(&self, req: Request<pb::DeleteRequest>) -> Result<Response<pb::WriteResponse>, Status> {
+        let caller = self.0.caller(&req)?;
+        let handle = req.into_inner().handle;
+        let echo = handle.clone();
+        self.run(caller, move |node, caller| node.delete_handle(caller, &node.parse_handle(&handle)?)).await?;
+        Ok(Response::new(pb::WriteResponse { handle: echo, response_code: 1, created: false }))
+    }
+
+    async fn batch_register(
+        &self,
+        req: Request<pb::BatchRegisterRequest>,
+    ) -> Result<Response<pb::BatchRegisterResponse>, Status> {
+        let caller = self.0.caller(&req)?;
+        caller.require().map_err(|e| status(e.clone()))?;
+        let items = req.into_inner().items;
+        let max = self.0.settings.max_register_batch;
+        if items.len() > max {
+            let msg = format!("BatchRegister of {} items exceeds the maximum of {max}", items.len());
+            return Err(status(NodeError::new(ErrorCode::BadRequest, msg)));
+        }
+        let results = self
+            .run(caller, move |node, caller| {
+                Ok(items.into_iter().map(|i| batch_item(node, caller, i)).collect::<Vec<_>>())
+            })
+            .await?;
+        let succeeded = results.iter().filter(|r| r.response_code == 1).count() as u32;
+        let failed = results.len() as u32 - succeeded;
+        Ok(Response::new(pb::BatchRegisterResponse { results, succeeded, failed }))
+    }
+
+    type ListHandlesStream = ListStream;
+
+    async fn list_handles(&self, req: Request<pb::ListHandlesRequest>) -> Result<Response<ListStream>, Status> {
+        let caller = self.0.caller(&req)?;
+        let raw = req.into_inner().prefix;
+        let prefix = Prefix::parse(raw.strip_prefix("0.NA/").unwrap_or(&raw)).map_err(|e| status(e.into()))?;
+        self.0.node.authorize_list(&caller, &prefix).map_err(status)?;
+        let node = self.0.node.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::task::spawn_blocking(move || {
+            let mut chunk = Vec::with_capacity(LIST_CHUNK);
+            let total = node.list_handles(&prefix, Page::All, &mut |h| {
+                chunk.push(h.to_owned());
+                if chunk.len() < LIST_CHUNK {
+                    return true;
+                }
+                let msg = pb::ListHandlesResponse { handles: std::mem::take(&mut chunk), total_count: None };
+                tx.blocking_send(Ok(msg)).is_ok()
+            });
+            let last = total.map(|t| pb::ListHandlesResponse { handles: chunk, total_count: Some(t) }).map_err(status);
+            let _ = tx.blocking_send(last);
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+    }
+
+    async fn list_prefixes(
+        &self,
+        req: Request<pb::ListPrefixesRequest>,
+    ) -> Result<Response<pb::ListPrefixesResponse>, Status> {
+        let caller = self.0.caller(&req)?;
+        let prefixes = self.0.node.homed_prefixes(&caller).map_err(status)?;
+        Ok(Response::new(pb::ListPrefixesResponse { prefixes }))
+    }
+}

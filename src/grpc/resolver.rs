@@ -1,0 +1,90 @@
+//! `Resolve`, `ResolveBatch` and `ResolveStream`. Outcomes per identifier are values; only authentication and
+//! limits fail a whole call.
+
+use std::pin::Pin;
+
+use tokio_stream::{Stream, StreamExt as _};
+use tonic::{Request, Response, Status, Streaming};
+
+use super::convert::{error_out, value_out};
+use super::{Shared, pb, status};
+use crate::error::{ErrorCode, NodeError};
+use crate::node::{Caller, Filter, Node};
+
+/// The Resolver service.
+#[derive(Clone)]
+pub struct ResolverService(pub(crate) Shared);
+
+/// Resolves one request for `caller`; every failure becomes the response's error.
+pub(crate) fn resolve_one(node: &Node, req: &pb::ResolveRequest, caller: &Caller) -> pb::ResolveResponse {
+    let filter = Filter {
+        indexes: req.indexes.clone(),
+        types: req.types.clone(),
+        public_only: req.public_only.unwrap_or(*caller == Caller::Anonymous),
+    };
+    let outcome = node.parse_handle(&req.handle).and_then(|h| node.resolve(&h, &filter, caller));
+    match outcome {
+        Ok(r) => pb::ResolveResponse {
+            handle: req.handle.clone(),
+            response_code: if r.matched { 1 } else { 200 },
+            values: r.values.iter().map(value_out).collect(),
+            error: None,
+        },
+        Err(e) => pb::ResolveResponse {
+            handle: req.handle.clone(),
+            response_code: e.code.response_code(),
+            values: Vec::new(),
+            error: Some(error_out(&e)),
+        },
+    }
+}
+
+type ResolveStream = Pin<Box<dyn Stream<Item = Result<pb::ResolveResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::resolver_server::Resolver for ResolverService {
+    async fn resolve(&self, req: Request<pb::ResolveRequest>) -> Result<Response<pb::ResolveResponse>, Status> {
+        let caller = self.0.caller(&req)?;
+        Ok(Response::new(resolve_one(&self.0.node, req.get_ref(), &caller)))
+    }
+
+    async fn resolve_batch(
+        &self,
+        req: Request<pb::ResolveBatchRequest>,
+    ) -> Result<Response<pb::ResolveBatchResponse>, Status> {
+        let caller = self.0.caller(&req)?;
+        let max = self.0.settings.max_resolve_batch;
+        let n = req.get_ref().requests.len();
+        if n > max {
+            return Err(status(NodeError::new(
+                ErrorCode::BadRequest,
+                format!("ResolveBatch of {n} identifiers exceeds the maximum of {max}"),
+            )));
+        }
+        let node = &self.0.node;
+        let results = req.get_ref().requests.iter().map(|r| resolve_one(node, r, &caller)).collect();
+        Ok(Response::new(pb::ResolveBatchResponse { results }))
+    }
+
+    type ResolveStreamStream = ResolveStream;
+
+    async fn resolve_stream(
+        &self,
+        req: Request<Streaming<pb::ResolveRequest>>,
+    ) -> Result<Response<ResolveStream>, Status> {
+        let caller = self.0.caller(&req)?;
+        let node = self.0.node.clone();
+        let mut inbound = req.into_inner();
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            while let Some(item) = inbound.next().await {
+                let reply = item.map(|r| resolve_one(&node, &r, &caller));
+                let failed = reply.is_err();
+                if tx.send(reply).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+    }
+}

@@ -1,0 +1,435 @@
+//! The gRPC API through a real tonic client: every RPC, streams, batches with mixed results, permissions,
+//! malformed requests, limits, health, reflection, and agreement with the REST API.
+
+use base64::Engine as _;
+use idnode::grpc::pb::registry_client::RegistryClient;
+use idnode::grpc::pb::resolver_client::ResolverClient;
+use idnode::grpc::pb::{self, batch_item::Op};
+use serde_json::json;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+
+use crate::harness::*;
+
+const H: &str = "88.798.1/JDZ-2024-000123";
+
+pub fn authed<T>(msg: T, (user, secret): (&str, &str)) -> Request<T> {
+    let mut r = Request::new(msg);
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
+    r.metadata_mut().insert("authorization", format!("Basic {token}").parse().unwrap());
+    r
+}
+
+async fn channel(n: &TestNode) -> Channel {
+    let addr = n.running.as_ref().unwrap().grpc_addr.unwrap();
+    Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()
+}
+
+fn rc(s: &Status) -> u32 {
+    s.metadata().get("idnode-response-code").unwrap().to_str().unwrap().parse().unwrap()
+}
+
+#[track_caller]
+fn expect_status<T: std::fmt::Debug>(r: Result<T, Status>, code: Code, response_code: u32) -> Status {
+    let s = r.expect_err("an error status");
+    assert_eq!((s.code(), rc(&s)), (code, response_code), "{s:?}");
+    let details: pb::Error = prost::Message::decode(s.details()).unwrap();
+    assert_eq!(details.response_code, response_code);
+    assert!(!details.message.is_empty());
+    s
+}
+
+fn url(index: u32, u: &str) -> pb::HandleValue {
+    pb::HandleValue { index, r#type: "URL".into(), data: u.as_bytes().to_vec(), ..Default::default() }
+}
+
+fn resolve_req(h: &str) -> pb::ResolveRequest {
+    pb::ResolveRequest { handle: h.into(), ..Default::default() }
+}
+
+#[tokio::test]
+async fn resolution_rpcs() {
+    let n = TestNode::start().await;
+    let mut c = ResolverClient::new(channel(&n).await);
+    let r = c.resolve(resolve_req(H)).await.unwrap().into_inner();
+    assert_eq!((r.handle.as_str(), r.response_code), (H, 1));
+    let admin = r.values.iter().find(|v| v.r#type == "HS_ADMIN").unwrap();
+    assert_eq!(admin.format, pb::DataFormat::Admin as i32);
+    assert_eq!(admin.admin.as_ref().unwrap().handle, "0.NA/88.798.1");
+    let f = pb::ResolveRequest { handle: H.into(), indexes: vec![1], types: vec!["glaze".into()], public_only: None };
+    let r = c.resolve(f).await.unwrap().into_inner();
+    assert_eq!(r.values.iter().map(|v| v.index).collect::<Vec<_>>(), vec![1, 2004]);
+    // per-identifier outcomes are values
+    for (h, code) in [("88.798.1/NOPE", 100), ("10.1000/x", 301), ("88..1/x", 102)] {
+        let r = c.resolve(resolve_req(h)).await.unwrap().into_inner();
+        assert_eq!((r.response_code, r.error.unwrap().response_code), (code, code), "{h}");
+    }
+    let r = c
+        .resolve(pb::ResolveRequest { handle: H.into(), types: vec!["EMAIL".into()], ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((r.response_code, r.values.len()), (200, 0));
+    // secrets: only for authorized readers
+    let secret = |r: pb::ResolveResponse| r.values.iter().any(|v| v.r#type == "HS_SECKEY");
+    assert!(!secret(c.resolve(resolve_req("0.NA/88.798.1")).await.unwrap().into_inner()));
+    assert!(secret(c.resolve(authed(resolve_req("0.NA/88.798.1"), E1)).await.unwrap().into_inner()));
+    expect_status(c.resolve(authed(resolve_req(H), (E1.0, "wrong"))).await, Code::Unauthenticated, 403);
+    // batch: one result per identifier, in order
+    let reqs = ["88.798.1/JDZ-2024-000001", "88.798.1/NOPE", "10.1000/x", "88.798.2/JDZ-2024-000002"]
+        .map(resolve_req)
+        .to_vec();
+    let b = c.resolve_batch(pb::ResolveBatchRequest { requests: reqs }).await.unwrap().into_inner();
+    assert_eq!(
+        b.results.iter().map(|r| (r.handle.as_str(), r.response_code)).collect::<Vec<_>>(),
+        vec![
+            ("88.798.1/JDZ-2024-000001", 1),
+            ("88.798.1/NOPE", 100),
+            ("10.1000/x", 301),
+            ("88.798.2/JDZ-2024-000002", 1)
+        ]
+    );
+    let too_many = vec![resolve_req(H); 1001];
+    let s = expect_status(
+        c.resolve_batch(pb::ResolveBatchRequest { requests: too_many }).await,
+        Code::InvalidArgument,
+        202,
+    );
+    assert!(s.message().contains("1000"));
+    // bidirectional stream
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let mut out = c.resolve_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await.unwrap().into_inner();
+    for i in 1..=50 {
+        tx.send(resolve_req(&format!("88.798.3/JDZ-2024-{i:06}"))).await.unwrap();
+        let r = out.message().await.unwrap().unwrap();
+        assert_eq!((r.handle, r.response_code), (format!("88.798.3/JDZ-2024-{i:06}"), 1));
+    }
+    tx.send(resolve_req("88.798.3/NOPE")).await.unwrap();
+    assert_eq!(out.message().await.unwrap().unwrap().response_code, 100);
+    drop(tx);
+    assert!(out.message().await.unwrap().is_none());
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn registration_rpcs() {
+    let n = TestNode::start().await;
+    let mut c = RegistryClient::new(channel(&n).await);
+    let h = "88.798.1/G-1";
+    let create = |values: Vec<pb::HandleValue>, overwrite| pb::CreateRequest { handle: h.into(), values, overwrite };
+    expect_status(c.create(create(vec![url(1, "a")], false)).await, Code::Unauthenticated, 402);
+    expect_status(c.create(authed(create(vec![url(1, "a")], false), E2)).await, Code::PermissionDenied, 400);
+    expect_status(c.create(authed(create(vec![url(1, "a")], false), (E1.0, "bad"))).await, Code::Unauthenticated, 403);
+    let w = c.create(authed(create(vec![url(1, "a")], false), E1)).await.unwrap().into_inner();
+    assert!(w.created && w.response_code == 1 && w.handle == h);
+    expect_status(c.create(authed(create(vec![url(1, "a")], false), E1)).await, Code::AlreadyExists, 101);
+    assert!(!c.create(authed(create(vec![url(1, "b")], true), E1)).await.unwrap().into_inner().created);
+    // malformed values
+    let no_type = pb::HandleValue { index: 2, ..Default::default() };
+    expect_status(
+        c.create(authed(
+            pb::CreateRequest { handle: "88.798.1/G-2".into(), values: vec![no_type], overwrite: false },
+            E1,
+        ))
+        .await,
+        Code::InvalidArgument,
+        202,
+    );
+    expect_status(
+        c.create(authed(
+            pb::CreateRequest {
+                handle: "88.798.1/G-2".into(),
+                values: vec![url(1, "a"), url(1, "b")],
+                overwrite: false,
+            },
+            E1,
+        ))
+        .await,
+        Code::AlreadyExists,
+        201,
+    );
+    expect_status(
+        c.create(authed(
+            pb::CreateRequest { handle: "bad handle".into(), values: vec![url(1, "a")], overwrite: false },
+            E1,
+        ))
+        .await,
+        Code::InvalidArgument,
+        102,
+    );
+    expect_status(
+        c.create(authed(
+            pb::CreateRequest { handle: "88.799/x".into(), values: vec![url(1, "a")], overwrite: false },
+            E1,
+        ))
+        .await,
+        Code::FailedPrecondition,
+        301,
+    );
+    let bad_ttl = pb::HandleValue { ttl_type: 7, ..url(3, "x") };
+    expect_status(
+        c.add_values(authed(pb::ValuesRequest { handle: h.into(), values: vec![bad_ttl] }, E1)).await,
+        Code::InvalidArgument,
+        202,
+    );
+    // values
+    let vr = |values| pb::ValuesRequest { handle: h.into(), values };
+    c.add_values(authed(vr(vec![url(2, "two")]), E1)).await.unwrap();
+    expect_status(c.add_values(authed(vr(vec![url(2, "again")]), E1)).await, Code::AlreadyExists, 201);
+    c.modify_values(authed(vr(vec![url(2, "deux")]), E1)).await.unwrap();
+    expect_status(c.modify_values(authed(vr(vec![url(9, "none")]), E1)).await, Code::NotFound, 200);
+    expect_status(c.modify_values(authed(vr(vec![url(2, "x")]), E2)).await, Code::PermissionDenied, 400);
+    c.remove_values(authed(pb::RemoveValuesRequest { handle: h.into(), indexes: vec![2] }, E1)).await.unwrap();
+    expect_status(
+        c.remove_values(authed(pb::RemoveValuesRequest { handle: h.into(), indexes: vec![2] }, E1)).await,
+        Code::NotFound,
+        200,
+    );
+    // admin values through typed fields
+    let admin = pb::HandleValue {
+        index: 101,
+        r#type: "HS_ADMIN".into(),
+        admin: Some(pb::AdminRef { handle: "0.NA/88.798.2".into(), index: 300, permissions: "000000010000".into() }),
+        ..Default::default()
+    };
+    c.add_values(authed(vr(vec![admin]), E1)).await.unwrap();
+    c.modify_values(authed(vr(vec![url(1, "by enterprise 2")]), E2)).await.unwrap();
+    // replace / delete
+    expect_status(
+        c.replace(authed(pb::ReplaceRequest { handle: "88.798.1/G-none".into(), values: vec![url(1, "x")] }, E1)).await,
+        Code::NotFound,
+        100,
+    );
+    c.replace(authed(pb::ReplaceRequest { handle: h.into(), values: vec![url(1, "only")] }, E1)).await.unwrap();
+    let mut rc_client = ResolverClient::new(channel(&n).await);
+    let r = rc_client.resolve(resolve_req(h)).await.unwrap().into_inner();
+    assert_eq!(r.values.iter().map(|v| v.index).collect::<Vec<_>>(), vec![1], "replace keeps only the new values");
+    expect_status(c.delete(authed(pb::DeleteRequest { handle: h.into() }, E2)).await, Code::PermissionDenied, 400);
+    c.delete(authed(pb::DeleteRequest { handle: h.into() }, E1)).await.unwrap();
+    expect_status(c.delete(authed(pb::DeleteRequest { handle: h.into() }, E1)).await, Code::NotFound, 100);
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn batches_and_listings() {
+    let n = TestNode::start().await;
+    let mut c = RegistryClient::new(channel(&n).await);
+    let create = |h: &str, u: &str| pb::BatchItem {
+        op: Some(Op::Create(pb::CreateRequest { handle: h.into(), values: vec![url(1, u)], overwrite: false })),
+    };
+    let items = vec![
+        create("88.798.1/B-1", "one"),
+        create("88.798.1/B-2", "two"),
+        create("88.798.1/JDZ-2024-000001", "clash"),
+        create("88.799/x", "foreign"),
+        pb::BatchItem {
+            op: Some(Op::Update(pb::ReplaceRequest { handle: "88.798.1/B-none".into(), values: vec![url(1, "x")] })),
+        },
+        pb::BatchItem { op: Some(Op::Delete(pb::DeleteRequest { handle: "88.798.1/JDZ-2024-000002".into() })) },
+        create("88.798.2/B-3", "not mine"),
+        pb::BatchItem { op: None },
+    ];
+    let r = c.batch_register(authed(pb::BatchRegisterRequest { items: items.clone() }, E1)).await.unwrap().into_inner();
+    let codes: Vec<u32> = r.results.iter().map(|x| x.response_code).collect();
+    assert_eq!(codes, vec![1, 1, 101, 301, 100, 1, 400, 202]);
+    assert_eq!((r.succeeded, r.failed), (3, 5));
+    assert!(r.results[0].created && r.results[2].error.as_ref().unwrap().message.contains("already exists"));
+    // a retried batch is idempotent for the creates that succeeded
+    let retry = c
+        .batch_register(authed(pb::BatchRegisterRequest { items: items[..2].to_vec() }, E1))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        retry.results.iter().map(|x| (x.response_code, x.created)).collect::<Vec<_>>(),
+        vec![(1, false), (1, false)]
+    );
+    expect_status(
+        c.batch_register(pb::BatchRegisterRequest { items: items[..1].to_vec() }).await,
+        Code::Unauthenticated,
+        402,
+    );
+    let big = (0..2001).map(|i| create(&format!("88.798.1/BIG-{i}"), "x")).collect();
+    let s = expect_status(
+        c.batch_register(authed(pb::BatchRegisterRequest { items: big }, E1)).await,
+        Code::InvalidArgument,
+        202,
+    );
+    assert!(s.message().contains("2000"));
+    let full = (0..2000).map(|i| create(&format!("88.798.4/FULL-{i}"), "x")).collect();
+    let r = c.batch_register(authed(pb::BatchRegisterRequest { items: full }, ROOT)).await.unwrap().into_inner();
+    assert_eq!(r.succeeded, 2000);
+    // listings
+    let mut stream = c.list_handles(authed(pb::ListHandlesRequest { prefix: "88.798.4".into() }, E1)).await;
+    assert_eq!(stream.as_ref().unwrap_err().code(), Code::PermissionDenied);
+    stream = c.list_handles(authed(pb::ListHandlesRequest { prefix: "88.798.4".into() }, ROOT)).await;
+    let mut s = stream.unwrap().into_inner();
+    let (mut got, mut total) = (Vec::new(), None);
+    while let Some(m) = s.message().await.unwrap() {
+        got.extend(m.handles);
+        total = m.total_count.or(total);
+    }
+    assert_eq!((got.len(), total), (2600, Some(2600)));
+    expect_status(
+        c.list_handles(pb::ListHandlesRequest { prefix: "88.798.4".into() }).await,
+        Code::Unauthenticated,
+        402,
+    );
+    let p = c.list_prefixes(authed(pb::ListPrefixesRequest {}, E1)).await.unwrap().into_inner();
+    assert_eq!(p.prefixes, vec!["88.798", "88.798.1", "88.798.2", "88.798.3", "88.798.4", "88.798.5"]);
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn health_reflection_and_limits() {
+    let n = TestNode::start_with(|c| c.grpc.max_message_bytes = 4096).await;
+    let ch = channel(&n).await;
+    let mut health = tonic_health::pb::health_client::HealthClient::new(ch.clone());
+    for service in ["", "idnode.v1.Resolver", "idnode.v1.Registry"] {
+        let r =
+            health.check(tonic_health::pb::HealthCheckRequest { service: service.into() }).await.unwrap().into_inner();
+        assert_eq!(r.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32, "{service}");
+    }
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+    let mut refl = ServerReflectionClient::new(ch.clone());
+    let req = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut resp = refl.server_reflection_info(tokio_stream::iter(vec![req])).await.unwrap().into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) = resp.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("no list")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&"idnode.v1.Resolver".to_owned()) && names.contains(&"idnode.v1.Registry".to_owned()),
+        "{names:?}"
+    );
+    // message size limit
+    let mut c = RegistryClient::new(ch);
+    let big = pb::CreateRequest {
+        handle: "88.798.1/BIG".into(),
+        values: vec![url(1, &"x".repeat(10_000))],
+        overwrite: false,
+    };
+    let s = c.create(authed(big, E1)).await.unwrap_err();
+    assert_eq!(s.code(), Code::OutOfRange, "{s:?}");
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn grpc_on_the_http_port_and_plain_text_auth() {
+    let n = TestNode::start_with(|c| {
+        c.grpc.on_http_port = true;
+        c.grpc.enabled = false;
+        c.http.allow_insecure_auth = false;
+    })
+    .await;
+    assert!(n.running.as_ref().unwrap().grpc_addr.is_none());
+    let ch = Channel::from_shared(n.base.clone()).unwrap().connect().await.unwrap();
+    let mut c = ResolverClient::new(ch.clone());
+    assert_eq!(c.resolve(resolve_req(H)).await.unwrap().into_inner().response_code, 1);
+    n.get(&format!("/api/handles/{H}")).await.expect(200, 1, H);
+    let mut r = RegistryClient::new(ch);
+    let s = expect_status(
+        r.create(authed(
+            pb::CreateRequest { handle: "88.798.1/X".into(), values: vec![url(1, "x")], overwrite: false },
+            E1,
+        ))
+        .await,
+        Code::Unauthenticated,
+        402,
+    );
+    assert!(s.message().contains("TLS"));
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn rest_and_grpc_agree() {
+    let n = TestNode::start().await;
+    let mut res = ResolverClient::new(channel(&n).await);
+    let mut reg = RegistryClient::new(channel(&n).await);
+    // written through REST, read through both
+    n.put("/api/handles/88.798.1/AGREE-1", E1, json!([
+        {"index":1,"type":"URL","data":"https://trace.example.cn/1","ttl":600},
+        {"index":2000,"type":"productName","data":"粉彩花鸟瓶","permissions":"1111"},
+        {"index":2001,"type":"blob","data":{"format":"base64","value":"/wCq"},"ttl":"2030-01-01T00:00:00Z","references":[{"handle":"88.798.1/JDZ-2024-000001","index":1}]}
+    ])).await.expect(201, 1, "88.798.1/AGREE-1");
+    // written through gRPC, read through both
+    let values = vec![
+        pb::HandleValue { ttl: Some(600), ..url(1, "https://trace.example.cn/2") },
+        pb::HandleValue {
+            index: 2000,
+            r#type: "productName".into(),
+            data: "粉彩花鸟瓶".as_bytes().to_vec(),
+            permissions: Some(pb::ValuePermissions {
+                admin_read: true,
+                admin_write: true,
+                public_read: true,
+                public_write: true,
+            }),
+            ..Default::default()
+        },
+        pb::HandleValue {
+            index: 2001,
+            r#type: "blob".into(),
+            data: vec![0xff, 0x00, 0xaa],
+            ttl: Some(1_893_456_000),
+            ttl_type: pb::TtlType::Absolute as i32,
+            references: vec![pb::ValueRef { handle: "88.798.1/JDZ-2024-000001".into(), index: 1 }],
+            ..Default::default()
+        },
+    ];
+    reg.create(authed(pb::CreateRequest { handle: "88.798.1/AGREE-2".into(), values, overwrite: false }, E1))
+        .await
+        .unwrap();
+    for h in ["88.798.1/AGREE-1", "88.798.1/AGREE-2"] {
+        let rest = n.get(&format!("/api/handles/{h}")).await.json();
+        let grpc = res.resolve(resolve_req(h)).await.unwrap().into_inner();
+        let rest_values = rest["values"].as_array().unwrap();
+        assert_eq!(rest_values.len(), grpc.values.len());
+        for (j, g) in rest_values.iter().zip(&grpc.values) {
+            assert_eq!(j["index"].as_u64(), Some(u64::from(g.index)));
+            assert_eq!(j["type"].as_str(), Some(g.r#type.as_str()));
+            let data = match j["data"]["format"].as_str().unwrap() {
+                "string" => j["data"]["value"].as_str().unwrap().as_bytes().to_vec(),
+                "base64" => {
+                    base64::engine::general_purpose::STANDARD.decode(j["data"]["value"].as_str().unwrap()).unwrap()
+                }
+                "admin" => {
+                    let a = g.admin.as_ref().unwrap();
+                    assert_eq!(j["data"]["value"]["handle"].as_str(), Some(a.handle.as_str()));
+                    assert_eq!(j["data"]["value"]["permissions"].as_str(), Some(a.permissions.as_str()));
+                    g.data.clone()
+                }
+                other => panic!("unexpected format {other}"),
+            };
+            assert_eq!(data, g.data, "{h} index {}", g.index);
+            let ttl = match &j["ttl"] {
+                serde_json::Value::Number(x) => x.as_u64().unwrap() as u32,
+                t => idnode::record::json::parse_time(t.as_str().unwrap()).unwrap(),
+            };
+            assert_eq!(Some(ttl), g.ttl);
+            assert_eq!(idnode::record::json::parse_time(j["timestamp"].as_str().unwrap()).unwrap() as u64, g.timestamp);
+            let p = g.permissions.unwrap();
+            let bits: String = [p.admin_read, p.admin_write, p.public_read, p.public_write]
+                .iter()
+                .map(|b| if *b { '1' } else { '0' })
+                .collect();
+            assert_eq!(j["permissions"].as_str().unwrap_or("1110"), bits);
+            assert_eq!(j["references"].as_array().map_or(0, Vec::len), g.references.len());
+        }
+    }
+    // and the two records are alike, whichever door wrote them (timestamps and the URL aside)
+    let a = res.resolve(resolve_req("88.798.1/AGREE-1")).await.unwrap().into_inner().values;
+    let b = res.resolve(resolve_req("88.798.1/AGREE-2")).await.unwrap().into_inner().values;
+    let strip = |v: &[pb::HandleValue]| {
+        v.iter().skip(1).map(|x| pb::HandleValue { timestamp: 0, ..x.clone() }).collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&a), strip(&b));
+    n.stop().await;
+}
