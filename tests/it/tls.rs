@@ -29,5 +29,28 @@ async fn https_with_authentication() {
     let r = h2.get(format!("{}/api/handles/88.798.1/TLS-1", n.base)).send().await.unwrap();
     assert_eq!(r.version(), reqwest::Version::HTTP_2);
     assert_eq!(r.status(), 200);
+    // gRPC over TLS with the same certificate, credentials accepted without the insecure switch
+    use idnode::grpc::pb;
+    use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+    let addr = n.running.as_ref().unwrap().grpc_addr.unwrap();
+    let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(cert.cert.pem())).domain_name("localhost");
+    let ch = Channel::from_shared(format!("https://{addr}")).unwrap().tls_config(tls).unwrap().connect().await.unwrap();
+    let mut reg = pb::registry_client::RegistryClient::new(ch.clone());
+    let req = pb::CreateRequest {
+        handle: "88.798.1/TLS-2".into(),
+        values: vec![pb::HandleValue {
+            index: 1,
+            r#type: "URL".into(),
+            data: b"https://g".to_vec(),
+            ..Default::default()
+        }],
+        overwrite: false,
+    };
+    assert!(reg.create(crate::grpc_api::authed(req, E1)).await.unwrap().into_inner().created);
+    let got = pb::resolver_client::ResolverClient::new(ch)
+        .resolve(pb::ResolveRequest { handle: "88.798.1/TLS-2".into(), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(got.into_inner().response_code, 1);
     n.stop().await;
 }
