@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 
+pub mod resolve;
+
 /// idnode: industrial-internet identifier resolution node.
 #[derive(Debug, Parser)]
 #[command(name = "idnode", version, about)]
@@ -21,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the REST and gRPC APIs.
     Serve(ServeArgs),
+    /// Resolve an identifier at a node, over the Handle protocol (UDP or TCP) or HTTP, and print its values as JSON.
+    Resolve(ResolveArgs),
     /// Check a configuration file and print it with defaults filled in.
     CheckConfig {
         /// The TOML file.
@@ -44,6 +48,9 @@ pub struct ServeArgs {
     /// Address of the gRPC listener, e.g. 127.0.0.1:50051.
     #[arg(long)]
     pub grpc: Option<SocketAddr>,
+    /// Address of the Handle protocol listeners (UDP and TCP), e.g. 127.0.0.1:2641.
+    #[arg(long)]
+    pub handle: Option<SocketAddr>,
     /// Load the ceramics demo data set when the store is empty.
     #[arg(long)]
     pub demo: bool,
@@ -78,6 +85,10 @@ impl ServeArgs {
         if let Some(a) = self.grpc {
             cfg.grpc.listen = a;
         }
+        if let Some(a) = self.handle {
+            cfg.handle.listen_udp = a;
+            cfg.handle.listen_tcp = a;
+        }
         if self.allow_insecure_auth {
             cfg.http.allow_insecure_auth = true;
         }
@@ -88,4 +99,29 @@ impl ServeArgs {
         cfg.validate()?;
         Ok(cfg)
     }
+}
+
+/// Options of `idnode resolve`.
+#[derive(Debug, clap::Args)]
+pub struct ResolveArgs {
+    /// The identifier, e.g. 88.798.1/JDZ-2024-000123.
+    pub handle: String,
+    /// The node: host:port (default 127.0.0.1:2641, or 127.0.0.1:8000 with --http).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Over UDP (the default).
+    #[arg(long, conflicts_with_all = ["tcp", "http"])]
+    pub udp: bool,
+    /// Over TCP.
+    #[arg(long, conflicts_with = "http")]
+    pub tcp: bool,
+    /// Over the REST API.
+    #[arg(long)]
+    pub http: bool,
+    /// Only values at these indexes (repeatable).
+    #[arg(long)]
+    pub index: Vec<u32>,
+    /// Only values of these types (repeatable; a trailing '.' matches subtypes).
+    #[arg(long = "type")]
+    pub types: Vec<String>,
 }

@@ -41,6 +41,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// The gRPC API.
     pub grpc: GrpcConfig,
+    /// The Handle binary protocol (RFC 3652).
+    pub handle: HandleConfig,
     /// The first administrator, created on an empty store.
     pub bootstrap: BootstrapConfig,
 }
@@ -129,6 +131,46 @@ impl Default for GrpcConfig {
     }
 }
 
+/// The Handle binary protocol listeners.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HandleConfig {
+    /// Serve the Handle protocol.
+    pub enabled: bool,
+    /// UDP address.
+    pub listen_udp: SocketAddr,
+    /// TCP address.
+    pub listen_tcp: SocketAddr,
+    /// Address published in `HS_SITE` (default: the TCP listen address).
+    pub advertise: Option<std::net::IpAddr>,
+    /// Open TCP connections at most.
+    pub max_tcp_connections: usize,
+    /// Seconds a TCP connection may stay idle.
+    pub tcp_idle_timeout_secs: u64,
+    /// Requests answered at once before response code 3 (too busy).
+    pub max_in_flight: usize,
+    /// UDP answers longer than this many 512-byte packets are sent truncated (retry over TCP).
+    pub udp_max_response_packets: usize,
+    /// Serial number of the published `HS_SITE`.
+    pub site_serial: u16,
+}
+
+impl Default for HandleConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen_udp: SocketAddr::from(([127, 0, 0, 1], 2641)),
+            listen_tcp: SocketAddr::from(([127, 0, 0, 1], 2641)),
+            advertise: None,
+            max_tcp_connections: 1024,
+            tcp_idle_timeout_secs: 60,
+            max_in_flight: 4096,
+            udp_max_response_packets: 32,
+            site_serial: 1,
+        }
+    }
+}
+
 /// The first administrator identity, created when its handle does not exist yet.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -166,6 +208,12 @@ impl Config {
         if let Some(v) = get("IDNODE_GRPC_LISTEN") {
             self.grpc.listen =
                 v.parse().map_err(|_| ConfigError::Invalid(format!("IDNODE_GRPC_LISTEN={v:?} is not an address")))?;
+        }
+        if let Some(v) = get("IDNODE_HANDLE_LISTEN") {
+            let a: SocketAddr =
+                v.parse().map_err(|_| ConfigError::Invalid(format!("IDNODE_HANDLE_LISTEN={v:?} is not an address")))?;
+            self.handle.listen_udp = a;
+            self.handle.listen_tcp = a;
         }
         if let Some(v) = get("IDNODE_PREFIXES") {
             self.node.prefixes = v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();

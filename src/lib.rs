@@ -8,6 +8,7 @@
 //! - [`node`]: the service core (resolve, register, authorize); knows nothing of any protocol.
 //! - [`error`]: error codes mapped once to Handle response codes and HTTP statuses.
 //! - [`http`]: the Handle.Net-compatible REST API (axum), a thin adapter over [`node`].
+//! - [`hdl`]: the Handle binary protocol (RFC 3652) on UDP and TCP, and its client.
 //! - [`grpc`]: the gRPC API (tonic), health and reflection, a thin adapter over [`node`].
 //! - [`config`]: TOML configuration with environment overrides.
 //! - [`demo`]: the deterministic ceramics demo data set.
@@ -21,6 +22,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod grpc;
+pub mod hdl;
 pub mod http;
 pub mod id;
 pub mod node;

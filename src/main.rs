@@ -14,6 +14,11 @@ fn main() -> anyhow::Result<()> {
             print!("{}", toml::to_string_pretty(&cfg)?);
             Ok(())
         }
+        Command::Resolve(args) => {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            println!("{}", rt.block_on(idnode::cli::resolve::run(&args))?);
+            Ok(())
+        }
         Command::Serve(args) => {
             let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
             let fmt = tracing_subscriber::fmt().with_env_filter(filter);

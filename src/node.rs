@@ -16,6 +16,7 @@ use crate::store::{Batch, Space, Store};
 mod auth;
 mod list;
 mod read;
+mod site;
 mod write;
 
 pub use write::{PutOutcome, RecordMode, ValueMode};

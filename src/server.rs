@@ -25,6 +25,8 @@ pub struct Running {
     pub https: bool,
     /// Where the gRPC API listens, when it has its own listener.
     pub grpc_addr: Option<SocketAddr>,
+    /// Where the Handle protocol listens (UDP, TCP), when enabled.
+    pub handle_addrs: Option<(SocketAddr, SocketAddr)>,
     /// The core.
     pub node: Arc<Node>,
     stop: watch::Sender<bool>,
@@ -141,7 +143,14 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     } else {
         (None, None)
     };
-    Ok(Running { http_addr, https, grpc_addr, node, stop, task, grpc_task })
+    let handle_addrs = if cfg.handle.enabled {
+        let addrs = serve_handle(&cfg, node.clone(), http_addr, stop.subscribe()).await?;
+        tracing::info!(udp = %addrs.0, tcp = %addrs.1, "Handle protocol listening");
+        Some(addrs)
+    } else {
+        None
+    };
+    Ok(Running { http_addr, https, grpc_addr, handle_addrs, node, stop, task, grpc_task })
 }
 
 /// Routes requests with `content-type: application/grpc` to the gRPC services, the rest to the REST API.
@@ -188,6 +197,69 @@ async fn serve_grpc(
             .context("gRPC server failed")
     });
     Ok((addr, task))
+}
+
+/// This node's `HS_SITE`: one server, its UDP and TCP query interfaces and its REST interface.
+pub fn own_site(cfg: &Config, udp: SocketAddr, tcp: SocketAddr, http: SocketAddr) -> Vec<u8> {
+    use crate::record::site::{Interface, Server, Site};
+    let http_protocol = if cfg.http.tls_cert.is_some() { 3 } else { 2 };
+    Site {
+        version: 1,
+        major: 2,
+        minor: 10,
+        serial: cfg.handle.site_serial,
+        primary: true,
+        multi_primary: false,
+        hash_option: 0,
+        hash_filter: Vec::new(),
+        attributes: vec![(
+            "desc".into(),
+            format!("idnode {} for {}", env!("CARGO_PKG_VERSION"), cfg.node.prefixes.join(", ")),
+        )],
+        servers: vec![Server {
+            id: 1,
+            address: cfg.handle.advertise.unwrap_or(tcp.ip()),
+            public_key: Vec::new(),
+            interfaces: vec![
+                Interface { kind: 2, protocol: 0, port: u32::from(udp.port()) },
+                Interface { kind: 2, protocol: 1, port: u32::from(tcp.port()) },
+                Interface { kind: 3, protocol: http_protocol, port: u32::from(http.port()) },
+            ],
+        }],
+    }
+    .encode()
+}
+
+/// Binds the Handle protocol listeners, publishes the site on the homed prefix handles, and serves.
+async fn serve_handle(
+    cfg: &Config,
+    node: Arc<Node>,
+    http_addr: SocketAddr,
+    stopped: watch::Receiver<bool>,
+) -> anyhow::Result<(SocketAddr, SocketAddr)> {
+    use crate::hdl::{Responder, server as hdl};
+    let h = &cfg.handle;
+    let udp =
+        tokio::net::UdpSocket::bind(h.listen_udp).await.with_context(|| format!("binding UDP {}", h.listen_udp))?;
+    let tcp =
+        tokio::net::TcpListener::bind(h.listen_tcp).await.with_context(|| format!("binding TCP {}", h.listen_tcp))?;
+    let (udp_addr, tcp_addr) = (udp.local_addr()?, tcp.local_addr()?);
+    let site = own_site(cfg, udp_addr, tcp_addr, http_addr);
+    let n = {
+        let (node, site) = (node.clone(), site.clone());
+        tokio::task::spawn_blocking(move || node.publish_site(&site)).await??
+    };
+    tracing::info!(prefix_handles = n, "published HS_SITE");
+    let responder = Responder::new(node, site, h.site_serial);
+    let limits = hdl::Limits {
+        max_tcp_connections: h.max_tcp_connections,
+        tcp_idle_timeout: std::time::Duration::from_secs(h.tcp_idle_timeout_secs),
+        max_in_flight: h.max_in_flight,
+        udp_max_response_packets: h.udp_max_response_packets,
+    };
+    tokio::spawn(hdl::serve_udp(udp, responder.clone(), limits.clone(), stopped.clone()));
+    tokio::spawn(hdl::serve_tcp(tcp, responder, limits, stopped));
+    Ok((udp_addr, tcp_addr))
 }
 
 /// Serves until `shutdown` resolves, then stops gracefully.

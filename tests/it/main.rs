@@ -4,6 +4,7 @@
 mod crash;
 mod grpc_api;
 mod grpc_interop;
+mod handle_protocol;
 mod harness;
 mod pyhandle;
 mod rest_params;

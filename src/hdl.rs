@@ -1,0 +1,133 @@
+//! The Handle binary protocol (RFC 3652) on TCP and UDP: a thin adapter over the [`Node`] core.
+//!
+//! - [`codec`]: envelopes, headers, bodies (total decoder);
+//! - [`server`]: the UDP listener (multi-packet messages both ways, truncation) and the TCP listener (several
+//!   requests per connection, idle time-out, connection cap);
+//! - [`client`]: the crate's own client (tests, `idnode resolve`, the load generator).
+//!
+//! Answered: `OC_RESOLUTION` (index/type filters, public-only, request digests) and `OC_GET_SITE_INFO` (the
+//! node's own `HS_SITE`); every other operation gets response code 5 (not supported).
+
+use std::sync::Arc;
+
+use md5::Digest as _;
+
+use crate::error::{ErrorCode, NodeError};
+use crate::node::{Caller, Filter, Node, now};
+use crate::record::wire::put_bytes;
+
+pub mod client;
+pub mod codec;
+pub mod server;
+
+use codec::{
+    CodecError, Envelope, Header, ResolutionRequest, decode_message, encode_message, encode_resolution, op, opflag, rc,
+};
+
+/// What the protocol handler needs: the core and this node's `HS_SITE` data.
+#[derive(Clone)]
+pub struct Responder {
+    node: Arc<Node>,
+    site: Arc<Vec<u8>>,
+    site_serial: u16,
+}
+
+/// The hash type used for request digests at a protocol minor version: SHA-256 from 2.10 (the versions that
+/// define it), SHA-1 from 2.5, MD5 before. The type travels in the response, so clients verify any of them.
+pub fn digest_kind(minor: u8) -> u8 {
+    match minor {
+        10.. => 3,
+        5..=9 => 2,
+        _ => 1,
+    }
+}
+
+/// The digest of `message` with hash type `kind`.
+pub fn digest(kind: u8, message: &[u8]) -> Vec<u8> {
+    match kind {
+        1 => md5::Md5::digest(message).to_vec(),
+        2 => sha1::Sha1::digest(message).to_vec(),
+        _ => sha2::Sha256::digest(message).to_vec(),
+    }
+}
+
+fn error_body(message: &str) -> Vec<u8> {
+    let mut b = Vec::with_capacity(message.len() + 4);
+    put_bytes(&mut b, message.as_bytes());
+    b
+}
+
+impl Responder {
+    /// A responder answering with `site` (binary `HS_SITE` data) for site-info requests.
+    pub fn new(node: Arc<Node>, site: Vec<u8>, site_serial: u16) -> Self {
+        Self { node, site: Arc::new(site), site_serial }
+    }
+
+    fn header(&self, req: &Header, response_code: u32) -> Header {
+        Header {
+            opcode: req.opcode,
+            response_code,
+            opflags: req.opflags & (opflag::PUBL | opflag::RRDG),
+            site_serial: self.site_serial,
+            recursion: req.recursion,
+            expiration: now().saturating_add(3600),
+            body_len: 0,
+        }
+    }
+
+    /// An error message in answer to `req`.
+    pub fn error(&self, req: &Header, code: u32, message: &str) -> Vec<u8> {
+        encode_message(&self.header(req, code), &error_body(message))
+    }
+
+    /// Answers one request message (the bytes after the envelope) received with `env`; returns the response
+    /// message (without envelope).
+    pub fn respond(&self, env: &Envelope, message: &[u8]) -> Vec<u8> {
+        if env.major != codec::MAJOR {
+            let e = CodecError::Version(env.major);
+            return self.error(&Header::default(), rc::PROTOCOL_ERROR, &e.to_string());
+        }
+        let msg = match decode_message(message) {
+            Ok(m) => m,
+            Err(e) => return self.error(&Header::default(), rc::PROTOCOL_ERROR, &e.to_string()),
+        };
+        let h = &msg.header;
+        match h.opcode {
+            op::RESOLUTION => self.resolve(env, h, &msg.body, message),
+            op::GET_SITE_INFO => encode_message(&self.header(h, rc::SUCCESS), &self.site),
+            other => self.error(h, rc::NOT_SUPPORTED, &format!("operation {other} is not supported by this server")),
+        }
+    }
+
+    fn resolve(&self, env: &Envelope, h: &Header, body: &[u8], message: &[u8]) -> Vec<u8> {
+        let req = match ResolutionRequest::decode(body) {
+            Ok(r) => r,
+            Err(e) => return self.error(h, rc::PROTOCOL_ERROR, &e.to_string()),
+        };
+        let outcome = std::str::from_utf8(&req.handle)
+            .map_err(|_| NodeError::new(ErrorCode::InvalidHandle, "handle is not UTF-8"))
+            .and_then(|s| self.node.parse_handle(s))
+            .and_then(|handle| {
+                let filter = Filter { indexes: req.indexes.clone(), types: req.types.clone(), public_only: true };
+                self.node.resolve(&handle, &filter, &Caller::Anonymous)
+            });
+        match outcome {
+            Ok(r) if r.matched => {
+                let digest = (h.opflags & opflag::RRDG != 0).then(|| {
+                    let kind = digest_kind(env.minor);
+                    (kind, digest(kind, message))
+                });
+                encode_message(&self.header(h, rc::SUCCESS), &encode_resolution(digest, &req.handle, &r.values))
+            }
+            Ok(_) => self.error(
+                h,
+                ErrorCode::ValuesNotFound.response_code(),
+                "no value matches the requested indexes or types",
+            ),
+            Err(e) => self.error(h, e.code.response_code(), &e.message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,177 @@
+//! The crate's own Handle protocol client, over UDP or TCP.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+use super::codec::{
+    CodecError, ENVELOPE_LEN, Envelope, Header, MAJOR, ResolutionRequest, UDP_CHUNK, decode_message, decode_resolution,
+    encode_message, flag, op, opflag, rc,
+};
+use crate::record::HandleValue;
+
+/// How to reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP datagrams (up to 512 bytes each).
+    Udp,
+    /// One TCP connection per request.
+    Tcp,
+}
+
+/// A failed exchange.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// Network failure or time-out.
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+    /// The answer did not decode.
+    #[error("bad answer: {0}")]
+    Codec(#[from] CodecError),
+    /// The UDP answer was truncated: retry over TCP.
+    #[error("answer truncated; retry over TCP")]
+    Truncated,
+}
+
+/// A raw answer: envelope, header, body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The response envelope (of the first packet).
+    pub envelope: Envelope,
+    /// The response header.
+    pub header: Header,
+    /// The response body.
+    pub body: Vec<u8>,
+}
+
+/// The outcome of a resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The response code (1 on success).
+    pub response_code: u32,
+    /// The values (response code 1).
+    pub values: Vec<HandleValue>,
+    /// The request digest, when asked for.
+    pub digest: Option<(u8, Vec<u8>)>,
+    /// The error message otherwise.
+    pub message: String,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Builds a request message: envelope plus message.
+pub fn request_bytes(request_id: u32, minor: u8, opcode: u32, opflags: u32, body: &[u8]) -> (Envelope, Vec<u8>) {
+    let header = Header { opcode, opflags, expiration: crate::node::now() + 60, ..Header::default() };
+    let message = encode_message(&header, body);
+    let env = Envelope { major: MAJOR, minor, request_id, message_len: message.len() as u32, ..Envelope::default() };
+    (env, message)
+}
+
+/// Sends one request and reads the answer.
+pub async fn exchange(
+    addr: SocketAddr,
+    transport: Transport,
+    env: Envelope,
+    message: &[u8],
+) -> Result<Answer, ClientError> {
+    match transport {
+        Transport::Tcp => tokio::time::timeout(TIMEOUT, tcp(addr, env, message)).await.map_err(std::io::Error::from)?,
+        Transport::Udp => tokio::time::timeout(TIMEOUT, udp(addr, env, message)).await.map_err(std::io::Error::from)?,
+    }
+}
+
+async fn tcp(addr: SocketAddr, env: Envelope, message: &[u8]) -> Result<Answer, ClientError> {
+    let mut s = TcpStream::connect(addr).await?;
+    s.set_nodelay(true)?;
+    let mut out = Vec::with_capacity(ENVELOPE_LEN + message.len());
+    env.encode(&mut out);
+    out.extend_from_slice(message);
+    s.write_all(&out).await?;
+    read_tcp_answer(&mut s).await
+}
+
+/// Reads one answer from a TCP stream.
+pub async fn read_tcp_answer(s: &mut TcpStream) -> Result<Answer, ClientError> {
+    let mut head = [0u8; ENVELOPE_LEN];
+    s.read_exact(&mut head).await?;
+    let envelope = Envelope::decode(&head)?;
+    let mut body = vec![0u8; envelope.checked_len()?];
+    s.read_exact(&mut body).await?;
+    let m = decode_message(&body)?;
+    Ok(Answer { envelope, header: m.header, body: m.body })
+}
+
+async fn udp(addr: SocketAddr, env: Envelope, message: &[u8]) -> Result<Answer, ClientError> {
+    let local: SocketAddr = if addr.is_ipv4() { "127.0.0.1:0".parse().unwrap() } else { "[::1]:0".parse().unwrap() };
+    let sock = UdpSocket::bind(local).await?;
+    sock.connect(addr).await?;
+    for (i, chunk) in message.chunks(UDP_CHUNK).enumerate() {
+        let mut p = Vec::with_capacity(ENVELOPE_LEN + chunk.len());
+        Envelope { sequence: i as u32, ..env }.encode(&mut p);
+        p.extend_from_slice(chunk);
+        sock.send(&p).await?;
+    }
+    let mut parts: Vec<Option<Vec<u8>>> = Vec::new();
+    let mut first = None;
+    let mut buf = vec![0u8; 2048];
+    loop {
+        let n = sock.recv(&mut buf).await?;
+        let e = Envelope::decode(&buf[..n])?;
+        if e.request_id != env.request_id {
+            continue;
+        }
+        if e.flags & flag::TRUNCATED != 0 {
+            return Err(ClientError::Truncated);
+        }
+        let total = e.checked_len()?;
+        let count = total.div_ceil(UDP_CHUNK);
+        if parts.is_empty() {
+            parts = vec![None; count];
+        }
+        let seq = e.sequence as usize;
+        if seq < parts.len() {
+            parts[seq] = Some(buf[ENVELOPE_LEN..n].to_vec());
+        }
+        first.get_or_insert(e);
+        if parts.iter().all(Option::is_some) {
+            let mut message: Vec<u8> = parts.into_iter().flatten().flatten().collect();
+            message.truncate(total);
+            let m = decode_message(&message)?;
+            return Ok(Answer { envelope: first.unwrap_or(e), header: m.header, body: m.body });
+        }
+    }
+}
+
+/// Resolves `handle` (with optional filters) at `addr`.
+pub async fn resolve(
+    addr: SocketAddr,
+    transport: Transport,
+    handle: &str,
+    indexes: &[u32],
+    types: &[String],
+    request_digest: bool,
+) -> Result<Resolved, ClientError> {
+    let body =
+        ResolutionRequest { handle: handle.as_bytes().to_vec(), indexes: indexes.to_vec(), types: types.to_vec() }
+            .encode();
+    let flags = opflag::PUBL | if request_digest { opflag::RRDG } else { 0 };
+    let (env, message) = request_bytes(rand::random(), 10, op::RESOLUTION, flags, &body);
+    let a = exchange(addr, transport, env, &message).await?;
+    if a.header.response_code == rc::SUCCESS {
+        let r = decode_resolution(&a.body, request_digest)?;
+        Ok(Resolved { response_code: 1, values: r.values, digest: r.digest, message: String::new() })
+    } else {
+        let message = super::codec::decode_error_message(&a.body);
+        Ok(Resolved { response_code: a.header.response_code, values: Vec::new(), digest: None, message })
+    }
+}
+
+/// Asks `addr` for its site information; returns the binary `HS_SITE` data.
+pub async fn site_info(addr: SocketAddr, transport: Transport) -> Result<(u32, Vec<u8>), ClientError> {
+    let (env, message) = request_bytes(rand::random(), 10, op::GET_SITE_INFO, 0, &[]);
+    let a = exchange(addr, transport, env, &message).await?;
+    Ok((a.header.response_code, a.body))
+}

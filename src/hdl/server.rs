@@ -1,0 +1,211 @@
+//! The UDP and TCP listeners of the Handle protocol.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{Semaphore, watch};
+
+use super::Responder;
+use super::codec::{ENVELOPE_LEN, Envelope, Header, UDP_CHUNK, UDP_PACKET_LEN, flag, rc};
+
+/// Limits of the listeners.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Open TCP connections at most; more are closed on accept.
+    pub max_tcp_connections: usize,
+    /// A TCP connection idle this long is closed.
+    pub tcp_idle_timeout: Duration,
+    /// Requests answered at once; more get response code 3 (too busy).
+    pub max_in_flight: usize,
+    /// UDP responses longer than this many packets are answered truncated (retry over TCP).
+    pub udp_max_response_packets: usize,
+}
+
+/// Splits a response message into UDP packets, or answers truncated when it is too long.
+pub fn udp_packets(env: &Envelope, message: &[u8], max_packets: usize) -> Vec<Vec<u8>> {
+    let mut reply = env.reply(message.len());
+    let chunks = message.len().div_ceil(UDP_CHUNK).max(1);
+    if chunks > max_packets {
+        // Only the header, flagged truncated: the client retries over TCP.
+        let head = &message[..message.len().min(24)];
+        reply.flags |= flag::TRUNCATED;
+        reply.message_len = head.len() as u32;
+        let mut p = Vec::with_capacity(ENVELOPE_LEN + head.len());
+        reply.encode(&mut p);
+        p.extend_from_slice(head);
+        return vec![p];
+    }
+    message
+        .chunks(UDP_CHUNK)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut p = Vec::with_capacity(ENVELOPE_LEN + chunk.len());
+            Envelope { sequence: i as u32, ..reply }.encode(&mut p);
+            p.extend_from_slice(chunk);
+            p
+        })
+        .collect()
+}
+
+/// A request being reassembled from several UDP packets.
+struct Partial {
+    env: Envelope,
+    parts: Vec<Option<Vec<u8>>>,
+    started: Instant,
+}
+
+/// Most partial UDP requests kept at once, and how long one may take to complete.
+const MAX_PARTIALS: usize = 1024;
+const PARTIAL_TTL: Duration = Duration::from_secs(5);
+
+/// Serves UDP until `stop` turns true.
+pub async fn serve_udp(socket: UdpSocket, responder: Responder, limits: Limits, mut stop: watch::Receiver<bool>) {
+    let socket = Arc::new(socket);
+    let permits = Arc::new(Semaphore::new(limits.max_in_flight));
+    let mut partials: HashMap<(SocketAddr, u32), Partial> = HashMap::new();
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let (n, peer) = tokio::select! {
+            r = socket.recv_from(&mut buf) => match r { Ok(x) => x, Err(_) => continue },
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        let packet = &buf[..n];
+        let Ok(env) = Envelope::decode(packet) else { continue };
+        let Ok(total) = env.checked_len() else {
+            let msg = responder.error(&Header::default(), rc::PROTOCOL_ERROR, "message length outside the limits");
+            send_all(&socket, peer, udp_packets(&env, &msg, 1)).await;
+            continue;
+        };
+        let chunk = &packet[ENVELOPE_LEN..];
+        let message = if total <= UDP_CHUNK && env.sequence == 0 {
+            chunk.get(..total).map(<[u8]>::to_vec)
+        } else {
+            reassemble(&mut partials, peer, env, chunk, total)
+        };
+        let Some(message) = message else { continue };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            let msg = responder.error(&Header::default(), rc::TOO_BUSY, "server too busy; retry later");
+            send_all(&socket, peer, udp_packets(&env, &msg, 1)).await;
+            continue;
+        };
+        let (socket, responder, max_packets) = (socket.clone(), responder.clone(), limits.udp_max_response_packets);
+        tokio::spawn(async move {
+            let response = responder.respond(&env, &message);
+            send_all(&socket, peer, udp_packets(&env, &response, max_packets)).await;
+            drop(permit);
+        });
+    }
+}
+
+fn reassemble(
+    partials: &mut HashMap<(SocketAddr, u32), Partial>,
+    peer: SocketAddr,
+    env: Envelope,
+    chunk: &[u8],
+    total: usize,
+) -> Option<Vec<u8>> {
+    let count = total.div_ceil(UDP_CHUNK);
+    let seq = env.sequence as usize;
+    let expected = if seq + 1 == count { total - seq * UDP_CHUNK } else { UDP_CHUNK };
+    if seq >= count || chunk.len() < expected {
+        return None;
+    }
+    partials.retain(|_, p| p.started.elapsed() < PARTIAL_TTL);
+    if partials.len() >= MAX_PARTIALS && !partials.contains_key(&(peer, env.request_id)) {
+        return None;
+    }
+    let p = partials.entry((peer, env.request_id)).or_insert_with(|| Partial {
+        env,
+        parts: vec![None; count],
+        started: Instant::now(),
+    });
+    if p.parts.len() != count || p.env.message_len != env.message_len {
+        return None;
+    }
+    p.parts[seq] = Some(chunk[..expected].to_vec());
+    if p.parts.iter().all(Option::is_some) {
+        let p = partials.remove(&(peer, env.request_id))?;
+        Some(p.parts.into_iter().flatten().flatten().collect())
+    } else {
+        None
+    }
+}
+
+async fn send_all(socket: &UdpSocket, peer: SocketAddr, packets: Vec<Vec<u8>>) {
+    for p in packets {
+        debug_assert!(p.len() <= UDP_PACKET_LEN);
+        let _ = socket.send_to(&p, peer).await;
+    }
+}
+
+/// Serves TCP until `stop` turns true.
+pub async fn serve_tcp(listener: TcpListener, responder: Responder, limits: Limits, mut stop: watch::Receiver<bool>) {
+    let connections = Arc::new(Semaphore::new(limits.max_tcp_connections));
+    let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
+    loop {
+        let (stream, _) = tokio::select! {
+            r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            drop(stream); // over the connection cap
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (responder, limits, in_flight, stop) = (responder.clone(), limits.clone(), in_flight.clone(), stop.clone());
+        tokio::spawn(async move {
+            connection(stream, responder, limits, in_flight, stop).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn connection(
+    mut stream: TcpStream,
+    responder: Responder,
+    limits: Limits,
+    in_flight: Arc<Semaphore>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut head = [0u8; ENVELOPE_LEN];
+    loop {
+        let read = tokio::select! {
+            r = tokio::time::timeout(limits.tcp_idle_timeout, stream.read_exact(&mut head)) => r,
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        if !matches!(read, Ok(Ok(_))) {
+            return; // idle, closed or broken
+        }
+        let Ok(env) = Envelope::decode(&head) else { return };
+        let total = match env.checked_len() {
+            Ok(n) => n,
+            Err(e) => {
+                let msg = responder.error(&Header::default(), rc::PROTOCOL_ERROR, &e.to_string());
+                let _ = write_message(&mut stream, &env, &msg).await;
+                return;
+            }
+        };
+        let mut message = vec![0u8; total];
+        if !matches!(tokio::time::timeout(limits.tcp_idle_timeout, stream.read_exact(&mut message)).await, Ok(Ok(_))) {
+            return;
+        }
+        let response = match in_flight.try_acquire() {
+            Ok(_permit) => responder.respond(&env, &message),
+            Err(_) => responder.error(&Header::default(), rc::TOO_BUSY, "server too busy; retry later"),
+        };
+        if write_message(&mut stream, &env, &response).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn write_message(stream: &mut TcpStream, env: &Envelope, message: &[u8]) -> std::io::Result<()> {
+    let mut out = Vec::with_capacity(ENVELOPE_LEN + message.len());
+    env.reply(message.len()).encode(&mut out);
+    out.extend_from_slice(message);
+    stream.write_all(&out).await
+}

@@ -1,0 +1,48 @@
+//! Publishing this node's `HS_SITE` on the prefix handles it homes, so that a hierarchy above it can refer
+//! clients here.
+
+use super::{Node, now};
+use crate::error::NodeError;
+use crate::id::{Handle, NA_PREFIX, Prefix};
+use crate::record::{HandleValue, types};
+use crate::store::{Space, Visit};
+
+/// Index of the published `HS_SITE` value (the Handle.Net convention), when free.
+const SITE_INDEX: u32 = 1;
+
+impl Node {
+    /// Sets `site` (binary `HS_SITE` data) on every homed prefix handle that exists; returns how many changed.
+    pub fn publish_site(&self, site: &[u8]) -> Result<usize, NodeError> {
+        let na = format!("{NA_PREFIX}/");
+        let mut handles = Vec::new();
+        self.store().scan(Space::Handles, na.as_bytes(), None, &mut |k, _| {
+            if let Some(p) = std::str::from_utf8(&k[na.len()..]).ok().and_then(|s| Prefix::parse(s).ok()) {
+                if self.homes(&p) {
+                    handles.push(Handle::prefix_handle(&p));
+                }
+            }
+            Visit::Continue
+        })?;
+        let mut changed = 0;
+        for h in handles {
+            let _guard = self.lock(&h);
+            let Some(mut rec) = self.load(&h)? else { continue };
+            match rec.values.iter_mut().find(|v| v.is(types::HS_SITE)) {
+                Some(v) if v.data == site => continue,
+                Some(v) => {
+                    v.data = site.to_vec();
+                    v.timestamp = now();
+                }
+                None => {
+                    let index =
+                        (SITE_INDEX..).find(|i| !rec.values.iter().any(|v| v.index == *i)).unwrap_or(SITE_INDEX);
+                    rec.values.push(HandleValue::new(index, types::HS_SITE, site.to_vec(), now()));
+                    rec.values.sort_by_key(|v| v.index);
+                }
+            }
+            self.save(&h, &rec.handle, Some(&rec.values))?;
+            changed += 1;
+        }
+        Ok(changed)
+    }
+}

@@ -1,0 +1,198 @@
+//! The Handle protocol over real UDP and TCP sockets: the same records as REST and gRPC, multi-packet messages,
+//! truncation, connection handling, the published HS_SITE and the `idnode resolve` command.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use idnode::grpc::pb;
+use idnode::hdl::client::{self, ClientError, Transport};
+use idnode::hdl::codec::{self, Envelope};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::harness::*;
+
+fn addrs(n: &TestNode) -> (SocketAddr, SocketAddr) {
+    n.running.as_ref().unwrap().handle_addrs.unwrap()
+}
+
+#[tokio::test]
+async fn same_values_over_every_door() {
+    let n = TestNode::start().await;
+    let (udp, tcp) = addrs(&n);
+    let grpc_addr = n.running.as_ref().unwrap().grpc_addr.unwrap();
+    let mut grpc = pb::resolver_client::ResolverClient::connect(format!("http://{grpc_addr}")).await.unwrap();
+    for h in ["88.798.1/JDZ-2024-000123", "88.798.5/JDZ-2024-000600", "0.NA/88.798.2"] {
+        let over_udp = client::resolve(udp, Transport::Udp, h, &[], &[], false).await.unwrap();
+        let over_tcp = client::resolve(tcp, Transport::Tcp, h, &[], &[], false).await.unwrap();
+        assert_eq!(over_udp, over_tcp);
+        assert_eq!(over_udp.response_code, 1);
+        let rest = n.get(&format!("/api/handles/{h}")).await.json();
+        let rest_values: Vec<serde_json::Value> = rest["values"].as_array().unwrap().clone();
+        let ours: Vec<serde_json::Value> = over_udp
+            .values
+            .iter()
+            .map(|v| serde_json::to_value(idnode::record::json::value_json(v)).unwrap())
+            .collect();
+        assert_eq!(ours, rest_values, "{h}");
+        let g = grpc.resolve(pb::ResolveRequest { handle: h.into(), ..Default::default() }).await.unwrap().into_inner();
+        let g_pairs: Vec<(u32, Vec<u8>)> = g.values.iter().map(|v| (v.index, v.data.clone())).collect();
+        let u_pairs: Vec<(u32, Vec<u8>)> = over_udp.values.iter().map(|v| (v.index, v.data.clone())).collect();
+        assert_eq!(g_pairs, u_pairs, "{h}");
+    }
+    // filters, not found, not responsible, digests
+    let r =
+        client::resolve(udp, Transport::Udp, "88.798.1/JDZ-2024-000123", &[1], &["glaze".into()], true).await.unwrap();
+    assert_eq!(r.values.iter().map(|v| v.index).collect::<Vec<_>>(), vec![1, 2004]);
+    assert_eq!(r.digest.as_ref().map(|d| (d.0, d.1.len())), Some((3, 32)));
+    assert_eq!(
+        client::resolve(udp, Transport::Udp, "88.798.1/NOPE", &[], &[], false).await.unwrap().response_code,
+        100
+    );
+    assert_eq!(client::resolve(tcp, Transport::Tcp, "10.1000/x", &[], &[], false).await.unwrap().response_code, 301);
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn multi_packet_messages_and_truncation() {
+    let n = TestNode::start().await;
+    let (udp, tcp) = addrs(&n);
+    // a request longer than one packet (a 700-byte suffix) and a response of several packets
+    let long = format!("88.798.1/{}", "长".repeat(230));
+    let enc: String = long
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'.' || b == b'/' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let big: Vec<serde_json::Value> =
+        (1..=6).map(|i| json!({"index": i, "type": "NOTE", "data": "釉".repeat(200)})).collect();
+    n.put(&format!("/api/handles/{enc}"), E1, json!(big)).await.expect(201, 1, &long);
+    let r = client::resolve(udp, Transport::Udp, &long, &[], &[], false).await.unwrap();
+    assert_eq!((r.response_code, r.values.len()), (1, 7), "6 notes and the default HS_ADMIN");
+    // a response over the UDP limit (32 packets) is truncated; TCP gets it whole
+    let huge: Vec<serde_json::Value> =
+        (1..=30).map(|i| json!({"index": i, "type": "NOTE", "data": "瓷".repeat(300)})).collect();
+    n.put("/api/handles/88.798.1/HUGE", E1, json!(huge)).await.expect(201, 1, "88.798.1/HUGE");
+    assert!(matches!(
+        client::resolve(udp, Transport::Udp, "88.798.1/HUGE", &[], &[], false).await,
+        Err(ClientError::Truncated)
+    ));
+    assert_eq!(client::resolve(tcp, Transport::Tcp, "88.798.1/HUGE", &[], &[], false).await.unwrap().values.len(), 31);
+    n.stop().await;
+}
+
+async fn send_raw(s: &mut tokio::net::TcpStream, env: Envelope, message: &[u8]) {
+    let mut out = Vec::new();
+    env.encode(&mut out);
+    out.extend_from_slice(message);
+    s.write_all(&out).await.unwrap();
+}
+
+#[tokio::test]
+async fn tcp_connections() {
+    let n = TestNode::start_with(|c| {
+        c.handle.tcp_idle_timeout_secs = 1;
+        c.handle.max_tcp_connections = 2;
+    })
+    .await;
+    let (_, tcp) = addrs(&n);
+    // several requests on one connection
+    let mut s = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    for i in 1..=5u32 {
+        let body =
+            codec::ResolutionRequest { handle: format!("88.798.2/JDZ-2024-{i:06}").into_bytes(), ..Default::default() }
+                .encode();
+        let (env, msg) = client::request_bytes(i, 10, codec::op::RESOLUTION, 0, &body);
+        send_raw(&mut s, env, &msg).await;
+        let a = client::read_tcp_answer(&mut s).await.unwrap();
+        assert_eq!((a.envelope.request_id, a.header.response_code), (i, 1));
+    }
+    // an oversize length gets a protocol error, then the connection closes
+    let bad = Envelope { major: 2, minor: 10, request_id: 9, message_len: 300_000, ..Envelope::default() };
+    send_raw(&mut s, bad, &[]).await;
+    let a = client::read_tcp_answer(&mut s).await.unwrap();
+    assert_eq!(a.header.response_code, 4);
+    let mut rest = Vec::new();
+    assert_eq!(s.read_to_end(&mut rest).await.unwrap(), 0);
+    // idle connections are closed
+    let mut idle = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(5), idle.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(0))), "idle connection closed by the server");
+    // the connection cap: two held open, the third is closed at once
+    let _a = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    let _b = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut c = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    let r = tokio::time::timeout(Duration::from_millis(900), c.read_to_end(&mut rest)).await;
+    assert!(matches!(r, Ok(Ok(0)) | Ok(Err(_))), "third connection refused: {r:?}");
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn site_is_served_and_published() {
+    let n = TestNode::start().await;
+    let (udp, tcp) = addrs(&n);
+    let (rc, data) = client::site_info(udp, Transport::Udp).await.unwrap();
+    assert_eq!(rc, 1);
+    let site = idnode::record::site::Site::decode(&data).unwrap();
+    let ports: Vec<(u8, u32)> = site.servers[0].interfaces.iter().map(|i| (i.protocol, i.port)).collect();
+    assert_eq!(
+        ports,
+        vec![
+            (0, u32::from(udp.port())),
+            (1, u32::from(tcp.port())),
+            (2, u32::from(n.running.as_ref().unwrap().http_addr.port()))
+        ]
+    );
+    // published on the prefix handles the node homes, so a hierarchy above can refer clients here
+    for p in ["0.NA/88.798", "0.NA/88.798.3"] {
+        let j = n.get(&format!("/api/handles/{p}?type=HS_SITE")).await.expect(200, 1, p);
+        assert_eq!(j["values"][0]["data"]["format"], "site");
+        assert_eq!(j["values"][0]["data"]["value"]["servers"][0]["interfaces"][1]["port"], tcp.port());
+        let r = client::resolve(tcp, Transport::Tcp, p, &[], &["HS_SITE".into()], false).await.unwrap();
+        assert_eq!(r.values[0].data, data);
+    }
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn resolve_command() {
+    let n = TestNode::start().await;
+    let (udp, tcp) = addrs(&n);
+    let http = n.running.as_ref().unwrap().http_addr;
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_idnode")).args(args).output().unwrap()
+        })
+    };
+    let h = "88.798.1/JDZ-2024-000123";
+    let mut outputs = Vec::new();
+    for (server, mode) in [(udp, "--udp"), (tcp, "--tcp"), (http, "--http")] {
+        let out = run(vec![
+            "resolve".into(),
+            h.into(),
+            "--server".into(),
+            server.to_string(),
+            mode.into(),
+            "--index".into(),
+            "2000".into(),
+            "--type".into(),
+            "glaze".into(),
+        ])
+        .await
+        .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(j["responseCode"], 1, "{mode}");
+        outputs.push(j["values"].clone());
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[0], outputs[2]);
+    assert_eq!(outputs[0].as_array().unwrap().len(), 2);
+    n.stop().await;
+}
