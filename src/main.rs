@@ -29,16 +29,19 @@ fn main() -> anyhow::Result<()> {
             }
             let cfg = args.config()?;
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            rt.block_on(idnode::server::run(cfg, args.demo, shutdown_signal()))
+            rt.block_on(async {
+                // Registered before anything starts, so a signal during start-up also stops the node gracefully.
+                use tokio::signal::unix::{SignalKind, signal};
+                let mut term = signal(SignalKind::terminate())?;
+                let mut int = signal(SignalKind::interrupt())?;
+                let shutdown = async move {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                };
+                idnode::server::run(cfg, args.demo, shutdown).await
+            })
         }
-    }
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }

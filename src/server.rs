@@ -150,6 +150,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     } else {
         None
     };
+    tracing::info!("node ready");
     Ok(Running { http_addr, https, grpc_addr, handle_addrs, node, stop, task, grpc_task })
 }
 

@@ -32,13 +32,18 @@ fn spawn_node(dir: &Path) -> (Child, String) {
         .spawn()
         .expect("spawn idnode");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("node exited before listening").unwrap();
+    let mut addr = None;
+    loop {
+        let line = lines.next().expect("node exited before it was ready").unwrap();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
         if v["fields"]["message"] == "REST API listening" {
-            break v["fields"]["addr"].as_str().unwrap().to_owned();
+            addr = v["fields"]["addr"].as_str().map(str::to_owned);
         }
-    };
+        if v["fields"]["message"] == "node ready" {
+            break;
+        }
+    }
+    let addr = addr.expect("the REST address was logged");
     // keep draining the log so the node never blocks on a full pipe
     std::thread::spawn(move || for _ in lines {});
     (child, format!("http://{addr}"))
