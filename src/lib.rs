@@ -27,5 +27,6 @@ pub mod http;
 pub mod id;
 pub mod node;
 pub mod record;
+#[cfg(feature = "rocksdb")]
 pub mod server;
 pub mod store;

@@ -6,11 +6,56 @@
 
 use std::fmt;
 
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
 pub mod memory;
+#[cfg(feature = "rocksdb")]
 pub mod rocks;
 
 pub use memory::MemoryStore;
-pub use rocks::{RocksConfig, RocksStore};
+#[cfg(feature = "rocksdb")]
+pub use rocks::RocksStore;
+
+/// When a write counts as done.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// fsync the WAL before acknowledging: survives power loss.
+    #[default]
+    Fsync,
+    /// Write the WAL to the OS before acknowledging: survives `kill -9`, not power loss.
+    Buffered,
+}
+
+/// Settings of the RocksDB engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RocksConfig {
+    /// Directory of the database.
+    pub path: PathBuf,
+    /// Write durability.
+    pub durability: Durability,
+    /// Block cache size in MiB, shared by all column families.
+    pub block_cache_mb: usize,
+    /// Bloom filter bits per key (0 disables the filter).
+    pub bloom_bits_per_key: f64,
+    /// Background compaction and flush jobs.
+    pub background_jobs: i32,
+}
+
+impl Default for RocksConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("idnode-data"),
+            durability: Durability::Fsync,
+            block_cache_mb: 256,
+            bloom_bits_per_key: 10.0,
+            background_jobs: 2,
+        }
+    }
+}
 
 /// A storage failure. Engine types never leak through it.
 #[derive(Debug, thiserror::Error)]

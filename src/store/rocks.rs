@@ -11,48 +11,8 @@ use rocksdb::{
     BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, Direction,
     IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions,
 };
-use serde::{Deserialize, Serialize};
 
-use super::{Batch, Space, Store, StoreError, Visit};
-
-/// When a write counts as done.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Durability {
-    /// fsync the WAL before acknowledging: survives power loss.
-    #[default]
-    Fsync,
-    /// Write the WAL to the OS before acknowledging: survives `kill -9`, not power loss.
-    Buffered,
-}
-
-/// Settings of the RocksDB engine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RocksConfig {
-    /// Directory of the database.
-    pub path: PathBuf,
-    /// Write durability.
-    pub durability: Durability,
-    /// Block cache size in MiB, shared by all column families.
-    pub block_cache_mb: usize,
-    /// Bloom filter bits per key (0 disables the filter).
-    pub bloom_bits_per_key: f64,
-    /// Background compaction and flush jobs.
-    pub background_jobs: i32,
-}
-
-impl Default for RocksConfig {
-    fn default() -> Self {
-        Self {
-            path: PathBuf::from("idnode-data"),
-            durability: Durability::Fsync,
-            block_cache_mb: 256,
-            bloom_bits_per_key: 10.0,
-            background_jobs: 2,
-        }
-    }
-}
+use super::{Batch, Durability, RocksConfig, Space, Store, StoreError, Visit};
 
 /// The RocksDB-backed store.
 pub struct RocksStore {

@@ -83,6 +83,7 @@ fn memory_store_conforms() {
     conformance(&MemoryStore::new());
 }
 
+#[cfg(feature = "rocksdb")]
 #[test]
 fn rocks_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
@@ -90,6 +91,7 @@ fn rocks_store_conforms() {
     conformance(&RocksStore::open(&cfg).unwrap());
 }
 
+#[cfg(feature = "rocksdb")]
 #[test]
 fn rocks_store_keeps_data_across_reopen() {
     let dir = tempfile::tempdir().unwrap();
@@ -104,6 +106,7 @@ fn rocks_store_keeps_data_across_reopen() {
     assert_eq!(s.get(Space::Handles, b"k").unwrap().as_deref(), Some(&b"v"[..]));
 }
 
+#[cfg(feature = "rocksdb")]
 #[test]
 fn rocks_store_reports_unopenable_path() {
     let dir = tempfile::tempdir().unwrap();
