@@ -1,5 +1,7 @@
 //! The `idnode` binary: parse the command line, set up logging, run.
 
+use std::io::Write as _;
+
 use clap::Parser;
 use idnode::cli::{Cli, Command};
 use idnode::config::Config;
@@ -16,8 +18,12 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Resolve(args) => {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            println!("{}", rt.block_on(idnode::cli::resolve::run(&args))?);
-            Ok(())
+            let text = rt.block_on(idnode::cli::resolve::run(&args))?;
+            // A closed pipe (`| head`) is not an error worth a panic.
+            match writeln!(std::io::stdout(), "{text}") {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
         }
         Command::Serve(args) => {
             let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));

@@ -3,12 +3,24 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use anyhow::{Context as _, bail};
-use serde_json::json;
+use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::ResolveArgs;
 use crate::hdl::client::{self, Transport};
 use crate::record::json::value_json;
+
+/// The answer in the REST API's JSON shape and field order.
+#[derive(Serialize)]
+struct Printed<'a> {
+    #[serde(rename = "responseCode")]
+    response_code: u32,
+    handle: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    values: Option<Vec<crate::record::json::ValueJson<'a>>>,
+}
 
 fn address(s: &str) -> anyhow::Result<SocketAddr> {
     s.to_socket_addrs()?.next().with_context(|| format!("cannot resolve {s}"))
@@ -28,10 +40,11 @@ pub async fn run(a: &ResolveArgs) -> anyhow::Result<String> {
         }
         other => other?,
     };
-    let body = if r.response_code == 1 {
-        json!({"responseCode": 1, "handle": a.handle, "values": r.values.iter().map(value_json).collect::<Vec<_>>()})
-    } else {
-        json!({"responseCode": r.response_code, "handle": a.handle, "message": r.message})
+    let body = Printed {
+        response_code: r.response_code,
+        handle: &a.handle,
+        message: (r.response_code != 1).then_some(r.message.as_str()),
+        values: (r.response_code == 1).then(|| r.values.iter().map(value_json).collect()),
     };
     Ok(serde_json::to_string_pretty(&body)?)
 }

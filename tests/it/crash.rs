@@ -22,6 +22,8 @@ fn spawn_node(dir: &Path) -> (Child, String) {
             "127.0.0.1:0",
             "--grpc",
             "127.0.0.1:0",
+            "--handle",
+            "127.0.0.1:0",
             "--data-dir",
         ])
         .arg(dir)
