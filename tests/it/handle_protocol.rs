@@ -196,3 +196,15 @@ async fn resolve_command() {
     assert_eq!(outputs[0].as_array().unwrap().len(), 2);
     n.stop().await;
 }
+
+#[tokio::test]
+async fn overload_answers_too_busy() {
+    let n = TestNode::start_with(|c| c.handle.max_in_flight = 0).await;
+    let (udp, tcp) = addrs(&n);
+    for (addr, t) in [(udp, Transport::Udp), (tcp, Transport::Tcp)] {
+        let r = client::resolve(addr, t, "88.798.1/JDZ-2024-000123", &[], &[], false).await.unwrap();
+        assert_eq!(r.response_code, 3, "{t:?}");
+        assert!(r.message.contains("busy"));
+    }
+    n.stop().await;
+}
