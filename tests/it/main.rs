@@ -3,6 +3,7 @@
 
 mod crash;
 mod grpc_api;
+mod grpc_batches;
 mod grpc_interop;
 mod handle_protocol;
 mod harness;
