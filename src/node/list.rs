@@ -76,15 +76,27 @@ impl Node {
     pub fn homed_prefixes(&self, caller: &Caller) -> Result<Vec<String>, NodeError> {
         caller.require()?;
         let mut out: Vec<String> = self.configured_prefixes().iter().map(|p| p.to_string()).collect();
-        let na = format!("{NA_PREFIX}/");
-        self.store().scan(Space::Handles, na.as_bytes(), None, &mut |k, _| {
-            let parsed = std::str::from_utf8(&k[na.len()..]).ok().and_then(|s| Prefix::parse(s).ok());
-            if let Some(p) = parsed.filter(|p| self.homes(p) && !out.contains(&p.to_string())) {
+        for p in self.allocated_prefixes()? {
+            if !out.contains(&p.to_string()) {
                 out.push(p.to_string());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The homed prefixes that have a prefix handle `0.NA/X` in the store.
+    pub(crate) fn allocated_prefixes(&self) -> Result<Vec<Prefix>, NodeError> {
+        let na = format!("{NA_PREFIX}/");
+        let mut out = Vec::new();
+        self.store().scan(Space::Handles, na.as_bytes(), None, &mut |k, _| {
+            if let Some(p) = std::str::from_utf8(&k[na.len()..]).ok().and_then(|s| Prefix::parse(s).ok()) {
+                if self.homes(&p) {
+                    out.push(p);
+                }
             }
             Visit::Continue
         })?;
-        out.sort();
         Ok(out)
     }
 

@@ -46,39 +46,25 @@ impl Node {
         self.check_responsible(h)?;
         let record =
             self.load(h)?.ok_or_else(|| NodeError::new(ErrorCode::HandleNotFound, format!("handle {h} not found")))?;
-        let mut may_read_private: Option<bool> = None;
-        let mut values = Vec::with_capacity(record.values.len());
-        for v in record.values {
-            if !filter.matches(&v) {
-                continue;
-            }
-            if !v.perms.public_read() {
-                if filter.public_only || !v.perms.admin_read() {
-                    continue;
-                }
-                let allowed = match (may_read_private, caller) {
-                    (Some(a), _) => a,
-                    (None, Caller::Anonymous) => false,
-                    (None, Caller::Identity(id)) => {
-                        // Authorized reads need the read-value bit on the handle or a prefix handle above it.
-                        let a = self.authorize_read(id, h)?;
-                        may_read_private = Some(a);
-                        a
-                    }
-                };
-                if !allowed {
-                    continue;
-                }
-            }
-            values.push(v);
-        }
+        // Authorized reads need the read-value bit on the handle or a prefix handle above it; asked at most once,
+        // and only when a matching value is not public.
+        let wants_private = !filter.public_only
+            && record.values.iter().any(|v| filter.matches(v) && !v.perms.public_read() && v.perms.admin_read());
+        let may_read_private = match caller {
+            Caller::Identity(id) if wants_private => self.may_read(id, h, &record.values)?,
+            _ => false,
+        };
+        let values: Vec<_> = record
+            .values
+            .into_iter()
+            .filter(|v| filter.matches(v) && (v.perms.public_read() || (may_read_private && v.perms.admin_read())))
+            .collect();
         let matched = !(values.is_empty() && filter.is_selective());
         Ok(Resolution { stored_handle: record.handle, values, matched })
     }
 
-    fn authorize_read(&self, id: &super::Identity, h: &Handle) -> Result<bool, NodeError> {
-        let existing = self.load(h)?.map(|r| r.values).unwrap_or_default();
-        match self.authorize(id, h, &existing, perm::READ_VALUE) {
+    fn may_read(&self, id: &super::Identity, h: &Handle, values: &[HandleValue]) -> Result<bool, NodeError> {
+        match self.authorize(id, h, values, perm::READ_VALUE) {
             Ok(()) => Ok(true),
             Err(e) if e.code == ErrorCode::Forbidden => Ok(false),
             Err(e) => Err(e),

@@ -3,9 +3,8 @@
 
 use super::{Node, now};
 use crate::error::NodeError;
-use crate::id::{Handle, NA_PREFIX, Prefix};
+use crate::id::Handle;
 use crate::record::{HandleValue, types};
-use crate::store::{Space, Visit};
 
 /// Index of the published `HS_SITE` value (the Handle.Net convention), when free.
 const SITE_INDEX: u32 = 1;
@@ -13,16 +12,7 @@ const SITE_INDEX: u32 = 1;
 impl Node {
     /// Sets `site` (binary `HS_SITE` data) on every homed prefix handle that exists; returns how many changed.
     pub fn publish_site(&self, site: &[u8]) -> Result<usize, NodeError> {
-        let na = format!("{NA_PREFIX}/");
-        let mut handles = Vec::new();
-        self.store().scan(Space::Handles, na.as_bytes(), None, &mut |k, _| {
-            if let Some(p) = std::str::from_utf8(&k[na.len()..]).ok().and_then(|s| Prefix::parse(s).ok()) {
-                if self.homes(&p) {
-                    handles.push(Handle::prefix_handle(&p));
-                }
-            }
-            Visit::Continue
-        })?;
+        let handles: Vec<Handle> = self.allocated_prefixes()?.iter().map(Handle::prefix_handle).collect();
         let mut changed = 0;
         for h in handles {
             let _guard = self.lock(&h);
