@@ -6,12 +6,14 @@
 //! - [`record`]: handle values, permissions and their codecs (wire/storage bytes, JSON, `HS_ADMIN`, `HS_SITE`).
 //! - [`store`]: the object-safe [`store::Store`] trait, `RocksStore` (the embedded default) and `MemoryStore`.
 //! - [`node`]: the service core (resolve, register, authorize); knows nothing of any protocol.
+//! - [`metrics`]: metric names, descriptions and per-node handles on a Prometheus recorder.
 //! - [`error`]: error codes mapped once to Handle response codes and HTTP statuses.
 //! - [`http`]: the Handle.Net-compatible REST API (axum), a thin adapter over [`node`].
 //! - [`hdl`]: the Handle binary protocol (RFC 3652) on UDP and TCP, and its client.
 //! - [`grpc`]: the gRPC API (tonic), health and reflection, a thin adapter over [`node`].
 //! - [`config`]: TOML configuration with environment overrides.
 //! - [`demo`]: the deterministic ceramics demo data set.
+//! - [`stats`]: registrations and resolutions per prefix and day, kept durably and reported.
 //! - [`server`]: opens the store, binds listeners, serves until shutdown.
 //! - [`cli`]: the command line of the `idnode` binary.
 
@@ -25,8 +27,10 @@ pub mod grpc;
 pub mod hdl;
 pub mod http;
 pub mod id;
+pub mod metrics;
 pub mod node;
 pub mod record;
 #[cfg(feature = "rocksdb")]
 pub mod server;
+pub mod stats;
 pub mod store;

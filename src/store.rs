@@ -80,19 +80,22 @@ pub enum StoreError {
 pub enum Space {
     /// Records, keyed by normalized handle.
     Handles,
-    /// Node metadata (schema version, demo marker, ...).
+    /// Node metadata (schema version, demo marker, ...) and statistics counters.
     Meta,
+    /// The audit log and its indexes.
+    Audit,
 }
 
 impl Space {
     /// Every space.
-    pub const ALL: [Space; 2] = [Space::Handles, Space::Meta];
+    pub const ALL: [Space; 3] = [Space::Handles, Space::Meta, Space::Audit];
 
     /// The column family name.
     pub fn name(self) -> &'static str {
         match self {
             Space::Handles => "handles",
             Space::Meta => "meta",
+            Space::Audit => "audit",
         }
     }
 }
@@ -103,15 +106,27 @@ impl fmt::Display for Space {
     }
 }
 
-/// One write of a batch: a put (`Some`) or a delete (`None`).
+/// What one write of a batch does to its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// Sets the value.
+    Put(Vec<u8>),
+    /// Removes the key.
+    Delete,
+    /// Adds to the signed 64-bit counter stored at the key (little-endian; a missing key counts as 0). Engines
+    /// apply it without a read (RocksDB: a merge operator), so counters can ride along with any batch.
+    Add(i64),
+}
+
+/// One write of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Op {
     /// The space.
     pub space: Space,
     /// The key.
     pub key: Vec<u8>,
-    /// The new value, or `None` to delete.
-    pub value: Option<Vec<u8>>,
+    /// What to do.
+    pub write: Write,
 }
 
 /// Writes applied atomically: all or none.
@@ -129,13 +144,19 @@ impl Batch {
 
     /// Adds a put.
     pub fn put(&mut self, space: Space, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> &mut Self {
-        self.ops.push(Op { space, key: key.into(), value: Some(value.into()) });
+        self.ops.push(Op { space, key: key.into(), write: Write::Put(value.into()) });
         self
     }
 
     /// Adds a delete.
     pub fn delete(&mut self, space: Space, key: impl Into<Vec<u8>>) -> &mut Self {
-        self.ops.push(Op { space, key: key.into(), value: None });
+        self.ops.push(Op { space, key: key.into(), write: Write::Delete });
+        self
+    }
+
+    /// Adds `delta` to the counter at `key` (see [`Write::Add`]).
+    pub fn add(&mut self, space: Space, key: impl Into<Vec<u8>>, delta: i64) -> &mut Self {
+        self.ops.push(Op { space, key: key.into(), write: Write::Add(delta) });
         self
     }
 
@@ -143,6 +164,42 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
     }
+}
+
+/// The value of a counter written with [`Write::Add`]; anything but 8 bytes reads as 0.
+pub fn decode_counter(v: &[u8]) -> i64 {
+    v.try_into().map(i64::from_le_bytes).unwrap_or(0)
+}
+
+/// Figures of an engine for the operators' metrics; `None` where the engine has no such figure.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreFigures {
+    /// Bytes held by the block cache.
+    pub block_cache_usage_bytes: Option<u64>,
+    /// Capacity of the block cache, bytes.
+    pub block_cache_capacity_bytes: Option<u64>,
+    /// Block cache hits since the store opened.
+    pub block_cache_hits: Option<u64>,
+    /// Block cache misses since the store opened.
+    pub block_cache_misses: Option<u64>,
+    /// Bytes in memtables (active and immutable).
+    pub memtable_bytes: Option<u64>,
+    /// Estimated bytes compaction has to rewrite to settle the tree.
+    pub pending_compaction_bytes: Option<u64>,
+    /// Number of SST files.
+    pub sst_files: Option<u64>,
+    /// Total size of the SST files, bytes.
+    pub sst_bytes: Option<u64>,
+    /// Estimated number of keys per space.
+    pub estimated_keys: Vec<(Space, u64)>,
+    /// Time writers were stalled by the engine since the store opened, microseconds.
+    pub write_stall_micros: Option<u64>,
+    /// Whether writes are stopped right now (too many L0 files or pending compaction bytes).
+    pub write_stopped: Option<bool>,
+    /// Compactions running now.
+    pub running_compactions: Option<u64>,
+    /// The directory of the store on disk, for disk-space figures.
+    pub directory: Option<PathBuf>,
 }
 
 /// What a scan visitor says after each entry.
@@ -173,6 +230,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Flushes buffered writes to stable storage.
     fn flush(&self) -> Result<(), StoreError>;
+
+    /// Figures for the metrics; an engine without any returns the default.
+    fn figures(&self) -> StoreFigures {
+        StoreFigures::default()
+    }
 }
 
 #[cfg(test)]

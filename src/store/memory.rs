@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::RwLock;
 
-use super::{Batch, Space, Store, StoreError, Visit};
+use super::{Batch, Space, Store, StoreError, Visit, Write, decode_counter};
 
 /// Entries of every space, keyed by (space, key).
 type Entries = BTreeMap<(Space, Vec<u8>), Vec<u8>>;
@@ -34,10 +34,18 @@ impl Store for MemoryStore {
     fn write(&self, batch: Batch) -> Result<(), StoreError> {
         let mut m = self.spaces.write().map_err(poisoned)?;
         for op in batch.ops {
-            match op.value {
-                Some(v) => m.insert((op.space, op.key), v),
-                None => m.remove(&(op.space, op.key)),
-            };
+            match op.write {
+                Write::Put(v) => {
+                    m.insert((op.space, op.key), v);
+                }
+                Write::Delete => {
+                    m.remove(&(op.space, op.key));
+                }
+                Write::Add(d) => {
+                    let slot = m.entry((op.space, op.key)).or_default();
+                    *slot = decode_counter(slot).wrapping_add(d).to_le_bytes().to_vec();
+                }
+            }
         }
         Ok(())
     }

@@ -7,18 +7,33 @@
 
 use std::path::{Path, PathBuf};
 
+use rocksdb::merge_operator::MergeOperands;
+use rocksdb::statistics::{StatsLevel, Ticker};
 use rocksdb::{
     BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, Direction,
     IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions,
 };
 
-use super::{Batch, Durability, RocksConfig, Space, Store, StoreError, Visit};
+use super::{Batch, Durability, RocksConfig, Space, Store, StoreError, StoreFigures, Visit, Write, decode_counter};
+
+/// Levels of the LSM tree counted for the SST file figure.
+const LEVELS: usize = 7;
 
 /// The RocksDB-backed store.
 pub struct RocksStore {
     db: DB,
     sync: bool,
     path: PathBuf,
+    cache: Cache,
+    cache_capacity: u64,
+    /// The database options, which own the statistics (tickers) of the open database.
+    db_opts: Options,
+}
+
+/// The merge operator of [`Write::Add`]: sums signed 64-bit little-endian counters.
+fn add_counters(_key: &[u8], existing: Option<&[u8]>, operands: &MergeOperands) -> Option<Vec<u8>> {
+    let sum = operands.iter().fold(existing.map_or(0, decode_counter), |acc, op| acc.wrapping_add(decode_counter(op)));
+    Some(sum.to_le_bytes().to_vec())
 }
 
 impl std::fmt::Debug for RocksStore {
@@ -50,6 +65,7 @@ impl RocksStore {
             o.set_compression_type(DBCompressionType::Lz4);
             o.set_bottommost_compression_type(DBCompressionType::Zstd);
             o.set_level_compaction_dynamic_level_bytes(true);
+            o.set_merge_operator_associative("idnode_add_i64", add_counters);
             o
         };
         let mut db_opts = cf_opts();
@@ -57,10 +73,21 @@ impl RocksStore {
         db_opts.create_missing_column_families(true);
         db_opts.set_max_background_jobs(cfg.background_jobs.max(1));
         db_opts.set_keep_log_file_num(5);
+        // Tickers only (block cache hits and misses, stall time): no timers on the read path.
+        db_opts.enable_statistics();
+        db_opts.set_statistics_level(StatsLevel::ExceptHistogramOrTimers);
         let cfs = Space::ALL.iter().map(|s| ColumnFamilyDescriptor::new(s.name(), cf_opts()));
         let db = DB::open_cf_descriptors(&db_opts, &cfg.path, cfs)
             .map_err(|e| StoreError::Open { path: cfg.path.display().to_string(), message: e.into_string() })?;
-        Ok(Self { db, sync: cfg.durability == Durability::Fsync, path: cfg.path.clone() })
+        let cache_capacity = (cfg.block_cache_mb.max(1) as u64) << 20;
+        Ok(Self {
+            db,
+            sync: cfg.durability == Durability::Fsync,
+            path: cfg.path.clone(),
+            cache,
+            cache_capacity,
+            db_opts,
+        })
     }
 
     /// The database directory.
@@ -82,9 +109,10 @@ impl Store for RocksStore {
         let mut wb = WriteBatch::default();
         for op in &batch.ops {
             let cf = self.cf(op.space)?;
-            match &op.value {
-                Some(v) => wb.put_cf(cf, &op.key, v),
-                None => wb.delete_cf(cf, &op.key),
+            match &op.write {
+                Write::Put(v) => wb.put_cf(cf, &op.key, v),
+                Write::Delete => wb.delete_cf(cf, &op.key),
+                Write::Add(d) => wb.merge_cf(cf, &op.key, d.to_le_bytes()),
             }
         }
         let mut wo = WriteOptions::default();
@@ -123,5 +151,33 @@ impl Store for RocksStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush_wal(true).map_err(engine)
+    }
+
+    fn figures(&self) -> StoreFigures {
+        let mut f = StoreFigures {
+            block_cache_usage_bytes: Some(self.cache.get_usage() as u64),
+            block_cache_capacity_bytes: Some(self.cache_capacity),
+            block_cache_hits: Some(self.db_opts.get_ticker_count(Ticker::BlockCacheHit)),
+            block_cache_misses: Some(self.db_opts.get_ticker_count(Ticker::BlockCacheMiss)),
+            write_stall_micros: Some(self.db_opts.get_ticker_count(Ticker::StallMicros)),
+            directory: Some(self.path.clone()),
+            ..StoreFigures::default()
+        };
+        let db_int = |name: &str| self.db.property_int_value(name).ok().flatten();
+        f.running_compactions = db_int("rocksdb.num-running-compactions");
+        f.write_stopped = db_int("rocksdb.is-write-stopped").map(|v| v != 0);
+        let sum = |get: &mut dyn FnMut(&rocksdb::ColumnFamily) -> Option<u64>| -> Option<u64> {
+            Space::ALL.iter().filter_map(|s| self.db.cf_handle(s.name())).map(&mut *get).sum()
+        };
+        let cf_int = |cf: &rocksdb::ColumnFamily, name: &str| self.db.property_int_value_cf(cf, name).ok().flatten();
+        f.memtable_bytes = sum(&mut |cf| cf_int(cf, "rocksdb.cur-size-all-mem-tables"));
+        f.pending_compaction_bytes = sum(&mut |cf| cf_int(cf, "rocksdb.estimate-pending-compaction-bytes"));
+        f.sst_bytes = sum(&mut |cf| cf_int(cf, "rocksdb.total-sst-files-size"));
+        f.sst_files = sum(&mut |cf| (0..LEVELS).map(|l| cf_int(cf, &format!("rocksdb.num-files-at-level{l}"))).sum());
+        f.estimated_keys = Space::ALL
+            .iter()
+            .filter_map(|s| Some((*s, cf_int(self.db.cf_handle(s.name())?, "rocksdb.estimate-num-keys")?)))
+            .collect();
+        f
     }
 }

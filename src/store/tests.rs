@@ -8,6 +8,7 @@ pub(crate) fn conformance(store: &dyn Store) {
     batches_are_atomic_and_ordered(store);
     spaces_are_separate(store);
     scans_are_ordered_bounded_and_resumable(store);
+    counters_add_without_reads(store);
 }
 
 fn get_put_delete(s: &dyn Store) {
@@ -78,6 +79,29 @@ fn scans_are_ordered_bounded_and_resumable(s: &dyn Store) {
     assert!(!meta.iter().any(|k| k.starts_with(b"p.")), "scans stay in their space");
 }
 
+fn counter(s: &dyn Store, space: Space, key: &[u8]) -> i64 {
+    s.get(space, key).unwrap().map(|v| decode_counter(&v)).unwrap_or(0)
+}
+
+fn counters_add_without_reads(s: &dyn Store) {
+    let mut b = Batch::new();
+    b.add(Space::Meta, b"n".to_vec(), 5).add(Space::Meta, b"n".to_vec(), -2).add(Space::Audit, b"n".to_vec(), 7);
+    s.write(b).unwrap();
+    let mut b = Batch::new();
+    b.add(Space::Meta, b"n".to_vec(), 10).put(Space::Handles, b"c/1".to_vec(), b"v".to_vec());
+    s.write(b).unwrap();
+    assert_eq!(counter(s, Space::Meta, b"n"), 13);
+    assert_eq!(counter(s, Space::Audit, b"n"), 7, "counters stay in their space");
+    let mut b = Batch::new();
+    b.put(Space::Meta, b"n".to_vec(), 1i64.to_le_bytes().to_vec()).add(Space::Meta, b"n".to_vec(), 1);
+    s.write(b).unwrap();
+    assert_eq!(counter(s, Space::Meta, b"n"), 2, "an add applies on top of a put in the same batch");
+    let mut b = Batch::new();
+    b.delete(Space::Meta, b"n".to_vec()).add(Space::Meta, b"n".to_vec(), -4);
+    s.write(b).unwrap();
+    assert_eq!(counter(s, Space::Meta, b"n"), -4, "a deleted counter restarts from 0");
+}
+
 #[test]
 fn memory_store_conforms() {
     conformance(&MemoryStore::new());
@@ -99,11 +123,19 @@ fn rocks_store_keeps_data_across_reopen() {
     {
         let s = RocksStore::open(&cfg).unwrap();
         let mut b = Batch::new();
-        b.put(Space::Handles, b"k".to_vec(), b"v".to_vec());
+        b.put(Space::Handles, b"k".to_vec(), b"v".to_vec()).add(Space::Meta, b"c".to_vec(), 3);
         s.write(b).unwrap();
     }
     let s = RocksStore::open(&cfg).unwrap();
     assert_eq!(s.get(Space::Handles, b"k").unwrap().as_deref(), Some(&b"v"[..]));
+    let mut b = Batch::new();
+    b.add(Space::Meta, b"c".to_vec(), 4);
+    s.write(b).unwrap();
+    assert_eq!(counter(&s, Space::Meta, b"c"), 7, "counters merge across reopen");
+    let f = s.figures();
+    assert_eq!(f.block_cache_capacity_bytes, Some(cfg.block_cache_mb as u64 * 1024 * 1024));
+    assert!(f.estimated_keys.iter().any(|(sp, n)| *sp == Space::Handles && *n >= 1), "{f:?}");
+    assert!(f.memtable_bytes.is_some() && f.sst_files.is_some() && f.directory.is_some());
 }
 
 #[cfg(feature = "rocksdb")]

@@ -1,0 +1,194 @@
+//! Statistics the node publishes: registered identifiers and resolutions per enterprise prefix and per day,
+//! totals for the node, and the top prefixes.
+//!
+//! Registrations are exact: every create and delete adds to its counters in the same atomic batch as the record
+//! ([`Stats::count_change`], counters applied by the store without a read). Resolutions are counted in memory on
+//! the hot path (a shared read lock and two relaxed atomics) and flushed as counter additions every
+//! `flush_interval`: a crash loses at most the resolutions of the last interval, a graceful stop none.
+//!
+//! Keys (space `meta`): `stats/day/<YYYYMMDD>/<prefix>/<c|d|r|m>` and `stats/all/<prefix>/<c|d|r|m>`, for
+//! created, deleted, resolved and missed (resolutions of handles that do not exist). Days follow the configured
+//! UTC offset (default +08:00, China Standard Time). Misses under a prefix that has no record here are counted
+//! under [`OTHER`], so the label set stays bounded by the data, not by what clients send.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use time::{Date, OffsetDateTime, UtcOffset};
+
+use crate::metrics::Change;
+use crate::store::{Batch, Space, Store, StoreError, Visit, decode_counter};
+
+mod report;
+
+pub use report::{Counts, DayRow, PrefixRow, Report, ReportQuery};
+
+/// The pseudo-prefix of misses under prefixes with no record on this node.
+pub const OTHER: &str = "(other)";
+const DAY_KEYS: &str = "stats/day/";
+const ALL_KEYS: &str = "stats/all/";
+
+/// Resolutions counted since the last flush.
+#[derive(Debug, Default)]
+struct Pending {
+    resolved: AtomicU64,
+    missed: AtomicU64,
+}
+
+/// The statistics of one node.
+pub struct Stats {
+    store: Arc<dyn Store>,
+    offset: UtcOffset,
+    pending: RwLock<HashMap<Box<str>, Arc<Pending>>>,
+    other: Arc<Pending>,
+}
+
+impl std::fmt::Debug for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stats").field("offset", &self.offset).finish_non_exhaustive()
+    }
+}
+
+/// `YYYYMMDD` of a date.
+fn day_number(d: Date) -> u32 {
+    d.year() as u32 * 10_000 + u32::from(u8::from(d.month())) * 100 + u32::from(d.day())
+}
+
+fn counter_key(base: &str, prefix: &str, kind: char) -> Vec<u8> {
+    format!("{base}{prefix}/{kind}").into_bytes()
+}
+
+impl Stats {
+    /// Statistics over `store`, days starting at midnight at `offset_minutes` east of UTC. Loads the prefixes
+    /// already known.
+    pub fn open(store: Arc<dyn Store>, offset_minutes: i32) -> Result<Self, StoreError> {
+        let offset = UtcOffset::from_whole_seconds(offset_minutes * 60).unwrap_or(UtcOffset::UTC);
+        let stats = Self { store, offset, pending: RwLock::default(), other: Arc::default() };
+        let mut known = HashMap::new();
+        stats.store.scan(Space::Meta, ALL_KEYS.as_bytes(), None, &mut |k, _| {
+            if let Some((prefix, _)) = std::str::from_utf8(&k[ALL_KEYS.len()..]).ok().and_then(|r| r.rsplit_once('/'))
+            {
+                known.entry(prefix.into()).or_insert_with(Arc::default);
+            }
+            Visit::Continue
+        })?;
+        known.remove(OTHER);
+        *stats.pending.write().unwrap_or_else(|p| p.into_inner()) = known;
+        Ok(stats)
+    }
+
+    /// The UTC offset of days.
+    pub fn offset(&self) -> UtcOffset {
+        self.offset
+    }
+
+    /// Today, as `YYYYMMDD`, at the configured offset.
+    pub fn today(&self) -> Date {
+        OffsetDateTime::now_utc().to_offset(self.offset).date()
+    }
+
+    fn entry(&self, prefix: &str) -> Arc<Pending> {
+        if let Some(p) = self.pending.read().unwrap_or_else(|p| p.into_inner()).get(prefix) {
+            return p.clone();
+        }
+        self.pending.write().unwrap_or_else(|p| p.into_inner()).entry(prefix.into()).or_default().clone()
+    }
+
+    /// Counts one resolution under `prefix`: `found` when the handle exists.
+    pub fn count_resolution(&self, prefix: &str, found: bool) {
+        let map = self.pending.read().unwrap_or_else(|p| p.into_inner());
+        let slot = match map.get(prefix) {
+            Some(p) => p,
+            None if found => {
+                drop(map);
+                self.entry(prefix).resolved.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            None => &self.other,
+        };
+        let counter = if found { &slot.resolved } else { &slot.missed };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds the counters of a committed `change` of a handle under `prefix` to the batch that commits it. Updates
+    /// change no count.
+    pub fn count_change(&self, batch: &mut Batch, prefix: &str, change: Change) {
+        let kind = match change {
+            Change::Create => 'c',
+            Change::Delete => 'd',
+            Change::Update => return,
+        };
+        add_counter(batch, day_number(self.today()), prefix, kind, 1);
+        self.entry(prefix);
+    }
+
+    /// Writes the resolutions counted since the last flush. On failure they stay counted for the next one.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let day = day_number(self.today());
+        let mut taken = Vec::new();
+        {
+            let map = self.pending.read().unwrap_or_else(|p| p.into_inner());
+            for (prefix, p) in map.iter().map(|(k, v)| (&**k, v)).chain([(OTHER, &self.other)]) {
+                let (r, m) = (p.resolved.swap(0, Ordering::Relaxed), p.missed.swap(0, Ordering::Relaxed));
+                if r + m > 0 {
+                    taken.push((prefix.to_owned(), p.clone(), r, m));
+                }
+            }
+        }
+        if taken.is_empty() {
+            return Ok(());
+        }
+        let mut batch = Batch::new();
+        for (prefix, _, r, m) in &taken {
+            add_counter(&mut batch, day, prefix, 'r', *r);
+            add_counter(&mut batch, day, prefix, 'm', *m);
+        }
+        self.store.write(batch).inspect_err(|_| {
+            for (_, p, r, m) in &taken {
+                p.resolved.fetch_add(*r, Ordering::Relaxed);
+                p.missed.fetch_add(*m, Ordering::Relaxed);
+            }
+        })
+    }
+
+    /// Resolutions counted but not flushed yet, per prefix: `(prefix, resolved, missed)`.
+    fn unflushed(&self) -> Vec<(String, u64, u64)> {
+        let map = self.pending.read().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .map(|(k, v)| (&**k, v))
+            .chain([(OTHER, &self.other)])
+            .map(|(k, p)| (k.to_owned(), p.resolved.load(Ordering::Relaxed), p.missed.load(Ordering::Relaxed)))
+            .filter(|(_, r, m)| r + m > 0)
+            .collect()
+    }
+
+    /// Visits the counters under `base` (after `after`, when given) as `(rest, kind, value)`, where `rest` is the
+    /// key between `base` and `/<kind>`.
+    fn scan_counters(
+        &self,
+        base: &str,
+        after: Option<&[u8]>,
+        visit: &mut dyn FnMut(&str, char, i64) -> Visit,
+    ) -> Result<(), StoreError> {
+        self.store.scan(Space::Meta, base.as_bytes(), after, &mut |k, v| {
+            let rest = std::str::from_utf8(&k[base.len()..]).ok().and_then(|r| r.rsplit_once('/'));
+            match rest {
+                Some((head, kind)) if kind.len() == 1 => visit(head, char::from(kind.as_bytes()[0]), decode_counter(v)),
+                _ => Visit::Continue,
+            }
+        })
+    }
+}
+
+fn add_counter(batch: &mut Batch, day: u32, prefix: &str, kind: char, n: u64) {
+    if n == 0 {
+        return;
+    }
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    batch.add(Space::Meta, counter_key(&format!("{DAY_KEYS}{day}/"), prefix, kind), n);
+    batch.add(Space::Meta, counter_key(ALL_KEYS, prefix, kind), n);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,96 @@
+use super::*;
+use crate::store::MemoryStore;
+
+fn stats() -> (Arc<dyn Store>, Stats) {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    (store.clone(), Stats::open(store, 480).unwrap())
+}
+
+fn commit(store: &dyn Store, s: &Stats, prefix: &str, change: Change, n: usize) {
+    for _ in 0..n {
+        let mut b = Batch::new();
+        s.count_change(&mut b, prefix, change);
+        store.write(b).unwrap();
+    }
+}
+
+#[test]
+fn counts_registrations_exactly_and_resolutions_after_flush() {
+    let (store, s) = stats();
+    commit(store.as_ref(), &s, "88.798.1", Change::Create, 3);
+    commit(store.as_ref(), &s, "88.798.1", Change::Delete, 1);
+    commit(store.as_ref(), &s, "88.798.2", Change::Create, 1);
+    commit(store.as_ref(), &s, "88.798.2", Change::Update, 5);
+    for _ in 0..4 {
+        s.count_resolution("88.798.1", true);
+    }
+    s.count_resolution("88.798.2", false);
+    s.count_resolution("88.798.999", false);
+    let before = s.report(&ReportQuery::default()).unwrap();
+    s.flush().unwrap();
+    let after = s.report(&ReportQuery::default()).unwrap();
+    assert_eq!(before, after, "a report includes unflushed resolutions");
+    assert_eq!(after.registered, 3);
+    assert_eq!(after.total, Counts { created: 4, deleted: 1, resolutions: 4, misses: 2 });
+    assert_eq!(after.period, after.total);
+    assert_eq!(after.days.len(), 30);
+    assert_eq!(after.days.last().unwrap().counts, after.total, "everything happened today");
+    assert_eq!(after.prefixes[0].prefix, "88.798.1");
+    assert_eq!(after.prefixes[0].registered, 2);
+    assert_eq!(after.prefixes[0].period.resolutions, 4);
+    assert!(after.prefixes.iter().any(|p| p.prefix == OTHER && p.total.misses == 1), "{after:?}");
+    assert_eq!(after.utc_offset, "+08:00");
+    let reopened = Stats::open(store, 480).unwrap();
+    assert_eq!(reopened.report(&ReportQuery::default()).unwrap(), after, "flushed figures are durable");
+}
+
+#[test]
+fn filters_by_prefix_and_bounds_queries() {
+    let (store, s) = stats();
+    commit(store.as_ref(), &s, "88.798.1", Change::Create, 2);
+    commit(store.as_ref(), &s, "88.798.2", Change::Create, 1);
+    let only = s.report(&ReportQuery { prefix: Some("88.798.2".into()), ..ReportQuery::default() }).unwrap();
+    assert_eq!(only.period.created, 1);
+    assert_eq!(only.prefixes.len(), 1);
+    assert_eq!(only.registered, 3, "node totals stay node-wide");
+    let today = s.today();
+    let yesterday = s.report(&ReportQuery { from: Some(today.previous_day().unwrap()), to: today.previous_day(), ..ReportQuery::default() }).unwrap();
+    assert_eq!(yesterday.period, Counts::default());
+    assert_eq!(yesterday.days.len(), 1);
+    let err = |q: ReportQuery| s.report(&q).unwrap_err().code;
+    use crate::error::ErrorCode;
+    assert_eq!(err(ReportQuery { from: Some(today), to: today.previous_day(), ..ReportQuery::default() }), ErrorCode::BadRequest);
+    assert_eq!(err(ReportQuery { from: Some(today - time::Duration::days(400)), ..ReportQuery::default() }), ErrorCode::BadRequest);
+    assert_eq!(err(ReportQuery { top: Some(5000), ..ReportQuery::default() }), ErrorCode::BadRequest);
+    assert!(report::parse_date("2026-13-01").is_err());
+    assert_eq!(day_number(report::parse_date("2026-11-28").unwrap()), 20261128);
+}
+
+#[test]
+fn a_failed_flush_keeps_the_counts() {
+    #[derive(Debug, Default)]
+    struct Failing(MemoryStore, std::sync::atomic::AtomicBool);
+    impl Store for Failing {
+        fn get(&self, s: Space, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+            self.0.get(s, k)
+        }
+        fn write(&self, b: Batch) -> Result<(), StoreError> {
+            if self.1.load(Ordering::Relaxed) { Err(StoreError::Engine("disk full".into())) } else { self.0.write(b) }
+        }
+        fn scan(&self, s: Space, p: &[u8], a: Option<&[u8]>, v: &mut dyn FnMut(&[u8], &[u8]) -> Visit) -> Result<(), StoreError> {
+            self.0.scan(s, p, a, v)
+        }
+        fn flush(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+    let store = Arc::new(Failing::default());
+    let s = Stats::open(store.clone(), 0).unwrap();
+    s.count_resolution("88.798.1", true);
+    store.1.store(true, Ordering::Relaxed);
+    assert!(s.flush().is_err());
+    store.1.store(false, Ordering::Relaxed);
+    s.flush().unwrap();
+    assert_eq!(s.report(&ReportQuery::default()).unwrap().total.resolutions, 1);
+    assert!(s.unflushed().is_empty());
+}
