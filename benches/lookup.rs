@@ -39,7 +39,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % keys.len();
             let h = node.parse_handle(&keys[i]).unwrap();
-            node.resolve(&h, &filter, &Caller::Anonymous).unwrap()
+            node.resolve(&h, &filter, &Caller::anonymous()).unwrap()
         })
     });
     g.finish();

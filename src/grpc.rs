@@ -56,7 +56,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// The caller of a request, from `authorization` metadata.
     pub fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
-        let Some(v) = req.metadata().get("authorization") else { return Ok(Caller::Anonymous) };
+        let Some(v) = req.metadata().get("authorization") else { return Ok(Caller::anonymous()) };
         if !self.settings.secure && !self.settings.allow_insecure_auth {
             return Err(status(NodeError::new(
                 ErrorCode::InsecureAuthentication,
@@ -66,7 +66,7 @@ impl Shared {
         let text = v.to_str().map_err(|_| {
             status(NodeError::new(ErrorCode::AuthenticationFailed, "authorization metadata is not ASCII"))
         })?;
-        self.node.authenticate_basic(text).map(Caller::Identity).map_err(status)
+        self.node.authenticate_basic(text).map(Caller::authenticated).map_err(status)
     }
 }
 

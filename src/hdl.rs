@@ -109,7 +109,7 @@ impl Responder {
             .and_then(|s| self.node.parse_handle(s))
             .and_then(|handle| {
                 let filter = Filter { indexes: req.indexes.clone(), types: req.types.clone(), public_only: true };
-                self.node.resolve(&handle, &filter, &Caller::Anonymous)
+                self.node.resolve(&handle, &filter, &Caller::anonymous())
             });
         match outcome {
             Ok(r) if r.matched => {

@@ -5,7 +5,9 @@
 //! - [`reply`]: rendering (`pretty`, JSONP), caching headers and error bodies;
 //! - `auth`: HTTP Basic credentials;
 //! - `handles`: resolve, create/replace, modify, delete, mint;
-//! - `list`: listing handles and prefixes.
+//! - `list`: listing handles and prefixes;
+//! - `stats`: the published statistics;
+//! - [`observe`]: request ids, origins, spans and request metrics around every request.
 
 use std::sync::Arc;
 
@@ -24,8 +26,10 @@ use crate::node::Node;
 mod auth;
 mod handles;
 mod list;
+pub mod observe;
 pub mod query;
 pub mod reply;
+mod stats;
 
 use reply::{ApiError, Render};
 
@@ -62,16 +66,24 @@ pub fn router(node: Arc<Node>, settings: HttpSettings) -> Router {
         .route("/api/handles/", get(list::list_handles))
         .route("/api/handles/{*handle}", get(handles::resolve).put(handles::put).delete(handles::delete))
         .route("/api/prefixes", get(list::prefixes))
+        .route("/api/stats", get(stats::stats))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), shed_load))
+        .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state);
     if cors {
         app.layer(
             CorsLayer::new()
                 .allow_origin(Any)
                 .allow_methods([Method::GET, Method::PUT, Method::DELETE, Method::OPTIONS])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_NONE_MATCH, header::ACCEPT])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::IF_NONE_MATCH,
+                    header::ACCEPT,
+                    HeaderName::from_static(observe::REQUEST_ID),
+                ])
                 .expose_headers([header::ETAG, HeaderName::from_static("x-request-id")]),
         )
     } else {

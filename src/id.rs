@@ -138,6 +138,11 @@ impl Handle {
         &self.raw[self.slash + 1..]
     }
 
+    /// The normalized prefix, without allocating.
+    pub fn prefix_key(&self) -> &str {
+        &self.key[..self.slash]
+    }
+
     /// The normalized prefix.
     pub fn prefix(&self) -> Prefix {
         Prefix(self.key[..self.slash].to_owned())

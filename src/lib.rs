@@ -11,6 +11,7 @@
 //! - [`http`]: the Handle.Net-compatible REST API (axum), a thin adapter over [`node`].
 //! - [`hdl`]: the Handle binary protocol (RFC 3652) on UDP and TCP, and its client.
 //! - [`grpc`]: the gRPC API (tonic), health and reflection, a thin adapter over [`node`].
+//! - [`audit`]: the durable audit log of changes and refusals, queryable by identifier, identity and time.
 //! - [`config`]: TOML configuration with environment overrides.
 //! - [`demo`]: the deterministic ceramics demo data set.
 //! - [`stats`]: registrations and resolutions per prefix and day, kept durably and reported.
@@ -19,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -14,6 +14,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, 
 
 use crate::store::{Space, StoreFigures};
 
+pub mod io;
 mod labels;
 pub mod process;
 

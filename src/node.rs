@@ -8,12 +8,16 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::audit::Audit;
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, Prefix, SuffixCase};
-use crate::record::wire::{StoredRecord, decode_record, encode_record};
-use crate::store::{Batch, Space, Store};
+use crate::metrics::{self, Metrics};
+use crate::record::wire::{StoredRecord, decode_record};
+use crate::stats::Stats;
+use crate::store::{Space, Store};
 
 mod auth;
+mod commit;
 mod list;
 mod read;
 mod site;
@@ -21,12 +25,14 @@ mod write;
 
 pub use write::{PutOutcome, RecordMode, ValueMode};
 
-pub use auth::{Caller, Identity};
+pub use auth::{Caller, Identity, Origin};
 pub use list::Page;
 pub use read::{Filter, Resolution};
 
 /// Number of lock stripes serializing read-modify-write cycles on the same handle.
 const LOCK_STRIPES: usize = 64;
+/// Days of the statistics start at midnight at this offset by default: China Standard Time (UTC+8).
+pub const DEFAULT_UTC_OFFSET_MINUTES: i32 = 480;
 
 /// Settings of the core.
 #[derive(Debug, Clone)]
@@ -42,6 +48,16 @@ pub struct Node {
     store: Arc<dyn Store>,
     settings: NodeSettings,
     stripes: Vec<Mutex<()>>,
+    metrics: Arc<Metrics>,
+    stats: Stats,
+    audit: Audit,
+    audited: Audited,
+}
+
+/// The counters of audit entries written.
+struct Audited {
+    ok: ::metrics::Counter,
+    denied: ::metrics::Counter,
 }
 
 impl std::fmt::Debug for Node {
@@ -50,20 +66,67 @@ impl std::fmt::Debug for Node {
     }
 }
 
+/// A new request id: 16 hex digits, unique within this process and unlikely to repeat across restarts.
+pub fn request_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static BASE: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = *BASE.get_or_init(|| rand::random::<u64>() & 0xffff_ffff_0000_0000);
+    format!("{:016x}", base.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)))
+}
+
 /// Current time in epoch seconds.
 pub fn now() -> u32 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as u32).unwrap_or(0)
 }
 
 impl Node {
-    /// A core over `store` with `settings`.
+    /// A core over `store` with `settings`, its own metrics, and statistics days in China Standard Time.
     pub fn new(store: Arc<dyn Store>, settings: NodeSettings) -> Self {
-        Self { store, settings, stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect() }
+        Self::with_metrics(store, settings, Arc::new(Metrics::new()), DEFAULT_UTC_OFFSET_MINUTES)
+    }
+
+    /// A core recording into `metrics`, with statistics days starting at `utc_offset_minutes` east of UTC.
+    pub fn with_metrics(
+        store: Arc<dyn Store>,
+        settings: NodeSettings,
+        metrics: Arc<Metrics>,
+        utc_offset_minutes: i32,
+    ) -> Self {
+        let audited = Audited {
+            ok: metrics.counter(metrics::AUDIT_RECORDS_TOTAL, &[("kind", "change")]),
+            denied: metrics.counter(metrics::AUDIT_RECORDS_TOTAL, &[("kind", "denied")]),
+        };
+        Self {
+            stats: Stats::new(store.clone(), utc_offset_minutes),
+            audit: Audit::new(store.clone()),
+            store,
+            settings,
+            stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            metrics,
+            audited,
+        }
     }
 
     /// The store underneath.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The metrics this core records into.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The statistics.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &Audit {
+        &self.audit
     }
 
     /// Parses a handle with this node's suffix rule. A leading `hdl:` is answered as the Handle.Net server does:
@@ -108,21 +171,6 @@ impl Node {
                 NodeError::new(ErrorCode::Internal, "stored record is corrupt")
             }),
         }
-    }
-
-    /// Writes (or with `None` deletes) a record through the store's one write seam.
-    pub(crate) fn save(
-        &self,
-        h: &Handle,
-        spelling: &str,
-        values: Option<&[crate::record::HandleValue]>,
-    ) -> Result<(), NodeError> {
-        let mut b = Batch::new();
-        match values {
-            Some(v) => b.put(Space::Handles, h.key().as_bytes().to_vec(), encode_record(spelling, v)),
-            None => b.delete(Space::Handles, h.key().as_bytes().to_vec()),
-        };
-        Ok(self.store.write(b)?)
     }
 
     /// Locks the stripe of a handle for a read-modify-write cycle.

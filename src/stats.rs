@@ -22,7 +22,7 @@ use crate::store::{Batch, Space, Store, StoreError, Visit, decode_counter};
 
 mod report;
 
-pub use report::{Counts, DayRow, PrefixRow, Report, ReportQuery};
+pub use report::{Counts, DayRow, PrefixRow, Report, ReportQuery, parse_date};
 
 /// The pseudo-prefix of misses under prefixes with no record on this node.
 pub const OTHER: &str = "(other)";
@@ -60,22 +60,26 @@ fn counter_key(base: &str, prefix: &str, kind: char) -> Vec<u8> {
 }
 
 impl Stats {
-    /// Statistics over `store`, days starting at midnight at `offset_minutes` east of UTC. Loads the prefixes
-    /// already known.
-    pub fn open(store: Arc<dyn Store>, offset_minutes: i32) -> Result<Self, StoreError> {
+    /// Statistics over `store`, days starting at midnight at `offset_minutes` east of UTC. Call [`Stats::load`]
+    /// before serving, so misses under prefixes known from earlier runs are attributed to them.
+    pub fn new(store: Arc<dyn Store>, offset_minutes: i32) -> Self {
         let offset = UtcOffset::from_whole_seconds(offset_minutes * 60).unwrap_or(UtcOffset::UTC);
-        let stats = Self { store, offset, pending: RwLock::default(), other: Arc::default() };
-        let mut known = HashMap::new();
-        stats.store.scan(Space::Meta, ALL_KEYS.as_bytes(), None, &mut |k, _| {
-            if let Some((prefix, _)) = std::str::from_utf8(&k[ALL_KEYS.len()..]).ok().and_then(|r| r.rsplit_once('/'))
-            {
-                known.entry(prefix.into()).or_insert_with(Arc::default);
+        Self { store, offset, pending: RwLock::default(), other: Arc::default() }
+    }
+
+    /// Loads the prefixes that have statistics in the store.
+    pub fn load(&self) -> Result<usize, StoreError> {
+        let mut known = Vec::new();
+        self.scan_counters(ALL_KEYS, None, &mut |prefix, _, _| {
+            if prefix != OTHER && known.last().is_none_or(|k: &String| k != prefix) {
+                known.push(prefix.to_owned());
             }
             Visit::Continue
         })?;
-        known.remove(OTHER);
-        *stats.pending.write().unwrap_or_else(|p| p.into_inner()) = known;
-        Ok(stats)
+        for p in &known {
+            self.entry(p);
+        }
+        Ok(known.len())
     }
 
     /// The UTC offset of days.

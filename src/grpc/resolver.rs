@@ -20,7 +20,7 @@ pub(crate) fn resolve_one(node: &Node, req: &pb::ResolveRequest, caller: &Caller
     let filter = Filter {
         indexes: req.indexes.clone(),
         types: req.types.clone(),
-        public_only: req.public_only.unwrap_or(*caller == Caller::Anonymous),
+        public_only: req.public_only.unwrap_or(caller.is_anonymous()),
     };
     let outcome = node.parse_handle(&req.handle).and_then(|h| node.resolve(&h, &filter, caller));
     match outcome {

@@ -3,11 +3,17 @@
 use axum::http::{HeaderMap, header};
 
 use crate::error::{ErrorCode, NodeError};
-use crate::node::{Caller, Node};
+use crate::node::{Caller, Node, Origin};
 
 /// Authenticates the request's credentials, if any. `secure` is whether the connection is TLS.
-pub fn caller(node: &Node, headers: &HeaderMap, secure: bool, allow_insecure: bool) -> Result<Caller, NodeError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(Caller::Anonymous) };
+pub fn caller(
+    node: &Node,
+    headers: &HeaderMap,
+    origin: Origin,
+    secure: bool,
+    allow_insecure: bool,
+) -> Result<Caller, NodeError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(Caller::new(None, origin)) };
     if !secure && !allow_insecure {
         return Err(NodeError::new(
             ErrorCode::InsecureAuthentication,
@@ -17,5 +23,5 @@ pub fn caller(node: &Node, headers: &HeaderMap, secure: bool, allow_insecure: bo
     let text = value
         .to_str()
         .map_err(|_| NodeError::new(ErrorCode::AuthenticationFailed, "Authorization header is not ASCII"))?;
-    Ok(Caller::Identity(node.authenticate_basic(text)?))
+    node.caller_from(Some(text), origin)
 }

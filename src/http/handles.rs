@@ -1,5 +1,6 @@
 //! `GET`, `PUT` and `DELETE` on `/api/handles/{handle}`.
 
+use axum::Extension;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
@@ -11,7 +12,7 @@ use super::query::{IndexParam, Params};
 use super::reply::{self, ApiError, Caching, Render};
 use super::{AppState, auth};
 use crate::error::ErrorCode;
-use crate::node::{Caller, Filter, PutOutcome, ValueMode, now};
+use crate::node::{Caller, Filter, Origin, PutOutcome, ValueMode, now};
 use crate::record::HandleValue;
 use crate::record::json::{ValueJson, parse_values, value_json};
 
@@ -52,8 +53,8 @@ impl Ctx {
         ApiError::new(ErrorCode::BadRequest, &self.echo, msg, &self.render)
     }
 
-    fn caller(&self, state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
-        auth::caller(&state.node, headers, state.settings.secure, state.settings.allow_insecure_auth)
+    fn caller(&self, state: &AppState, headers: &HeaderMap, origin: Origin) -> Result<Caller, ApiError> {
+        auth::caller(&state.node, headers, origin, state.settings.secure, state.settings.allow_insecure_auth)
             .map_err(|e| self.err(e))
     }
 
@@ -83,15 +84,20 @@ struct Resolved<'a> {
 }
 
 /// `GET /api/handles/{handle}`: resolve.
-pub async fn resolve(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
-    resolve_inner(&state, &uri, &headers).unwrap_or_else(axum::response::IntoResponse::into_response)
+pub async fn resolve(
+    State(state): State<AppState>,
+    Extension(origin): Extension<Origin>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    resolve_inner(&state, &uri, &headers, origin).unwrap_or_else(axum::response::IntoResponse::into_response)
 }
 
-fn resolve_inner(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Response, ApiError> {
+fn resolve_inner(state: &AppState, uri: &Uri, headers: &HeaderMap, origin: Origin) -> Result<Response, ApiError> {
     let ctx = Ctx::new(uri)?;
     let h = state.node.parse_handle(&ctx.echo).map_err(|e| ctx.err(e))?;
-    let caller = ctx.caller(state, headers)?;
-    let public_only = ctx.flag("publicOnly", caller == Caller::Anonymous)?;
+    let caller = ctx.caller(state, headers, origin)?;
+    let public_only = ctx.flag("publicOnly", caller.is_anonymous())?;
     ctx.flag("auth", false)?;
     let indexes = match IndexParam::from(&ctx.params).map_err(|m| ctx.bad(m))? {
         IndexParam::List(l) => l,
@@ -102,7 +108,7 @@ fn resolve_inner(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Res
     let res = state.node.resolve(&h, &filter, &caller).map_err(|e| ctx.err(e))?;
     let t = now();
     let max_age = res.values.iter().map(|v| v.ttl.max_age(t)).min().unwrap_or(0);
-    let caching = if caller == Caller::Anonymous { Caching::Public(max_age) } else { Caching::Private(max_age) };
+    let caching = if caller.is_anonymous() { Caching::Public(max_age) } else { Caching::Private(max_age) };
     let body = Resolved {
         response_code: if res.matched { 1 } else { 200 },
         handle: &ctx.echo,
@@ -153,17 +159,29 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 /// `PUT /api/handles/{handle}`: create, replace, add or modify values, or mint a new suffix.
-pub async fn put(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    put_inner(state, uri, headers, body).await.unwrap_or_else(axum::response::IntoResponse::into_response)
+pub async fn put(
+    State(state): State<AppState>,
+    Extension(origin): Extension<Origin>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    put_inner(state, uri, headers, origin, body).await.unwrap_or_else(axum::response::IntoResponse::into_response)
 }
 
-async fn put_inner(state: AppState, uri: Uri, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn put_inner(
+    state: AppState,
+    uri: Uri,
+    headers: HeaderMap,
+    origin: Origin,
+    body: Body,
+) -> Result<Response, ApiError> {
     let mut ctx = Ctx::new(&uri)?;
     let mint = ctx.flag("mintNewSuffix", false)?;
     let overwrite = ctx.flag("overwrite", true)?;
     ctx.flag("auth", false)?;
     let index = IndexParam::from(&ctx.params).map_err(|m| ctx.bad(m))?;
-    let caller = ctx.caller(&state, &headers)?;
+    let caller = ctx.caller(&state, &headers, origin)?;
     caller.require().map_err(|e| ctx.err(e.clone()))?;
     let json = read_body(&ctx, &state, &headers, body).await?;
     let values: Vec<HandleValue> = parse_values(&json, now()).map_err(|e| ctx.err(e.into()))?;
@@ -206,15 +224,20 @@ async fn put_inner(state: AppState, uri: Uri, headers: HeaderMap, body: Body) ->
 }
 
 /// `DELETE /api/handles/{handle}`: delete the handle, or with `index` some of its values.
-pub async fn delete(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
-    delete_inner(state, uri, headers).await.unwrap_or_else(axum::response::IntoResponse::into_response)
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(origin): Extension<Origin>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    delete_inner(state, uri, headers, origin).await.unwrap_or_else(axum::response::IntoResponse::into_response)
 }
 
-async fn delete_inner(state: AppState, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn delete_inner(state: AppState, uri: Uri, headers: HeaderMap, origin: Origin) -> Result<Response, ApiError> {
     let ctx = Ctx::new(&uri)?;
     let h = state.node.parse_handle(&ctx.echo).map_err(|e| ctx.err(e))?;
     let index = IndexParam::from(&ctx.params).map_err(|m| ctx.bad(m))?;
-    let caller = ctx.caller(&state, &headers)?;
+    let caller = ctx.caller(&state, &headers, origin)?;
     let node = state.node.clone();
     let done = match index {
         IndexParam::None => blocking(move || node.delete_handle(&caller, &h)).await,

@@ -1,5 +1,6 @@
 //! `GET /api/handles?prefix=P` (listing, paged or streamed) and `GET /api/prefixes`.
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -11,7 +12,7 @@ use super::reply::{self, ApiError, Caching, Render};
 use super::{AppState, auth};
 use crate::error::ErrorCode;
 use crate::id::Prefix;
-use crate::node::Page;
+use crate::node::{Origin, Page};
 
 /// Handles per page when `page` is given without `pageSize`.
 const DEFAULT_PAGE_SIZE: u64 = 1000;
@@ -32,11 +33,16 @@ struct Listing<'a> {
 }
 
 /// `GET /api/handles?prefix=P[&page=N&pageSize=M]`.
-pub async fn list_handles(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
-    list_inner(state, uri, headers).await.unwrap_or_else(IntoResponse::into_response)
+pub async fn list_handles(
+    State(state): State<AppState>,
+    Extension(origin): Extension<Origin>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    list_inner(state, uri, headers, origin).await.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn list_inner(state: AppState, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn list_inner(state: AppState, uri: Uri, headers: HeaderMap, origin: Origin) -> Result<Response, ApiError> {
     let params = Params::parse(uri.query());
     let render =
         Render::from_params(&params).map_err(|m| ApiError::new(ErrorCode::BadRequest, "", m, &Render::default()))?;
@@ -48,7 +54,7 @@ async fn list_inner(state: AppState, uri: Uri, headers: HeaderMap) -> Result<Res
     let raw_prefix = raw.strip_prefix("0.NA/").unwrap_or(&raw);
     let prefix =
         Prefix::parse(raw_prefix).map_err(|e| bad(ErrorCode::InvalidHandle, format!("invalid prefix: {e}")))?;
-    let caller = auth::caller(&state.node, &headers, state.settings.secure, state.settings.allow_insecure_auth)
+    let caller = auth::caller(&state.node, &headers, origin, state.settings.secure, state.settings.allow_insecure_auth)
         .map_err(|e| ApiError::from_node(e, &raw, &render))?;
     state.node.authorize_list(&caller, &prefix).map_err(|e| ApiError::from_node(e, &raw, &render))?;
     let page = params.int("page").map_err(|m| bad(ErrorCode::BadRequest, m))?;
@@ -149,10 +155,15 @@ struct Prefixes {
 }
 
 /// `GET /api/prefixes`: the prefixes this node homes (authenticated).
-pub async fn prefixes(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+pub async fn prefixes(
+    State(state): State<AppState>,
+    Extension(origin): Extension<Origin>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let params = Params::parse(uri.query());
     let render = Render::from_params(&params).unwrap_or_default();
-    let result = auth::caller(&state.node, &headers, state.settings.secure, state.settings.allow_insecure_auth)
+    let result = auth::caller(&state.node, &headers, origin, state.settings.secure, state.settings.allow_insecure_auth)
         .and_then(|caller| state.node.homed_prefixes(&caller));
     match result {
         Ok(prefixes) => {

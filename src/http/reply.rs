@@ -147,6 +147,7 @@ impl IntoResponse for ApiError {
             message: &self.error.message,
         };
         let mut resp = json(status, &body, &self.render, Caching::NoStore, None);
+        resp.extensions_mut().insert(self.error.code);
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"idnode\""));
         }

@@ -11,9 +11,12 @@ use base64::engine::general_purpose::STANDARD as B64;
 use percent_encoding::percent_decode;
 use subtle::ConstantTimeEq;
 
+use std::net::SocketAddr;
+
 use super::Node;
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, Prefix};
+use crate::metrics::Protocol;
 use crate::record::admin::{AdminRef, decode_vlist, perm};
 use crate::record::{HandleValue, types};
 
@@ -47,22 +50,77 @@ impl std::fmt::Display for Identity {
     }
 }
 
-/// Who is asking.
+/// Where a request came from: the protocol, the client's address and the request id, for the audit log, the
+/// logs and the metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    /// No credentials.
-    Anonymous,
-    /// Authenticated.
-    Identity(Identity),
+pub struct Origin {
+    /// The door it came through.
+    pub protocol: Protocol,
+    /// The client's address, when known.
+    pub peer: Option<SocketAddr>,
+    /// The request id (`x-request-id`), when known.
+    pub request_id: Option<String>,
+}
+
+impl Origin {
+    /// A request from `peer` through `protocol`.
+    pub fn new(protocol: Protocol, peer: Option<SocketAddr>) -> Self {
+        Self { protocol, peer, request_id: None }
+    }
+
+    /// A request made inside the process (demo data, tests, benchmarks).
+    pub fn internal() -> Self {
+        Self::new(Protocol::Internal, None)
+    }
+
+    /// The same origin with a request id.
+    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = Some(id.into());
+        self
+    }
+}
+
+/// Who is asking, and from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    identity: Option<Identity>,
+    origin: Origin,
 }
 
 impl Caller {
+    /// An anonymous caller from inside the process.
+    pub fn anonymous() -> Self {
+        Self { identity: None, origin: Origin::internal() }
+    }
+
+    /// An authenticated caller from inside the process.
+    pub fn authenticated(identity: Identity) -> Self {
+        Self { identity: Some(identity), origin: Origin::internal() }
+    }
+
+    /// A caller with `identity` (or none) from `origin`.
+    pub fn new(identity: Option<Identity>, origin: Origin) -> Self {
+        Self { identity, origin }
+    }
+
+    /// The identity, when authenticated.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.as_ref()
+    }
+
+    /// Whether no credentials came with the request.
+    pub fn is_anonymous(&self) -> bool {
+        self.identity.is_none()
+    }
+
+    /// Where the request came from.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
     /// The identity, or "authentication needed".
     pub fn require(&self) -> Result<&Identity, NodeError> {
-        match self {
-            Caller::Identity(i) => Ok(i),
-            Caller::Anonymous => Err(NodeError::new(ErrorCode::AuthenticationNeeded, "authentication needed")),
-        }
+        self.identity.as_ref().ok_or_else(|| NodeError::new(ErrorCode::AuthenticationNeeded, "authentication needed"))
     }
 }
 
@@ -103,6 +161,21 @@ impl Node {
             NodeError::new(ErrorCode::AuthenticationFailed, "Basic credentials must be index:handle and a secret")
         })?;
         self.authenticate(&user, &secret)
+    }
+
+    /// The caller of a request from `origin` with an `Authorization` header value (or none). Failed
+    /// authentications are written to the audit log.
+    pub fn caller_from(&self, authorization: Option<&str>, origin: Origin) -> Result<Caller, NodeError> {
+        let Some(value) = authorization else { return Ok(Caller::new(None, origin)) };
+        match self.authenticate_basic(value) {
+            Ok(id) => Ok(Caller::new(Some(id), origin)),
+            Err(e) => {
+                if e.code == ErrorCode::AuthenticationFailed {
+                    self.write_refusal(&Caller::new(None, origin), "authenticate", "", "", &e);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Checks `secret` against the `HS_SECKEY` values of the identity `user` (`index:handle`).

@@ -3,6 +3,7 @@
 use super::{Caller, Node};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
+use crate::metrics::Outcome;
 use crate::record::HandleValue;
 use crate::record::admin::perm;
 
@@ -41,8 +42,25 @@ pub struct Resolution {
 }
 
 impl Node {
-    /// Resolves `h` for `caller`. A missing handle is an error ([`ErrorCode::HandleNotFound`]).
+    /// Resolves `h` for `caller`. A missing handle is an error ([`ErrorCode::HandleNotFound`]). Counted in the
+    /// metrics (by the caller's protocol) and in the statistics of the handle's prefix.
     pub fn resolve(&self, h: &Handle, filter: &Filter, caller: &Caller) -> Result<Resolution, NodeError> {
+        let r = self.resolve_inner(h, filter, caller);
+        let outcome = match &r {
+            Ok(res) if res.matched => Outcome::Ok,
+            Ok(_) => Outcome::NotFound,
+            Err(e) => Outcome::from_code(e.code),
+        };
+        self.metrics.resolution(caller.origin().protocol, outcome);
+        match &r {
+            Ok(_) => self.stats.count_resolution(h.prefix_key(), true),
+            Err(e) if e.code == ErrorCode::HandleNotFound => self.stats.count_resolution(h.prefix_key(), false),
+            Err(_) => {}
+        }
+        r
+    }
+
+    fn resolve_inner(&self, h: &Handle, filter: &Filter, caller: &Caller) -> Result<Resolution, NodeError> {
         self.check_responsible(h)?;
         let record =
             self.load(h)?.ok_or_else(|| NodeError::new(ErrorCode::HandleNotFound, format!("handle {h} not found")))?;
@@ -50,8 +68,8 @@ impl Node {
         // and only when a matching value is not public.
         let wants_private = !filter.public_only
             && record.values.iter().any(|v| filter.matches(v) && !v.perms.public_read() && v.perms.admin_read());
-        let may_read_private = match caller {
-            Caller::Identity(id) if wants_private => self.may_read(id, h, &record.values)?,
+        let may_read_private = match caller.identity() {
+            Some(id) if wants_private => self.may_read(id, h, &record.values)?,
             _ => false,
         };
         let values: Vec<_> = record

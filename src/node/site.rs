@@ -1,7 +1,7 @@
 //! Publishing this node's `HS_SITE` on the prefix handles it homes, so that a hierarchy above it can refer
 //! clients here.
 
-use super::{Node, now};
+use super::{Caller, Node, now};
 use crate::error::NodeError;
 use crate::id::Handle;
 use crate::record::{HandleValue, types};
@@ -17,6 +17,7 @@ impl Node {
         for h in handles {
             let _guard = self.lock(&h);
             let Some(mut rec) = self.load(&h)? else { continue };
+            let old = rec.values.clone();
             match rec.values.iter_mut().find(|v| v.is(types::HS_SITE)) {
                 Some(v) if v.data == site => continue,
                 Some(v) => {
@@ -30,7 +31,7 @@ impl Node {
                     rec.values.sort_by_key(|v| v.index);
                 }
             }
-            self.save(&h, &rec.handle, Some(&rec.values))?;
+            self.commit(&Caller::anonymous(), "publish_site", &h, &rec.handle, Some(&old), Some(&rec.values))?;
             changed += 1;
         }
         Ok(changed)

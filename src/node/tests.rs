@@ -18,7 +18,7 @@ fn node() -> Node {
 }
 
 fn login(n: &Node, user: &str, secret: &str) -> Caller {
-    Caller::Identity(n.authenticate(user, secret.as_bytes()).unwrap())
+    Caller::authenticated(n.authenticate(user, secret.as_bytes()).unwrap())
 }
 
 fn h(n: &Node, s: &str) -> Handle {
@@ -54,16 +54,17 @@ fn authentication_checks_the_secret_key() {
 fn resolution_filters_by_index_or_type() {
     let n = node();
     let x = h(&n, "88.798.1/JDZ-2024-000123");
-    let all = n.resolve(&x, &Filter::default(), &Caller::Anonymous).unwrap();
+    let all = n.resolve(&x, &Filter::default(), &Caller::anonymous()).unwrap();
     assert!(all.matched && all.values.len() > 20);
     let f = Filter { indexes: vec![1], types: vec!["TEMPLATE_ID".into()], public_only: true };
-    let r = n.resolve(&x, &f, &Caller::Anonymous).unwrap();
+    let r = n.resolve(&x, &f, &Caller::anonymous()).unwrap();
     assert_eq!(r.values.iter().map(|v| v.index).collect::<Vec<_>>(), vec![1, 1000]);
-    let none = n.resolve(&x, &Filter { types: vec!["EMAIL".into()], ..Filter::default() }, &Caller::Anonymous).unwrap();
+    let none =
+        n.resolve(&x, &Filter { types: vec!["EMAIL".into()], ..Filter::default() }, &Caller::anonymous()).unwrap();
     assert!(!none.matched && none.values.is_empty());
-    let missing = n.resolve(&h(&n, "88.798.1/NOPE"), &Filter::default(), &Caller::Anonymous).unwrap_err();
+    let missing = n.resolve(&h(&n, "88.798.1/NOPE"), &Filter::default(), &Caller::anonymous()).unwrap_err();
     assert_eq!(missing.code, ErrorCode::HandleNotFound);
-    let foreign = n.resolve(&h(&n, "10.1000/x"), &Filter::default(), &Caller::Anonymous).unwrap_err();
+    let foreign = n.resolve(&h(&n, "10.1000/x"), &Filter::default(), &Caller::anonymous()).unwrap_err();
     assert_eq!(foreign.code, ErrorCode::NotResponsible);
 }
 
@@ -75,7 +76,7 @@ fn secrets_are_only_shown_to_authorized_readers() {
         let f = Filter { public_only, ..Filter::default() };
         n.resolve(&ph, &f, c).unwrap().values.iter().any(|v| v.is(types::HS_SECKEY))
     };
-    assert!(!secret_shown(&Caller::Anonymous, false));
+    assert!(!secret_shown(&Caller::anonymous(), false));
     let own = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
     assert!(secret_shown(&own, false));
     assert!(!secret_shown(&own, true));
@@ -91,7 +92,7 @@ fn enterprise_admins_manage_their_prefix_only() {
     let x = h(&n, "88.798.1/NEW-1");
     assert_eq!(n.put_record(&e2, &x, vec![url(1, "u")], true).unwrap_err().code, ErrorCode::Forbidden);
     assert_eq!(
-        n.put_record(&Caller::Anonymous, &x, vec![url(1, "u")], true).unwrap_err().code,
+        n.put_record(&Caller::anonymous(), &x, vec![url(1, "u")], true).unwrap_err().code,
         ErrorCode::AuthenticationNeeded
     );
     assert_eq!(n.put_record(&e1, &x, vec![url(1, "u")], false).unwrap(), PutOutcome::Created);
@@ -191,7 +192,7 @@ fn listing_pages_and_counts() {
     assert_eq!(n.authorize_list(&e2, &p).unwrap_err().code, ErrorCode::Forbidden);
     let root = login(&n, "300:0.NA/88.798", "root");
     n.authorize_list(&root, &p).unwrap();
-    assert_eq!(n.authorize_list(&Caller::Anonymous, &p).unwrap_err().code, ErrorCode::AuthenticationNeeded);
+    assert_eq!(n.authorize_list(&Caller::anonymous(), &p).unwrap_err().code, ErrorCode::AuthenticationNeeded);
     let mut got = Vec::new();
     let total = n
         .list_handles(&p, Page::Page { page: 1, size: 10 }, &mut |h| {

@@ -153,6 +153,16 @@ impl Node {
         &self,
         caller: &Caller,
         h: &Handle,
+        values: Vec<HandleValue>,
+        mode: RecordMode,
+    ) -> Result<PutOutcome, NodeError> {
+        self.audit_refusal(caller, "write", h, self.write_record_inner(caller, h, values, mode))
+    }
+
+    fn write_record_inner(
+        &self,
+        caller: &Caller,
+        h: &Handle,
         mut values: Vec<HandleValue>,
         mode: RecordMode,
     ) -> Result<PutOutcome, NodeError> {
@@ -188,7 +198,7 @@ impl Node {
                 }
                 values.sort_by_key(|v| v.index);
                 self.authorize_changes(id, h, &existing.values, &mut values)?;
-                self.save(h, &existing.handle, Some(&values))?;
+                self.commit(caller, "replace", h, &existing.handle, Some(&existing.values), Some(&values))?;
                 Ok(PutOutcome::Updated)
             }
             None if mode == RecordMode::Replace => Err(not_found(h)),
@@ -198,7 +208,7 @@ impl Node {
                     values.push(default_admin(id, &values));
                 }
                 values.sort_by_key(|v| v.index);
-                self.save(h, h.as_str(), Some(&values))?;
+                self.commit(caller, "create", h, h.as_str(), None, Some(&values))?;
                 Ok(PutOutcome::Created)
             }
         }
@@ -207,6 +217,17 @@ impl Node {
     /// Adds or replaces `values` in the existing record of `h`, as `mode` allows. With `only` given, values whose
     /// index is not listed are ignored.
     pub fn put_values(
+        &self,
+        caller: &Caller,
+        h: &Handle,
+        values: Vec<HandleValue>,
+        only: Option<&[u32]>,
+        mode: ValueMode,
+    ) -> Result<(), NodeError> {
+        self.audit_refusal(caller, "modify_values", h, self.put_values_inner(caller, h, values, only, mode))
+    }
+
+    fn put_values_inner(
         &self,
         caller: &Caller,
         h: &Handle,
@@ -246,11 +267,15 @@ impl Node {
         }
         merged.sort_by_key(|v| v.index);
         self.authorize_changes(id, h, &existing.values, &mut merged)?;
-        self.save(h, &existing.handle, Some(&merged))
+        self.commit(caller, "modify_values", h, &existing.handle, Some(&existing.values), Some(&merged))
     }
 
     /// Removes the values at `indexes`; all of them must exist ([`ErrorCode::ValuesNotFound`]).
     pub fn delete_values(&self, caller: &Caller, h: &Handle, indexes: &[u32]) -> Result<(), NodeError> {
+        self.audit_refusal(caller, "remove_values", h, self.delete_values_inner(caller, h, indexes))
+    }
+
+    fn delete_values_inner(&self, caller: &Caller, h: &Handle, indexes: &[u32]) -> Result<(), NodeError> {
         let id = caller.require()?;
         self.check_responsible(h)?;
         let _guard = self.lock(h);
@@ -261,17 +286,21 @@ impl Node {
         let mut kept: Vec<HandleValue> =
             existing.values.iter().filter(|v| !indexes.contains(&v.index)).cloned().collect();
         self.authorize_changes(id, h, &existing.values, &mut kept)?;
-        self.save(h, &existing.handle, Some(&kept))
+        self.commit(caller, "remove_values", h, &existing.handle, Some(&existing.values), Some(&kept))
     }
 
     /// Deletes the handle and its record.
     pub fn delete_handle(&self, caller: &Caller, h: &Handle) -> Result<(), NodeError> {
+        self.audit_refusal(caller, "delete", h, self.delete_handle_inner(caller, h))
+    }
+
+    fn delete_handle_inner(&self, caller: &Caller, h: &Handle) -> Result<(), NodeError> {
         let id = caller.require()?;
         self.check_responsible(h)?;
         let _guard = self.lock(h);
         let existing = self.load(h)?.ok_or_else(|| not_found(h))?;
         self.authorize(id, h, &existing.values, perm::DELETE_HANDLE)?;
-        self.save(h, &existing.handle, None)
+        self.commit(caller, "delete", h, &existing.handle, Some(&existing.values), None)
     }
 
     /// Creates a handle `prefix/<stem><random>` and returns it.

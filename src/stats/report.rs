@@ -121,7 +121,8 @@ fn bad(msg: impl Into<String>) -> NodeError {
 
 /// Parses a `YYYY-MM-DD` date.
 pub fn parse_date(s: &str) -> Result<Date, NodeError> {
-    Date::parse(s, format_description!("[year]-[month]-[day]")).map_err(|_| bad(format!("{s:?} is not a YYYY-MM-DD date")))
+    Date::parse(s, format_description!("[year]-[month]-[day]"))
+        .map_err(|_| bad(format!("{s:?} is not a YYYY-MM-DD date")))
 }
 
 fn format_date(d: Date) -> String {

@@ -3,7 +3,9 @@ use crate::store::MemoryStore;
 
 fn stats() -> (Arc<dyn Store>, Stats) {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    (store.clone(), Stats::open(store, 480).unwrap())
+    let s = Stats::new(store.clone(), 480);
+    s.load().unwrap();
+    (store, s)
 }
 
 fn commit(store: &dyn Store, s: &Stats, prefix: &str, change: Change, n: usize) {
@@ -40,7 +42,8 @@ fn counts_registrations_exactly_and_resolutions_after_flush() {
     assert_eq!(after.prefixes[0].period.resolutions, 4);
     assert!(after.prefixes.iter().any(|p| p.prefix == OTHER && p.total.misses == 1), "{after:?}");
     assert_eq!(after.utc_offset, "+08:00");
-    let reopened = Stats::open(store, 480).unwrap();
+    let reopened = Stats::new(store, 480);
+    assert_eq!(reopened.load().unwrap(), 2, "two prefixes known");
     assert_eq!(reopened.report(&ReportQuery::default()).unwrap(), after, "flushed figures are durable");
 }
 
@@ -54,13 +57,25 @@ fn filters_by_prefix_and_bounds_queries() {
     assert_eq!(only.prefixes.len(), 1);
     assert_eq!(only.registered, 3, "node totals stay node-wide");
     let today = s.today();
-    let yesterday = s.report(&ReportQuery { from: Some(today.previous_day().unwrap()), to: today.previous_day(), ..ReportQuery::default() }).unwrap();
+    let yesterday = s
+        .report(&ReportQuery {
+            from: Some(today.previous_day().unwrap()),
+            to: today.previous_day(),
+            ..ReportQuery::default()
+        })
+        .unwrap();
     assert_eq!(yesterday.period, Counts::default());
     assert_eq!(yesterday.days.len(), 1);
     let err = |q: ReportQuery| s.report(&q).unwrap_err().code;
     use crate::error::ErrorCode;
-    assert_eq!(err(ReportQuery { from: Some(today), to: today.previous_day(), ..ReportQuery::default() }), ErrorCode::BadRequest);
-    assert_eq!(err(ReportQuery { from: Some(today - time::Duration::days(400)), ..ReportQuery::default() }), ErrorCode::BadRequest);
+    assert_eq!(
+        err(ReportQuery { from: Some(today), to: today.previous_day(), ..ReportQuery::default() }),
+        ErrorCode::BadRequest
+    );
+    assert_eq!(
+        err(ReportQuery { from: Some(today - time::Duration::days(400)), ..ReportQuery::default() }),
+        ErrorCode::BadRequest
+    );
     assert_eq!(err(ReportQuery { top: Some(5000), ..ReportQuery::default() }), ErrorCode::BadRequest);
     assert!(report::parse_date("2026-13-01").is_err());
     assert_eq!(day_number(report::parse_date("2026-11-28").unwrap()), 20261128);
@@ -77,7 +92,13 @@ fn a_failed_flush_keeps_the_counts() {
         fn write(&self, b: Batch) -> Result<(), StoreError> {
             if self.1.load(Ordering::Relaxed) { Err(StoreError::Engine("disk full".into())) } else { self.0.write(b) }
         }
-        fn scan(&self, s: Space, p: &[u8], a: Option<&[u8]>, v: &mut dyn FnMut(&[u8], &[u8]) -> Visit) -> Result<(), StoreError> {
+        fn scan(
+            &self,
+            s: Space,
+            p: &[u8],
+            a: Option<&[u8]>,
+            v: &mut dyn FnMut(&[u8], &[u8]) -> Visit,
+        ) -> Result<(), StoreError> {
             self.0.scan(s, p, a, v)
         }
         fn flush(&self) -> Result<(), StoreError> {
@@ -85,7 +106,7 @@ fn a_failed_flush_keeps_the_counts() {
         }
     }
     let store = Arc::new(Failing::default());
-    let s = Stats::open(store.clone(), 0).unwrap();
+    let s = Stats::new(store.clone(), 0);
     s.count_resolution("88.798.1", true);
     store.1.store(true, Ordering::Relaxed);
     assert!(s.flush().is_err());

@@ -1,0 +1,216 @@
+//! The audit log: every committed change and every refused write or failed authentication, with time, identity,
+//! client address, protocol, operation, identifier and a digest of the record written.
+//!
+//! A change's entry is written in the same atomic batch as the change, so the log never misses or invents a
+//! committed change. Keys (space `audit`): `t<time µs><seq>` holds the entry (JSON); `h<handle key>\0<time><seq>`
+//! and `i<identity>\0<time><seq>` index it by identifier and by identity. [`Audit::sweep`] deletes entries older
+//! than the retention.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Batch, Space, Store, StoreError, Visit};
+
+mod query;
+
+pub use query::{AuditPage, AuditQuery, MAX_LIMIT};
+
+const ENTRY: u8 = b't';
+const BY_HANDLE: u8 = b'h';
+const BY_IDENTITY: u8 = b'i';
+/// Length of the time-and-sequence suffix of every key.
+const STAMP: usize = 12;
+/// Entries deleted per batch by the retention sweep.
+const SWEEP_BATCH: usize = 1000;
+
+/// One audit entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When, RFC 3339 UTC with microseconds.
+    pub time: String,
+    /// Microseconds since the epoch (and the entry's cursor with `seq`).
+    pub time_us: u64,
+    /// Tie-breaker of entries in the same microsecond.
+    pub seq: u32,
+    /// `index:handle` of the identity, or `anonymous`.
+    pub identity: String,
+    /// The client's address, when known.
+    pub client: Option<String>,
+    /// `rest`, `grpc`, `handle_tcp`, `handle_udp` or `internal`.
+    pub protocol: String,
+    /// The request id, when known.
+    pub request_id: Option<String>,
+    /// `create`, `replace`, `modify_values`, `remove_values`, `delete`, `authenticate`, ...
+    pub operation: String,
+    /// The identifier, as stored or as sent.
+    pub handle: String,
+    /// `ok`, or the refusal (`denied: <message>`).
+    pub result: String,
+    /// Whether the change touched administration: a prefix handle, `HS_ADMIN`, keys or groups.
+    pub admin: bool,
+    /// `sha256:<hex>` of the record after the change (before, for a delete).
+    pub digest: Option<String>,
+    /// Normalized keys of the indexes (kept to delete them with the entry).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub(crate) handle_key: String,
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub(crate) identity_key: String,
+}
+
+/// What the caller of [`Audit::entry`] knows of an event.
+#[derive(Debug, Clone, Default)]
+pub struct Event<'a> {
+    /// `index:handle`, or empty for anonymous.
+    pub identity: String,
+    /// The identity's normalized key, for the index.
+    pub identity_key: String,
+    /// Client address.
+    pub client: Option<String>,
+    /// Protocol label.
+    pub protocol: &'a str,
+    /// Request id.
+    pub request_id: Option<String>,
+    /// Operation.
+    pub operation: &'a str,
+    /// Identifier as stored or sent.
+    pub handle: String,
+    /// Normalized key of the identifier, for the index.
+    pub handle_key: String,
+    /// `ok` or the refusal.
+    pub result: String,
+    /// Administrative change.
+    pub admin: bool,
+    /// Digest of the record.
+    pub digest: Option<String>,
+}
+
+/// The audit log of one node.
+pub struct Audit {
+    store: Arc<dyn Store>,
+    seq: AtomicU32,
+}
+
+impl std::fmt::Debug for Audit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Audit").finish_non_exhaustive()
+    }
+}
+
+fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+fn rfc3339(us: u64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn stamp(time_us: u64, seq: u32) -> [u8; STAMP] {
+    let mut s = [0u8; STAMP];
+    s[..8].copy_from_slice(&time_us.to_be_bytes());
+    s[8..].copy_from_slice(&seq.to_be_bytes());
+    s
+}
+
+fn index_key(kind: u8, name: &str, stamp: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(2 + name.len() + stamp.len());
+    k.push(kind);
+    k.extend_from_slice(name.as_bytes());
+    k.push(0);
+    k.extend_from_slice(stamp);
+    k
+}
+
+fn entry_key(stamp: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + STAMP);
+    k.push(ENTRY);
+    k.extend_from_slice(stamp);
+    k
+}
+
+impl Audit {
+    /// The audit log in `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store, seq: AtomicU32::new(0) }
+    }
+
+    /// Builds the entry of `event`, stamped now.
+    pub fn entry(&self, e: Event<'_>) -> AuditEntry {
+        let time_us = now_us();
+        AuditEntry {
+            time: rfc3339(time_us),
+            time_us,
+            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+            identity: if e.identity.is_empty() { "anonymous".into() } else { e.identity },
+            client: e.client,
+            protocol: e.protocol.to_owned(),
+            request_id: e.request_id,
+            operation: e.operation.to_owned(),
+            handle: e.handle,
+            result: e.result,
+            admin: e.admin,
+            digest: e.digest,
+            handle_key: e.handle_key,
+            identity_key: e.identity_key,
+        }
+    }
+
+    /// Adds `entry` and its indexes to `batch`.
+    pub fn add_to(&self, batch: &mut Batch, entry: &AuditEntry) {
+        let s = stamp(entry.time_us, entry.seq);
+        let json = serde_json::to_vec(entry).unwrap_or_default();
+        batch.put(Space::Audit, entry_key(&s), json);
+        if !entry.handle_key.is_empty() {
+            batch.put(Space::Audit, index_key(BY_HANDLE, &entry.handle_key, &s), Vec::new());
+        }
+        if !entry.identity_key.is_empty() {
+            batch.put(Space::Audit, index_key(BY_IDENTITY, &entry.identity_key, &s), Vec::new());
+        }
+    }
+
+    /// Writes `entry` on its own (refusals, which change nothing else).
+    pub fn write(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        self.add_to(&mut b, entry);
+        self.store.write(b)
+    }
+
+    /// Deletes the entries older than `max_age_secs`; returns how many.
+    pub fn sweep(&self, max_age_secs: u64) -> Result<usize, StoreError> {
+        let cutoff = now_us().saturating_sub(max_age_secs.saturating_mul(1_000_000));
+        let mut total = 0;
+        loop {
+            let mut batch = Batch::new();
+            let mut n = 0;
+            self.store.scan(Space::Audit, &[ENTRY], None, &mut |k, v| {
+                let s = &k[1..];
+                if s.len() != STAMP || u64::from_be_bytes(s[..8].try_into().unwrap_or_default()) >= cutoff {
+                    return Visit::Stop;
+                }
+                if let Ok(e) = serde_json::from_slice::<AuditEntry>(v) {
+                    if !e.handle_key.is_empty() {
+                        batch.delete(Space::Audit, index_key(BY_HANDLE, &e.handle_key, s));
+                    }
+                    if !e.identity_key.is_empty() {
+                        batch.delete(Space::Audit, index_key(BY_IDENTITY, &e.identity_key, s));
+                    }
+                }
+                batch.delete(Space::Audit, k.to_vec());
+                n += 1;
+                if n == SWEEP_BATCH { Visit::Stop } else { Visit::Continue }
+            })?;
+            if n == 0 {
+                return Ok(total);
+            }
+            self.store.write(batch)?;
+            total += n;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

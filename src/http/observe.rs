@@ -1,0 +1,68 @@
+//! What happens around every REST request: its request id (`x-request-id`, taken from the client when sane,
+//! else minted), its [`Origin`] for the handlers, a tracing span, and the request metrics.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument as _;
+
+use super::AppState;
+use crate::error::ErrorCode;
+use crate::metrics::{Operation, Outcome, Protocol};
+use crate::node::{Origin, request_id};
+
+/// The request id header.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The request id the client sent, when it is 1 to 128 visible ASCII characters.
+pub fn client_request_id(value: Option<&HeaderValue>) -> Option<String> {
+    let v = value?.to_str().ok()?;
+    (!v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic())).then(|| v.to_owned())
+}
+
+fn operation(method: &Method, path: &str, query: Option<&str>) -> Operation {
+    if let Some(rest) = path.strip_prefix("/api/handles") {
+        if rest.len() <= 1 {
+            return Operation::List;
+        }
+        return match *method {
+            Method::GET | Method::HEAD => Operation::Resolve,
+            Method::PUT if query.is_some_and(|q| q.split('&').any(|p| p.starts_with("index="))) => Operation::Update,
+            Method::PUT => Operation::Create,
+            Method::DELETE => Operation::Delete,
+            _ => Operation::Other,
+        };
+    }
+    match path {
+        "/api/prefixes" => Operation::List,
+        "/api/stats" => Operation::Statistics,
+        _ => Operation::Other,
+    }
+}
+
+/// The middleware.
+pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let id = client_request_id(req.headers().get(REQUEST_ID)).unwrap_or_else(request_id);
+    let op = operation(req.method(), req.uri().path(), req.uri().query());
+    let span = tracing::info_span!("request", request_id = %id, protocol = "rest", method = %req.method());
+    req.extensions_mut().insert(Origin::new(Protocol::Rest, peer).with_request_id(id.clone()));
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    let status = resp.status().as_u16();
+    let outcome = resp
+        .extensions()
+        .get::<ErrorCode>()
+        .map_or_else(|| Outcome::from_http_status(status), |c| Outcome::from_code(*c));
+    let elapsed = start.elapsed();
+    state.node.metrics().request(Protocol::Rest, op, outcome, elapsed);
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(REQUEST_ID, v);
+    }
+    tracing::debug!(parent: &span, status, operation = op.label(), micros = elapsed.as_micros() as u64, "served");
+    resp
+}

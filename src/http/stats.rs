@@ -1,0 +1,41 @@
+//! `GET /api/stats`: the node's published statistics (public, read-only): `from`, `to` (`YYYY-MM-DD`), `prefix`
+//! and `top` select the report.
+
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::query::Params;
+use super::reply::{self, ApiError, Caching, Render};
+use crate::error::{ErrorCode, NodeError};
+use crate::stats::{ReportQuery, parse_date};
+
+/// Reads the report query from the parameters.
+fn report_query(params: &Params) -> Result<ReportQuery, NodeError> {
+    let date = |k| params.last(k).map(parse_date).transpose();
+    let top = params.int("top").map_err(|m| NodeError::new(ErrorCode::BadRequest, m))?;
+    Ok(ReportQuery {
+        from: date("from")?,
+        to: date("to")?,
+        prefix: params.last("prefix").map(str::to_ascii_uppercase),
+        top: top.map(|t| usize::try_from(t).unwrap_or(usize::MAX)),
+    })
+}
+
+/// The handler.
+pub async fn stats(State(state): State<AppState>, uri: Uri) -> Response {
+    let params = Params::parse(uri.query());
+    let render = Render::from_params(&params).unwrap_or_default();
+    let node = state.node.clone();
+    let report = match report_query(&params) {
+        Ok(q) => tokio::task::spawn_blocking(move || node.stats().report(&q))
+            .await
+            .unwrap_or_else(|_| Err(NodeError::new(ErrorCode::Internal, "statistics task failed"))),
+        Err(e) => Err(e),
+    };
+    match report {
+        Ok(r) => reply::json(StatusCode::OK, &r, &render, Caching::NoStore, None),
+        Err(e) => ApiError::from_node(e, "", &render).into_response(),
+    }
+}

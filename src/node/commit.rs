@@ -1,0 +1,112 @@
+//! The one path by which a change reaches the store: the record, its statistics counters and its audit entry in
+//! one atomic batch; and the audit entries of refusals.
+
+use sha2::Digest as _;
+
+use super::{Caller, Node};
+use crate::audit::Event;
+use crate::error::{ErrorCode, NodeError};
+use crate::id::Handle;
+use crate::metrics::Change;
+use crate::record::wire::encode_record;
+use crate::record::{HandleValue, types};
+use crate::store::{Batch, Space};
+
+/// Value types whose change is an administrative change.
+const ADMIN_TYPES: [&str; 4] = [types::HS_ADMIN, types::HS_SECKEY, types::HS_PUBKEY, types::HS_VLIST];
+
+/// Whether going from `old` to `new` touches administration.
+fn is_admin_change(h: &Handle, old: Option<&[HandleValue]>, new: Option<&[HandleValue]>) -> bool {
+    if h.administered_prefix().is_some() {
+        return true;
+    }
+    let admin = |v: &HandleValue| ADMIN_TYPES.iter().any(|t| v.is(t));
+    let changed = |a: Option<&[HandleValue]>, b: Option<&[HandleValue]>| {
+        a.unwrap_or_default().iter().filter(|v| admin(v)).any(|v| !b.unwrap_or_default().contains(v))
+    };
+    changed(old, new) || changed(new, old)
+}
+
+impl Node {
+    /// The audit event of a request by `caller` on `h`.
+    fn event<'a>(&self, caller: &Caller, operation: &'a str, handle: &str, handle_key: &str) -> Event<'a> {
+        let origin = caller.origin();
+        let (identity, identity_key) = match caller.identity() {
+            Some(id) => (id.to_string(), format!("{}:{}", id.index, id.handle.key())),
+            None => (String::new(), String::new()),
+        };
+        Event {
+            identity,
+            identity_key,
+            client: origin.peer.map(|p| p.to_string()),
+            protocol: origin.protocol.label(),
+            request_id: origin.request_id.clone(),
+            operation,
+            handle: handle.to_owned(),
+            handle_key: handle_key.to_owned(),
+            result: "ok".into(),
+            ..Event::default()
+        }
+    }
+
+    /// Commits the change of `h` from `old` to `new` values (`None`: no record), as `operation` by `caller`,
+    /// with its statistics and audit entry, atomically and durably.
+    pub(crate) fn commit(
+        &self,
+        caller: &Caller,
+        operation: &str,
+        h: &Handle,
+        spelling: &str,
+        old: Option<&[HandleValue]>,
+        new: Option<&[HandleValue]>,
+    ) -> Result<(), NodeError> {
+        let change = match (old, new) {
+            (None, _) => Change::Create,
+            (Some(_), None) => Change::Delete,
+            (Some(_), Some(_)) => Change::Update,
+        };
+        let mut b = Batch::new();
+        let record = new.or(old).map(|v| encode_record(spelling, v));
+        match new {
+            Some(_) => b.put(Space::Handles, h.key().as_bytes().to_vec(), record.clone().unwrap_or_default()),
+            None => b.delete(Space::Handles, h.key().as_bytes().to_vec()),
+        };
+        self.stats.count_change(&mut b, h.prefix_key(), change);
+        let mut event = self.event(caller, operation, spelling, h.key());
+        event.admin = is_admin_change(h, old, new);
+        event.digest = record.map(|r| format!("sha256:{}", hex::encode(sha2::Sha256::digest(&r))));
+        let entry = self.audit.entry(event);
+        self.audit.add_to(&mut b, &entry);
+        self.store.write(b)?;
+        self.metrics.registration(change);
+        self.audited.ok.increment(1);
+        Ok(())
+    }
+
+    /// Records a refused request in the audit log when the refusal is about authorization; passes `result` on.
+    pub(crate) fn audit_refusal<T>(
+        &self,
+        caller: &Caller,
+        operation: &str,
+        h: &Handle,
+        result: Result<T, NodeError>,
+    ) -> Result<T, NodeError> {
+        if let Err(e) = &result {
+            if matches!(e.code, ErrorCode::Forbidden | ErrorCode::AuthenticationFailed) {
+                self.write_refusal(caller, operation, h.as_str(), h.key(), e);
+            }
+        }
+        result
+    }
+
+    /// Writes the audit entry of a refusal; a failure to write it is logged, not returned.
+    pub(crate) fn write_refusal(&self, caller: &Caller, operation: &str, handle: &str, key: &str, e: &NodeError) {
+        let mut event = self.event(caller, operation, handle, key);
+        event.result = format!("denied: {}", e.message);
+        let entry = self.audit.entry(event);
+        match self.audit.write(&entry) {
+            Ok(()) => self.audited.denied.increment(1),
+            Err(err) => tracing::error!(error = %err, "cannot write an audit entry"),
+        }
+    }
+}
