@@ -63,8 +63,11 @@ pub struct ServeArgs {
     /// PEM private key for HTTPS.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Log as JSON lines instead of text.
+    /// Address of the admin listener (metrics, health, audit), e.g. 127.0.0.1:9180.
     #[arg(long)]
+    pub admin: Option<SocketAddr>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "IDNODE_LOG_JSON")]
     pub log_json: bool,
 }
 
@@ -88,6 +91,9 @@ impl ServeArgs {
         if let Some(a) = self.handle {
             cfg.handle.listen_udp = a;
             cfg.handle.listen_tcp = a;
+        }
+        if let Some(a) = self.admin {
+            cfg.admin.listen = a;
         }
         if self.allow_insecure_auth {
             cfg.http.allow_insecure_auth = true;

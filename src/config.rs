@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::id::{Handle, Prefix, SuffixCase};
 use crate::store::RocksConfig;
 
+mod ops;
+
+pub use ops::{AdminConfig, AuditConfig, StatsConfig};
+
 /// Why a configuration is unusable.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -45,6 +49,12 @@ pub struct Config {
     pub handle: HandleConfig,
     /// The first administrator, created on an empty store.
     pub bootstrap: BootstrapConfig,
+    /// The admin listener (metrics, health, audit).
+    pub admin: AdminConfig,
+    /// Statistics.
+    pub statistics: StatsConfig,
+    /// The audit log.
+    pub audit: AuditConfig,
 }
 
 /// Prefixes and identifier rules.
@@ -221,6 +231,10 @@ impl Config {
         if let Some(v) = get("IDNODE_ADMIN_SECRET") {
             self.bootstrap.admin_secret = Some(v);
         }
+        if let Some(v) = get("IDNODE_ADMIN_LISTEN") {
+            self.admin.listen =
+                v.parse().map_err(|_| ConfigError::Invalid(format!("IDNODE_ADMIN_LISTEN={v:?} is not an address")))?;
+        }
         if let Some(v) = get("IDNODE_ALLOW_INSECURE_AUTH") {
             self.http.allow_insecure_auth = matches!(v.as_str(), "1" | "true" | "yes");
         }
@@ -252,6 +266,12 @@ impl Config {
             || g.max_register_batch == 0
         {
             return Err(ConfigError::Invalid("grpc limits must be positive".into()));
+        }
+        if self.statistics.flush_interval_secs == 0 || self.audit.sweep_interval_secs == 0 {
+            return Err(ConfigError::Invalid("statistics and audit intervals must be positive".into()));
+        }
+        if self.statistics.utc_offset_minutes.abs() > 14 * 60 {
+            return Err(ConfigError::Invalid("statistics.utc_offset_minutes must be within ±840".into()));
         }
         if self.bootstrap.admin_secret.as_deref() == Some("") {
             return Err(ConfigError::Invalid("bootstrap.admin_secret must not be empty".into()));

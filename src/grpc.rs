@@ -80,11 +80,23 @@ pub fn status(e: NodeError) -> Status {
     st
 }
 
-/// Builds the routes of every gRPC service: Resolver, Registry, health and reflection.
+/// The services the health service reports on: the server as a whole (`""`) and each API.
+const HEALTH_SERVICES: [&str; 3] = ["", "idnode.v1.Resolver", "idnode.v1.Registry"];
+
+/// Reports every service as serving (`ready`) or not serving through the gRPC health service.
+pub async fn set_health(reporter: &tonic_health::server::HealthReporter, ready: bool) {
+    let status = if ready { tonic_health::ServingStatus::Serving } else { tonic_health::ServingStatus::NotServing };
+    for name in HEALTH_SERVICES {
+        reporter.set_service_status(name, status).await;
+    }
+}
+
+/// Builds the routes of every gRPC service: Resolver, Registry, health and reflection. The health service
+/// reports "not serving" until the reporter says otherwise (see [`set_health`]).
 pub async fn routes(
     node: Arc<Node>,
     settings: GrpcSettings,
-) -> Result<tonic::service::Routes, tonic_reflection::server::Error> {
+) -> Result<(tonic::service::Routes, tonic_health::server::HealthReporter), tonic_reflection::server::Error> {
     let max = settings.max_message_bytes;
     let shared = Shared { node, settings: Arc::new(settings) };
     let resolver = pb::resolver_server::ResolverServer::new(ResolverService(shared.clone()))
@@ -94,8 +106,7 @@ pub async fn routes(
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_serving::<pb::resolver_server::ResolverServer<ResolverService>>().await;
-    reporter.set_serving::<pb::registry_server::RegistryServer<RegistryService>>().await;
+    set_health(&reporter, false).await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -104,9 +115,10 @@ pub async fn routes(
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    Ok(tonic::service::Routes::new(resolver)
+    let routes = tonic::service::Routes::new(resolver)
         .add_service(registry)
         .add_service(health)
         .add_service(reflection_v1)
-        .add_service(reflection_v1alpha))
+        .add_service(reflection_v1alpha);
+    Ok((routes, reporter))
 }

@@ -1,5 +1,10 @@
-//! Opens the store, loads demo data or bootstraps the first administrator, binds the listeners (REST, gRPC), and
-//! serves until shutdown. Tests start it on `127.0.0.1:0` through [`start`]; the binary through [`run`].
+//! Opens the store, loads demo data or bootstraps the first administrator, binds the listeners (REST, gRPC,
+//! Handle, admin), runs the periodic tasks, and serves until shutdown. Tests start it on `127.0.0.1:0` through
+//! [`start`]; the binary through [`run`].
+//!
+//! - `admin`: the admin listener (metrics, health, audit) and the node's [`Health`];
+//! - `background`: statistics flushes, metrics upkeep, audit retention;
+//! - `handle`: the Handle protocol listeners and the published `HS_SITE`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,9 +18,18 @@ use crate::config::Config;
 use crate::demo;
 use crate::grpc::{self, GrpcSettings};
 use crate::http::{self, HttpSettings};
+use crate::metrics::io::{Peer, TrackedAcceptor, TrackedListener};
+use crate::metrics::{Metrics, Protocol};
 use crate::node::{Node, NodeSettings};
 use crate::record::wire::encode_record;
 use crate::store::{Batch, RocksStore, Space, Store};
+
+mod admin;
+mod background;
+mod handle;
+
+pub use admin::Health;
+pub use handle::own_site;
 
 /// A node being served.
 pub struct Running {
@@ -27,20 +41,30 @@ pub struct Running {
     pub grpc_addr: Option<SocketAddr>,
     /// Where the Handle protocol listens (UDP, TCP), when enabled.
     pub handle_addrs: Option<(SocketAddr, SocketAddr)>,
+    /// Where the admin listener (metrics, health, audit) listens, when enabled.
+    pub admin_addr: Option<SocketAddr>,
     /// The core.
     pub node: Arc<Node>,
+    /// The node's phase.
+    pub health: Arc<Health>,
+    health_reporter: tonic_health::server::HealthReporter,
     stop: watch::Sender<bool>,
-    task: JoinHandle<anyhow::Result<()>>,
-    grpc_task: Option<JoinHandle<anyhow::Result<()>>>,
+    servers: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+    periodic: Vec<JoinHandle<()>>,
 }
 
 impl Running {
-    /// Stops accepting, lets requests in flight finish, flushes the store.
+    /// Turns not-ready, stops accepting, lets requests in flight finish, flushes the statistics and the store.
     pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.health.set_stopping();
+        self.node.metrics().set_ready(false);
+        grpc::set_health(&self.health_reporter, false).await;
         let _ = self.stop.send(true);
-        self.task.await.context("server task panicked")??;
-        if let Some(t) = self.grpc_task {
-            t.await.context("gRPC task panicked")??;
+        for (name, task) in self.servers {
+            task.await.with_context(|| format!("{name} task panicked"))??;
+        }
+        for task in self.periodic {
+            task.await.context("periodic task panicked")?;
         }
         let node = self.node.clone();
         tokio::task::spawn_blocking(move || node.store().flush()).await??;
@@ -72,23 +96,30 @@ pub fn open_store(cfg: &Config, with_demo: bool) -> anyhow::Result<Arc<dyn Store
     Ok(store)
 }
 
-/// Starts serving `cfg`; returns once the listeners are bound.
+/// Starts serving `cfg`; returns once the listeners are bound and the node is ready.
 pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     cfg.validate()?;
     let store = {
         let cfg = cfg.clone();
         tokio::task::spawn_blocking(move || open_store(&cfg, with_demo)).await??
     };
-    let node =
-        Arc::new(Node::new(store, NodeSettings { prefixes: cfg.homed_prefixes()?, suffix_case: cfg.node.suffix_case }));
+    let metrics = Arc::new(Metrics::new());
+    let settings = NodeSettings { prefixes: cfg.homed_prefixes()?, suffix_case: cfg.node.suffix_case };
+    let node = Arc::new(Node::with_metrics(store, settings, metrics.clone(), cfg.statistics.utc_offset_minutes));
+    {
+        let node = node.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            if let Some(n) = node.stats().seed()? {
+                tracing::info!(handles = n, "statistics started: existing handles counted");
+            }
+            node.stats().load()?;
+            Ok(())
+        })
+        .await??;
+    }
+    let health = Arc::new(Health::default());
+    let (stop, stopped) = watch::channel(false);
     let https = cfg.http.tls_cert.is_some();
-    let settings = HttpSettings {
-        secure: https,
-        allow_insecure_auth: cfg.http.allow_insecure_auth,
-        max_body_bytes: cfg.http.max_body_bytes,
-        max_concurrent_requests: cfg.http.max_concurrent_requests,
-        cors: cfg.http.cors,
-    };
     let grpc_settings = GrpcSettings {
         secure: https,
         allow_insecure_auth: cfg.http.allow_insecure_auth,
@@ -96,16 +127,98 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         max_resolve_batch: cfg.grpc.max_resolve_batch,
         max_register_batch: cfg.grpc.max_register_batch,
     };
-    let grpc_routes = grpc::routes(node.clone(), grpc_settings).await?;
-    let mut app = http::router(node.clone(), settings);
+    let (grpc_routes, health_reporter) = grpc::routes(node.clone(), grpc_settings).await?;
+    let mut app = http::router(
+        node.clone(),
+        HttpSettings {
+            secure: https,
+            allow_insecure_auth: cfg.http.allow_insecure_auth,
+            max_body_bytes: cfg.http.max_body_bytes,
+            max_concurrent_requests: cfg.http.max_concurrent_requests,
+            cors: cfg.http.cors,
+        },
+    );
     if cfg.grpc.on_http_port {
         app = with_grpc(app, grpc_routes.clone());
     }
+    let (http_addr, task) = serve_http(&cfg, app, &metrics, stopped.clone()).await?;
+    tracing::info!(addr = %http_addr, https, "REST API listening");
+    let mut servers = vec![("HTTP", task)];
+    let grpc_addr = if cfg.grpc.enabled {
+        let (addr, task) = serve_grpc(&cfg, grpc_routes, &metrics, stopped.clone()).await?;
+        tracing::info!(addr = %addr, tls = https, "gRPC API listening");
+        servers.push(("gRPC", task));
+        Some(addr)
+    } else {
+        None
+    };
+    let handle_addrs = if cfg.handle.enabled {
+        let addrs = handle::serve_handle(&cfg, node.clone(), http_addr, stopped.clone()).await?;
+        tracing::info!(udp = %addrs.0, tcp = %addrs.1, "Handle protocol listening");
+        Some(addrs)
+    } else {
+        None
+    };
+    let admin_addr = if cfg.admin.enabled {
+        let state = admin::AdminState {
+            node: node.clone(),
+            health: health.clone(),
+            allow_insecure_auth: cfg.http.allow_insecure_auth || cfg.admin.listen.ip().is_loopback(),
+        };
+        let listener = tokio::net::TcpListener::bind(cfg.admin.listen)
+            .await
+            .with_context(|| format!("binding admin listener {}", cfg.admin.listen))?;
+        let addr = listener.local_addr()?;
+        let app = admin::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let mut stopped = stopped.clone();
+        servers.push((
+            "admin",
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .await
+                    .context("admin server failed")
+            }),
+        ));
+        tracing::info!(addr = %addr, "admin listener (metrics, health, audit) listening");
+        Some(addr)
+    } else {
+        None
+    };
+    let periodic = background::spawn(&cfg, &node, &stopped);
+    health.set_ready();
+    metrics.set_ready(true);
+    grpc::set_health(&health_reporter, true).await;
+    tracing::info!("node ready");
+    Ok(Running {
+        http_addr,
+        https,
+        grpc_addr,
+        handle_addrs,
+        admin_addr,
+        node,
+        health,
+        health_reporter,
+        stop,
+        servers,
+        periodic,
+    })
+}
+
+/// Binds and serves the REST listener (HTTPS when a certificate is set); connections are tracked in the metrics.
+async fn serve_http(
+    cfg: &Config,
+    app: axum::Router,
+    metrics: &Arc<Metrics>,
+    mut stopped: watch::Receiver<bool>,
+) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
     let listener =
         std::net::TcpListener::bind(cfg.http.listen).with_context(|| format!("binding {}", cfg.http.listen))?;
     listener.set_nonblocking(true)?;
-    let http_addr = listener.local_addr()?;
-    let (stop, mut stopped) = watch::channel(false);
+    let addr = listener.local_addr()?;
+    let service = app.into_make_service_with_connect_info::<Peer>();
     let task = match (&cfg.http.tls_cert, &cfg.http.tls_key) {
         (Some(cert), Some(key)) => {
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
@@ -117,16 +230,15 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
                 let _ = stopped.wait_for(|s| *s).await;
                 h2.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
             });
-            let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle);
-            tokio::spawn(async move { server.serve(app.into_make_service()).await.context("HTTPS server failed") })
+            let tracked = TrackedAcceptor::new(metrics.clone(), Protocol::Rest);
+            let server = axum_server::from_tcp_rustls(listener, tls)?.map(|a| a.acceptor(tracked)).handle(handle);
+            tokio::spawn(async move { server.serve(service).await.context("HTTPS server failed") })
         }
         _ => {
-            use axum::serve::ListenerExt as _;
-            let listener = tokio::net::TcpListener::from_std(listener)?.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
+            let listener =
+                TrackedListener::new(tokio::net::TcpListener::from_std(listener)?, metrics.clone(), Protocol::Rest);
             tokio::spawn(async move {
-                axum::serve(listener, app)
+                axum::serve(listener, service)
                     .with_graceful_shutdown(async move {
                         let _ = stopped.wait_for(|s| *s).await;
                     })
@@ -135,23 +247,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
             })
         }
     };
-    tracing::info!(addr = %http_addr, https, "REST API listening");
-    let (grpc_addr, grpc_task) = if cfg.grpc.enabled {
-        let (addr, task) = serve_grpc(&cfg, grpc_routes, stop.subscribe()).await?;
-        tracing::info!(addr = %addr, tls = https, "gRPC API listening");
-        (Some(addr), Some(task))
-    } else {
-        (None, None)
-    };
-    let handle_addrs = if cfg.handle.enabled {
-        let addrs = serve_handle(&cfg, node.clone(), http_addr, stop.subscribe()).await?;
-        tracing::info!(udp = %addrs.0, tcp = %addrs.1, "Handle protocol listening");
-        Some(addrs)
-    } else {
-        None
-    };
-    tracing::info!("node ready");
-    Ok(Running { http_addr, https, grpc_addr, handle_addrs, node, stop, task, grpc_task })
+    Ok((addr, task))
 }
 
 /// Routes requests with `content-type: application/grpc` to the gRPC services, the rest to the REST API.
@@ -171,10 +267,11 @@ fn with_grpc(rest: axum::Router, grpc: tonic::service::Routes) -> axum::Router {
     }))
 }
 
-/// Binds and serves the gRPC listener (TLS with the `[http]` certificate when set).
+/// Binds and serves the gRPC listener (TLS with the `[http]` certificate when set); connections are tracked.
 async fn serve_grpc(
     cfg: &Config,
     routes: tonic::service::Routes,
+    metrics: &Arc<Metrics>,
     mut stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
     let listener = tokio::net::TcpListener::bind(cfg.grpc.listen)
@@ -187,7 +284,11 @@ async fn serve_grpc(
         let identity = tonic::transport::Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?);
         builder = builder.tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))?;
     }
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let metrics = metrics.clone();
+    let incoming = tokio_stream::StreamExt::map(
+        tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+        move |conn| conn.map(|s| crate::metrics::io::Tracked::new(s, metrics.clone(), Protocol::Grpc)),
+    );
     let task = tokio::spawn(async move {
         builder
             .add_routes(routes)
@@ -198,69 +299,6 @@ async fn serve_grpc(
             .context("gRPC server failed")
     });
     Ok((addr, task))
-}
-
-/// This node's `HS_SITE`: one server, its UDP and TCP query interfaces and its REST interface.
-pub fn own_site(cfg: &Config, udp: SocketAddr, tcp: SocketAddr, http: SocketAddr) -> Vec<u8> {
-    use crate::record::site::{Interface, Server, Site};
-    let http_protocol = if cfg.http.tls_cert.is_some() { 3 } else { 2 };
-    Site {
-        version: 1,
-        major: 2,
-        minor: 10,
-        serial: cfg.handle.site_serial,
-        primary: true,
-        multi_primary: false,
-        hash_option: 0,
-        hash_filter: Vec::new(),
-        attributes: vec![(
-            "desc".into(),
-            format!("idnode {} for {}", env!("CARGO_PKG_VERSION"), cfg.node.prefixes.join(", ")),
-        )],
-        servers: vec![Server {
-            id: 1,
-            address: cfg.handle.advertise.unwrap_or(tcp.ip()),
-            public_key: Vec::new(),
-            interfaces: vec![
-                Interface { kind: 2, protocol: 0, port: u32::from(udp.port()) },
-                Interface { kind: 2, protocol: 1, port: u32::from(tcp.port()) },
-                Interface { kind: 3, protocol: http_protocol, port: u32::from(http.port()) },
-            ],
-        }],
-    }
-    .encode()
-}
-
-/// Binds the Handle protocol listeners, publishes the site on the homed prefix handles, and serves.
-async fn serve_handle(
-    cfg: &Config,
-    node: Arc<Node>,
-    http_addr: SocketAddr,
-    stopped: watch::Receiver<bool>,
-) -> anyhow::Result<(SocketAddr, SocketAddr)> {
-    use crate::hdl::{Responder, server as hdl};
-    let h = &cfg.handle;
-    let udp =
-        tokio::net::UdpSocket::bind(h.listen_udp).await.with_context(|| format!("binding UDP {}", h.listen_udp))?;
-    let tcp =
-        tokio::net::TcpListener::bind(h.listen_tcp).await.with_context(|| format!("binding TCP {}", h.listen_tcp))?;
-    let (udp_addr, tcp_addr) = (udp.local_addr()?, tcp.local_addr()?);
-    let site = own_site(cfg, udp_addr, tcp_addr, http_addr);
-    let n = {
-        let (node, site) = (node.clone(), site.clone());
-        tokio::task::spawn_blocking(move || node.publish_site(&site)).await??
-    };
-    tracing::info!(prefix_handles = n, "published HS_SITE");
-    let responder = Responder::new(node, site, h.site_serial);
-    let limits = hdl::Limits {
-        max_tcp_connections: h.max_tcp_connections,
-        tcp_idle_timeout: std::time::Duration::from_secs(h.tcp_idle_timeout_secs),
-        max_in_flight: h.max_in_flight,
-        udp_max_response_packets: h.udp_max_response_packets,
-    };
-    tokio::spawn(hdl::serve_udp(udp, responder.clone(), limits.clone(), stopped.clone()));
-    tokio::spawn(hdl::serve_tcp(tcp, responder, limits, stopped));
-    Ok((udp_addr, tcp_addr))
 }
 
 /// Serves until `shutdown` resolves, then stops gracefully.

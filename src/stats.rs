@@ -82,6 +82,32 @@ impl Stats {
         Ok(known.len())
     }
 
+    /// Counts the handles already in the store when the store has no statistics yet (a store from before
+    /// statistics, or data loaded in bulk): they count in the all-time totals of their prefixes, not in any day.
+    /// Returns the number counted, or `None` when statistics already exist.
+    pub fn seed(&self) -> Result<Option<u64>, StoreError> {
+        let mut any = false;
+        self.store.scan(Space::Meta, ALL_KEYS.as_bytes(), None, &mut |_, _| {
+            any = true;
+            Visit::Stop
+        })?;
+        if any {
+            return Ok(None);
+        }
+        let mut per_prefix: HashMap<String, u64> = HashMap::new();
+        self.store.scan(Space::Handles, b"", None, &mut |k, _| {
+            let prefix = k.split(|b| *b == b'/').next().unwrap_or_default();
+            *per_prefix.entry(String::from_utf8_lossy(prefix).into_owned()).or_default() += 1;
+            Visit::Continue
+        })?;
+        let mut batch = Batch::new();
+        for (prefix, n) in &per_prefix {
+            batch.add(Space::Meta, counter_key(ALL_KEYS, prefix, 'c'), i64::try_from(*n).unwrap_or(i64::MAX));
+        }
+        self.store.write(batch)?;
+        Ok(Some(per_prefix.values().sum()))
+    }
+
     /// The UTC offset of days.
     pub fn offset(&self) -> UtcOffset {
         self.offset

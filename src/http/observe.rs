@@ -1,7 +1,6 @@
 //! What happens around every REST request: its request id (`x-request-id`, taken from the client when sane,
 //! else minted), its [`Origin`] for the handlers, a tracing span, and the request metrics.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -12,6 +11,7 @@ use tracing::Instrument as _;
 
 use super::AppState;
 use crate::error::ErrorCode;
+use crate::metrics::io::Peer;
 use crate::metrics::{Operation, Outcome, Protocol};
 use crate::node::{Origin, request_id};
 
@@ -47,7 +47,7 @@ fn operation(method: &Method, path: &str, query: Option<&str>) -> Operation {
 /// The middleware.
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let peer = req.extensions().get::<ConnectInfo<Peer>>().map(|c| c.0.0);
     let id = client_request_id(req.headers().get(REQUEST_ID)).unwrap_or_else(request_id);
     let op = operation(req.method(), req.uri().path(), req.uri().query());
     let span = tracing::info_span!("request", request_id = %id, protocol = "rest", method = %req.method());

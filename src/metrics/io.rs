@@ -94,6 +94,22 @@ impl tonic::transport::server::Connected for Tracked<TcpStream> {
     }
 }
 
+/// The client address of a tracked connection, as axum's `ConnectInfo` (plain and TLS listeners alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TrackedListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TrackedListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl axum::extract::connect_info::Connected<SocketAddr> for Peer {
+    fn connect_info(addr: SocketAddr) -> Self {
+        Peer(addr)
+    }
+}
+
 /// A TCP listener for axum whose connections are [`Tracked`] and have `TCP_NODELAY` set.
 #[derive(Debug)]
 pub struct TrackedListener {
@@ -134,31 +150,28 @@ impl axum::serve::Listener for TrackedListener {
     }
 }
 
-/// An `axum_server` acceptor that tracks each TCP connection before handing it to `A` (TLS).
+/// An `axum_server` acceptor that tracks each TCP connection (and sets `TCP_NODELAY`); used as the inner acceptor
+/// of the TLS acceptor, so the bytes counted are the bytes on the wire.
 #[derive(Debug, Clone)]
-pub struct TrackedAcceptor<A> {
-    inner: A,
+pub struct TrackedAcceptor {
     metrics: Arc<Metrics>,
     protocol: Protocol,
 }
 
-impl<A> TrackedAcceptor<A> {
-    /// Tracks connections as `protocol`, then accepts them with `inner`.
-    pub fn new(inner: A, metrics: Arc<Metrics>, protocol: Protocol) -> Self {
-        Self { inner, metrics, protocol }
+impl TrackedAcceptor {
+    /// Tracks connections as `protocol`.
+    pub fn new(metrics: Arc<Metrics>, protocol: Protocol) -> Self {
+        Self { metrics, protocol }
     }
 }
 
-impl<A, S> axum_server::accept::Accept<TcpStream, S> for TrackedAcceptor<A>
-where
-    A: axum_server::accept::Accept<Tracked<TcpStream>, S>,
-{
-    type Stream = A::Stream;
-    type Service = A::Service;
-    type Future = A::Future;
+impl<S> axum_server::accept::Accept<TcpStream, S> for TrackedAcceptor {
+    type Stream = Tracked<TcpStream>;
+    type Service = S;
+    type Future = std::future::Ready<io::Result<(Self::Stream, S)>>;
 
     fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
         let _ = stream.set_nodelay(true);
-        self.inner.accept(Tracked::new(stream, self.metrics.clone(), self.protocol), service)
+        std::future::ready(Ok((Tracked::new(stream, self.metrics.clone(), self.protocol), service)))
     }
 }

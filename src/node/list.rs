@@ -22,6 +22,19 @@ pub enum Page {
 }
 
 impl Node {
+    /// Checks that `caller` is a node administrator: holds the list-handles permission on the prefix handle of
+    /// the node's first configured prefix (`0.NA/88.798`) or above. The audit log is theirs to read.
+    pub fn authorize_node_admin(&self, caller: &Caller) -> Result<(), NodeError> {
+        let id = caller.require()?;
+        let prefix = self.settings.prefixes.first().cloned();
+        let name = prefix.as_ref().map(|p| format!("0.NA/{p}")).unwrap_or_default();
+        if self.chain_grants(id, prefix, perm::LIST_HANDLES)? {
+            Ok(())
+        } else {
+            Err(NodeError::new(ErrorCode::Forbidden, format!("{id} is not an administrator of {name}")))
+        }
+    }
+
     /// Checks that `caller` may list the handles under `prefix`.
     pub fn authorize_list(&self, caller: &Caller, prefix: &Prefix) -> Result<(), NodeError> {
         let id = caller.require()?;

@@ -24,6 +24,8 @@ fn spawn_node(dir: &Path) -> (Child, String) {
             "127.0.0.1:0",
             "--handle",
             "127.0.0.1:0",
+            "--admin",
+            "127.0.0.1:0",
             "--data-dir",
         ])
         .arg(dir)

@@ -32,6 +32,7 @@ pub fn config(dir: &TempDir) -> Config {
     cfg.grpc.listen = "127.0.0.1:0".parse().unwrap();
     cfg.handle.listen_udp = "127.0.0.1:0".parse().unwrap();
     cfg.handle.listen_tcp = "127.0.0.1:0".parse().unwrap();
+    cfg.admin.listen = "127.0.0.1:0".parse().unwrap();
     cfg.bootstrap.admin_secret = Some(ROOT.1.into());
     cfg
 }

@@ -1,0 +1,167 @@
+//! The admin listener: `/metrics` (Prometheus text format), `/healthz` (alive), `/readyz` (store open,
+//! listeners bound, not shutting down) and `GET /admin/audit` (node administrators, HTTP Basic).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+
+use crate::audit::AuditQuery;
+use crate::error::{ErrorCode, NodeError};
+use crate::http::query::Params;
+use crate::http::reply::{self, ApiError, Caching, Render};
+use crate::metrics::Protocol;
+use crate::node::{Node, Origin};
+use crate::store::{Space, Store};
+
+/// The phase of the node, as `/readyz` and the gRPC health service report it.
+#[derive(Debug, Default)]
+pub struct Health {
+    phase: AtomicU8,
+}
+
+const STARTING: u8 = 0;
+const READY: u8 = 1;
+const STOPPING: u8 = 2;
+
+impl Health {
+    /// Every listener is bound: ready.
+    pub fn set_ready(&self) {
+        self.phase.store(READY, Ordering::SeqCst);
+    }
+
+    /// Shutdown began: not ready any more.
+    pub fn set_stopping(&self) {
+        self.phase.store(STOPPING, Ordering::SeqCst);
+    }
+
+    /// Why the node is not ready, or `None` when it is (the store answers a read).
+    pub fn not_ready(&self, store: &dyn Store) -> Option<String> {
+        match self.phase.load(Ordering::SeqCst) {
+            STARTING => Some("starting: listeners not bound yet".into()),
+            STOPPING => Some("shutting down".into()),
+            _ => store.get(Space::Meta, b"readyz").err().map(|e| format!("store: {e}")),
+        }
+    }
+}
+
+/// What the admin handlers share.
+#[derive(Clone)]
+pub struct AdminState {
+    /// The core.
+    pub node: Arc<Node>,
+    /// The phase.
+    pub health: Arc<Health>,
+    /// Accept credentials over plain HTTP.
+    pub allow_insecure_auth: bool,
+}
+
+/// The admin router.
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/admin/audit", get(audit))
+        .with_state(state)
+}
+
+async fn metrics(State(s): State<AdminState>) -> Response {
+    let node = s.node.clone();
+    match tokio::task::spawn_blocking(move || node.metrics().render(&node.store().figures())).await {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "metrics task failed\n").into_response(),
+    }
+}
+
+async fn readyz(State(s): State<AdminState>) -> Response {
+    let node = s.node.clone();
+    let health = s.health.clone();
+    let verdict = tokio::task::spawn_blocking(move || health.not_ready(node.store().as_ref()))
+        .await
+        .unwrap_or_else(|_| Some("readiness check failed".into()));
+    match verdict {
+        None => (StatusCode::OK, "ready\n").into_response(),
+        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n")).into_response(),
+    }
+}
+
+fn time_param(params: &Params, key: &str) -> Result<Option<u64>, NodeError> {
+    let Some(v) = params.last(key) else { return Ok(None) };
+    let bad = || NodeError::new(ErrorCode::BadRequest, format!("{key}={v:?} is not an RFC 3339 time or a date"));
+    let t = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+        .or_else(|_| crate::stats::parse_date(v).map(|d| d.midnight().assume_utc()).map_err(|_| bad()))?;
+    Ok(Some(u64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(0)))
+}
+
+fn audit_query(node: &Node, params: &Params) -> Result<AuditQuery, NodeError> {
+    let handle_key = params.last("handle").map(|h| node.parse_handle(h).map(|h| h.key().to_owned())).transpose()?;
+    let identity_key = params
+        .last("identity")
+        .map(|i| {
+            let (index, h) = i
+                .split_once(':')
+                .filter(|(n, _)| n.parse::<u32>().is_ok())
+                .ok_or_else(|| NodeError::new(ErrorCode::BadRequest, format!("identity {i:?} is not index:handle")))?;
+            Ok::<_, NodeError>(format!("{index}:{}", node.parse_handle(h)?.key()))
+        })
+        .transpose()?;
+    let limit = params.int("limit").map_err(|m| NodeError::new(ErrorCode::BadRequest, m))?;
+    Ok(AuditQuery {
+        handle_key,
+        identity_key,
+        from_us: time_param(params, "from")?,
+        to_us: time_param(params, "to")?,
+        limit: limit.map(|l| usize::try_from(l).unwrap_or(1)),
+        after: params.last("after").map(str::to_owned),
+    })
+}
+
+#[derive(Serialize)]
+struct AuditReply<'a> {
+    #[serde(rename = "responseCode")]
+    response_code: u32,
+    #[serde(flatten)]
+    page: &'a crate::audit::AuditPage,
+}
+
+async fn audit(
+    State(s): State<AdminState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let params = Params::parse(uri.query());
+    let render = Render::from_params(&params).unwrap_or_default();
+    let node = s.node.clone();
+    let origin = Origin::new(Protocol::Rest, Some(peer));
+    let allow = s.allow_insecure_auth;
+    let result = tokio::task::spawn_blocking(move || {
+        let auth = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+        if auth.is_some() && !allow {
+            return Err(NodeError::new(
+                ErrorCode::InsecureAuthentication,
+                "the admin listener is plain HTTP: credentials are refused unless http.allow_insecure_auth is set",
+            ));
+        }
+        let caller = node.caller_from(auth, origin)?;
+        node.authorize_node_admin(&caller)?;
+        let q = audit_query(&node, &params)?;
+        node.audit()
+            .query(&q)?
+            .ok_or_else(|| NodeError::new(ErrorCode::BadRequest, "after is not a cursor of this log"))
+    })
+    .await
+    .unwrap_or_else(|_| Err(NodeError::new(ErrorCode::Internal, "audit task failed")));
+    match result {
+        Ok(page) => {
+            reply::json(StatusCode::OK, &AuditReply { response_code: 1, page: &page }, &render, Caching::NoStore, None)
+        }
+        Err(e) => ApiError::from_node(e, "", &render).into_response(),
+    }
+}
