@@ -4,7 +4,9 @@
 //! - [`pb`]: the generated code, included in one place;
 //! - `convert`: protobuf values to and from core values;
 //! - `resolver`: `Resolve`, `ResolveBatch`, `ResolveStream`;
-//! - `registry`: writes, `BatchRegister`, listings.
+//! - `registry`: writes, `BatchRegister`, listings;
+//! - `statistics`: the published statistics report;
+//! - `observe`: request ids, origins, spans and request metrics around every call.
 
 use std::sync::Arc;
 
@@ -13,14 +15,17 @@ use tonic::metadata::MetadataValue;
 use tonic::{Request, Status};
 
 use crate::error::{ErrorCode, NodeError};
-use crate::node::{Caller, Node};
+use crate::node::{Caller, Node, Origin};
 
 mod convert;
+mod observe;
 mod registry;
 mod resolver;
+mod statistics;
 
 pub use registry::RegistryService;
 pub use resolver::ResolverService;
+pub use statistics::StatisticsService;
 
 /// Code generated from the proto files.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
@@ -54,9 +59,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// The caller of a request, from `authorization` metadata.
+    /// The caller of a request, from `authorization` metadata, and where it came from.
     pub fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
-        let Some(v) = req.metadata().get("authorization") else { return Ok(Caller::anonymous()) };
+        let origin = req
+            .extensions()
+            .get::<Origin>()
+            .cloned()
+            .unwrap_or_else(|| Origin::new(crate::metrics::Protocol::Grpc, req.remote_addr()));
+        let Some(v) = req.metadata().get("authorization") else { return Ok(Caller::new(None, origin)) };
         if !self.settings.secure && !self.settings.allow_insecure_auth {
             return Err(status(NodeError::new(
                 ErrorCode::InsecureAuthentication,
@@ -66,7 +76,7 @@ impl Shared {
         let text = v.to_str().map_err(|_| {
             status(NodeError::new(ErrorCode::AuthenticationFailed, "authorization metadata is not ASCII"))
         })?;
-        self.node.authenticate_basic(text).map(Caller::authenticated).map_err(status)
+        self.node.caller_from(Some(text), origin).map_err(status)
     }
 }
 
@@ -81,7 +91,7 @@ pub fn status(e: NodeError) -> Status {
 }
 
 /// The services the health service reports on: the server as a whole (`""`) and each API.
-const HEALTH_SERVICES: [&str; 3] = ["", "idnode.v1.Resolver", "idnode.v1.Registry"];
+const HEALTH_SERVICES: [&str; 4] = ["", "idnode.v1.Resolver", "idnode.v1.Registry", "idnode.v1.Statistics"];
 
 /// Reports every service as serving (`ready`) or not serving through the gRPC health service.
 pub async fn set_health(reporter: &tonic_health::server::HealthReporter, ready: bool) {
@@ -102,9 +112,10 @@ pub async fn routes(
     let resolver = pb::resolver_server::ResolverServer::new(ResolverService(shared.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-    let registry = pb::registry_server::RegistryServer::new(RegistryService(shared))
+    let registry = pb::registry_server::RegistryServer::new(RegistryService(shared.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
+    let statistics = pb::statistics_server::StatisticsServer::new(StatisticsService(shared.clone()));
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, false).await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -115,10 +126,14 @@ pub async fn routes(
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let routes = tonic::service::Routes::new(resolver)
+    let router = tonic::service::Routes::new(resolver)
         .add_service(registry)
+        .add_service(statistics)
         .add_service(health)
         .add_service(reflection_v1)
-        .add_service(reflection_v1alpha);
-    Ok((routes, reporter))
+        .add_service(reflection_v1alpha)
+        .prepare()
+        .into_axum_router()
+        .layer(axum::middleware::from_fn_with_state(shared.node, observe::observe));
+    Ok((tonic::service::Routes::from(router), reporter))
 }

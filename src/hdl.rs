@@ -13,7 +13,8 @@ use std::sync::Arc;
 use md5::Digest as _;
 
 use crate::error::{ErrorCode, NodeError};
-use crate::node::{Caller, Filter, Node, now};
+use crate::metrics::{Operation, Outcome, Protocol};
+use crate::node::{Caller, Filter, Node, Origin, now};
 use crate::record::wire::put_bytes;
 
 pub mod client;
@@ -83,6 +84,37 @@ impl Responder {
     /// Answers one request message (the bytes after the envelope) received with `env`; returns the response
     /// message (without envelope).
     pub fn respond(&self, env: &Envelope, message: &[u8]) -> Vec<u8> {
+        self.respond_from(env, message, Origin::internal())
+    }
+
+    /// Answers a request from `origin`, and records it in the request metrics of the origin's protocol.
+    pub fn respond_from(&self, env: &Envelope, message: &[u8], origin: Origin) -> Vec<u8> {
+        let start = std::time::Instant::now();
+        let protocol = origin.protocol;
+        let response = self.answer(env, message, &Caller::new(None, origin));
+        let rc = response.get(4..8).map_or(2, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        let outcome = Outcome::from_response_code(rc);
+        self.node.metrics().request(protocol, operation(message), outcome, start.elapsed());
+        response
+    }
+
+    /// The "too busy" answer to `message`, counted as shed.
+    pub fn busy(&self, protocol: Protocol, message: &[u8]) -> Vec<u8> {
+        self.node.metrics().request(protocol, operation(message), Outcome::Overloaded, std::time::Duration::ZERO);
+        self.error(&Header::default(), rc::TOO_BUSY, "server too busy; retry later")
+    }
+
+    /// Counts bytes of `protocol` (the UDP listener; TCP connections count themselves).
+    pub fn count_bytes(&self, protocol: Protocol, received: usize, sent: usize) {
+        self.node.metrics().bytes(protocol, received as u64, sent as u64);
+    }
+
+    /// The metrics of the node.
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        self.node.metrics()
+    }
+
+    fn answer(&self, env: &Envelope, message: &[u8], caller: &Caller) -> Vec<u8> {
         if env.major != codec::MAJOR {
             let e = CodecError::Version(env.major);
             return self.error(&Header::default(), rc::PROTOCOL_ERROR, &e.to_string());
@@ -93,13 +125,13 @@ impl Responder {
         };
         let h = &msg.header;
         match h.opcode {
-            op::RESOLUTION => self.resolve(env, h, &msg.body, message),
+            op::RESOLUTION => self.resolve(env, h, &msg.body, message, caller),
             op::GET_SITE_INFO => encode_message(&self.header(h, rc::SUCCESS), &self.site),
             other => self.error(h, rc::NOT_SUPPORTED, &format!("operation {other} is not supported by this server")),
         }
     }
 
-    fn resolve(&self, env: &Envelope, h: &Header, body: &[u8], message: &[u8]) -> Vec<u8> {
+    fn resolve(&self, env: &Envelope, h: &Header, body: &[u8], message: &[u8], caller: &Caller) -> Vec<u8> {
         let req = match ResolutionRequest::decode(body) {
             Ok(r) => r,
             Err(e) => return self.error(h, rc::PROTOCOL_ERROR, &e.to_string()),
@@ -109,7 +141,7 @@ impl Responder {
             .and_then(|s| self.node.parse_handle(s))
             .and_then(|handle| {
                 let filter = Filter { indexes: req.indexes.clone(), types: req.types.clone(), public_only: true };
-                self.node.resolve(&handle, &filter, &Caller::anonymous())
+                self.node.resolve(&handle, &filter, caller)
             });
         match outcome {
             Ok(r) if r.matched => {
@@ -126,6 +158,15 @@ impl Responder {
             ),
             Err(e) => self.error(h, e.code.response_code(), &e.message),
         }
+    }
+}
+
+/// The operation label of a request message, from its opcode.
+fn operation(message: &[u8]) -> Operation {
+    match message.get(..4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])) {
+        Some(op::RESOLUTION) => Operation::Resolve,
+        Some(op::GET_SITE_INFO) => Operation::SiteInfo,
+        _ => Operation::Other,
     }
 }
 

@@ -11,6 +11,9 @@ use tokio::sync::{Semaphore, watch};
 
 use super::Responder;
 use super::codec::{ENVELOPE_LEN, Envelope, Header, UDP_CHUNK, UDP_PACKET_LEN, flag, rc};
+use crate::metrics::Protocol;
+use crate::metrics::io::Tracked;
+use crate::node::Origin;
 
 /// Limits of the listeners.
 #[derive(Debug, Clone)]
@@ -73,11 +76,12 @@ pub async fn serve_udp(socket: UdpSocket, responder: Responder, limits: Limits, 
             r = socket.recv_from(&mut buf) => match r { Ok(x) => x, Err(_) => continue },
             _ = stop.wait_for(|s| *s) => return,
         };
+        responder.count_bytes(Protocol::HandleUdp, n, 0);
         let packet = &buf[..n];
         let Ok(env) = Envelope::decode(packet) else { continue };
         let Ok(total) = env.checked_len() else {
             let msg = responder.error(&Header::default(), rc::PROTOCOL_ERROR, "message length outside the limits");
-            send_all(&socket, peer, udp_packets(&env, &msg, 1)).await;
+            send_all(&socket, &responder, peer, udp_packets(&env, &msg, 1)).await;
             continue;
         };
         let chunk = &packet[ENVELOPE_LEN..];
@@ -88,14 +92,14 @@ pub async fn serve_udp(socket: UdpSocket, responder: Responder, limits: Limits, 
         };
         let Some(message) = message else { continue };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            let msg = responder.error(&Header::default(), rc::TOO_BUSY, "server too busy; retry later");
-            send_all(&socket, peer, udp_packets(&env, &msg, 1)).await;
+            let msg = responder.busy(Protocol::HandleUdp, &message);
+            send_all(&socket, &responder, peer, udp_packets(&env, &msg, 1)).await;
             continue;
         };
         let (socket, responder, max_packets) = (socket.clone(), responder.clone(), limits.udp_max_response_packets);
         tokio::spawn(async move {
-            let response = responder.respond(&env, &message);
-            send_all(&socket, peer, udp_packets(&env, &response, max_packets)).await;
+            let response = responder.respond_from(&env, &message, Origin::new(Protocol::HandleUdp, Some(peer)));
+            send_all(&socket, &responder, peer, udp_packets(&env, &response, max_packets)).await;
             drop(permit);
         });
     }
@@ -135,10 +139,12 @@ fn reassemble(
     }
 }
 
-async fn send_all(socket: &UdpSocket, peer: SocketAddr, packets: Vec<Vec<u8>>) {
+async fn send_all(socket: &UdpSocket, responder: &Responder, peer: SocketAddr, packets: Vec<Vec<u8>>) {
     for p in packets {
         debug_assert!(p.len() <= UDP_PACKET_LEN);
-        let _ = socket.send_to(&p, peer).await;
+        if let Ok(n) = socket.send_to(&p, peer).await {
+            responder.count_bytes(Protocol::HandleUdp, 0, n);
+        }
     }
 }
 
@@ -156,6 +162,7 @@ pub async fn serve_tcp(listener: TcpListener, responder: Responder, limits: Limi
             continue;
         };
         let _ = stream.set_nodelay(true);
+        let stream = Tracked::new(stream, responder.metrics().clone(), Protocol::HandleTcp);
         let (responder, limits, in_flight, stop) = (responder.clone(), limits.clone(), in_flight.clone(), stop.clone());
         tokio::spawn(async move {
             connection(stream, responder, limits, in_flight, stop).await;
@@ -165,7 +172,7 @@ pub async fn serve_tcp(listener: TcpListener, responder: Responder, limits: Limi
 }
 
 async fn connection(
-    mut stream: TcpStream,
+    mut stream: Tracked<TcpStream>,
     responder: Responder,
     limits: Limits,
     in_flight: Arc<Semaphore>,
@@ -193,9 +200,10 @@ async fn connection(
         if !matches!(tokio::time::timeout(limits.tcp_idle_timeout, stream.read_exact(&mut message)).await, Ok(Ok(_))) {
             return;
         }
+        let peer = stream.get_ref().peer_addr().ok();
         let response = match in_flight.try_acquire() {
-            Ok(_permit) => responder.respond(&env, &message),
-            Err(_) => responder.error(&Header::default(), rc::TOO_BUSY, "server too busy; retry later"),
+            Ok(_permit) => responder.respond_from(&env, &message, Origin::new(Protocol::HandleTcp, peer)),
+            Err(_) => responder.busy(Protocol::HandleTcp, &message),
         };
         if write_message(&mut stream, &env, &response).await.is_err() {
             return;
@@ -203,7 +211,7 @@ async fn connection(
     }
 }
 
-async fn write_message(stream: &mut TcpStream, env: &Envelope, message: &[u8]) -> std::io::Result<()> {
+async fn write_message(stream: &mut Tracked<TcpStream>, env: &Envelope, message: &[u8]) -> std::io::Result<()> {
     let mut out = Vec::with_capacity(ENVELOPE_LEN + message.len());
     env.reply(message.len()).encode(&mut out);
     out.extend_from_slice(message);

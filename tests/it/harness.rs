@@ -79,6 +79,24 @@ impl TestNode {
         self.send(Method::DELETE, path, Some(auth), None).await
     }
 
+    /// GET on the admin listener.
+    pub async fn admin(&self, path: &str, auth: Option<(&str, &str)>) -> Reply {
+        let addr = self.running.as_ref().and_then(|r| r.admin_addr).expect("admin listener");
+        let mut req = self.client.get(format!("http://{addr}{path}"));
+        if let Some((u, p)) = auth {
+            req = req.basic_auth(u, Some(p));
+        }
+        Reply::from(req.send().await.expect("admin request")).await
+    }
+
+    /// The node's `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let r = self.admin("/metrics", None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(r.header("content-type").is_some_and(|c| c.starts_with("text/plain; version=0.0.4")));
+        r.text
+    }
+
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.shutdown().await.unwrap();
@@ -165,4 +183,14 @@ pub async fn run_python_check(python: PathBuf, script: &str, env: Vec<(&'static 
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && stdout.contains(" 0 failed"), "{script} failed");
+}
+
+/// The value of one series (`name{labels}` exactly as rendered, or a bare name) in Prometheus text.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Like [`sample`], 0 when the series is absent.
+pub fn count(text: &str, series: &str) -> f64 {
+    sample(text, series).unwrap_or(0.0)
 }

@@ -7,6 +7,7 @@ mod grpc_batches;
 mod grpc_interop;
 mod handle_protocol;
 mod harness;
+mod observability;
 mod pyhandle;
 mod rest_params;
 mod rest_status;
