@@ -20,6 +20,7 @@ pub struct TestNode {
     pub running: Option<Running>,
     pub base: String,
     pub client: reqwest::Client,
+    cfg: Config,
     _dir: TempDir,
 }
 
@@ -43,11 +44,24 @@ impl TestNode {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = config(&dir);
         tweak(&mut cfg);
-        let running = server::start(cfg, true).await.expect("node starts");
+        Self::serve(cfg, dir).await
+    }
+
+    async fn serve(cfg: Config, dir: TempDir) -> Self {
+        let running = server::start(cfg.clone(), true).await.expect("node starts");
         let scheme = if running.https { "https" } else { "http" };
         let base = format!("{scheme}://{}", running.http_addr);
         let client = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
-        Self { running: Some(running), base, client, _dir: dir }
+        Self { running: Some(running), base, client, cfg, _dir: dir }
+    }
+
+    /// Stops the node gracefully and starts it again on the same data directory (new ports).
+    pub async fn restart(mut self) -> Self {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.unwrap();
+        }
+        let (cfg, dir) = (self.cfg.clone(), std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap()));
+        Self::serve(cfg, dir).await
     }
 
     /// Starts a node with the test configuration.

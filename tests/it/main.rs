@@ -12,4 +12,5 @@ mod pyhandle;
 mod rest_params;
 mod rest_status;
 mod rest_writes;
+mod stats_audit;
 mod tls;
