@@ -39,10 +39,10 @@ pub fn value_in(v: pb::HandleValue, now: u32) -> Result<HandleValue, NodeError> 
     };
     let perms = v.permissions.map_or(default_perms(&v.r#type), |p| {
         Perms(
-            u8::from(p.admin_read) * Perms::ADMIN_READ
-                | u8::from(p.admin_write) * Perms::ADMIN_WRITE
-                | u8::from(p.public_read) * Perms::PUBLIC_READ
-                | u8::from(p.public_write) * Perms::PUBLIC_WRITE,
+            (u8::from(p.admin_read) * Perms::ADMIN_READ)
+                | (u8::from(p.admin_write) * Perms::ADMIN_WRITE)
+                | (u8::from(p.public_read) * Perms::PUBLIC_READ)
+                | (u8::from(p.public_write) * Perms::PUBLIC_WRITE),
         )
     });
     let references = v.references.into_iter().map(|r| Reference { handle: r.handle, index: r.index }).collect();

@@ -91,10 +91,10 @@ impl Node {
         h: &Handle,
         result: Result<T, NodeError>,
     ) -> Result<T, NodeError> {
-        if let Err(e) = &result {
-            if matches!(e.code, ErrorCode::Forbidden | ErrorCode::AuthenticationFailed) {
-                self.write_refusal(caller, operation, h.as_str(), h.key(), e);
-            }
+        if let Err(e) = &result
+            && matches!(e.code, ErrorCode::Forbidden | ErrorCode::AuthenticationFailed)
+        {
+            self.write_refusal(caller, operation, h.as_str(), h.key(), e);
         }
         result
     }

@@ -103,10 +103,10 @@ impl Node {
         let na = format!("{NA_PREFIX}/");
         let mut out = Vec::new();
         self.store().scan(Space::Handles, na.as_bytes(), None, &mut |k, _| {
-            if let Some(p) = std::str::from_utf8(&k[na.len()..]).ok().and_then(|s| Prefix::parse(s).ok()) {
-                if self.homes(&p) {
-                    out.push(p);
-                }
+            if let Some(p) = std::str::from_utf8(&k[na.len()..]).ok().and_then(|s| Prefix::parse(s).ok())
+                && self.homes(&p)
+            {
+                out.push(p);
             }
             Visit::Continue
         })?;

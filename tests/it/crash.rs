@@ -105,9 +105,11 @@ async fn acknowledged_writes_survive_sigkill() {
     let r = client.get(format!("{base}/api/handles/88.798.1/JDZ-2024-000123")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     // registrations are counted in the batch of the record: the statistics match the store exactly
-    let listing = client.get(format!("{base}/api/handles?prefix=88.798.1&page=0&pageSize=1")).basic_auth(E1.0, Some(E1.1));
+    let listing =
+        client.get(format!("{base}/api/handles?prefix=88.798.1&page=0&pageSize=1")).basic_auth(E1.0, Some(E1.1));
     let listing: serde_json::Value = listing.send().await.unwrap().json().await.unwrap();
-    let in_store = listing["totalCount"].as_str().and_then(|t| t.parse::<u64>().ok()).or(listing["totalCount"].as_u64());
+    let in_store =
+        listing["totalCount"].as_str().and_then(|t| t.parse::<u64>().ok()).or(listing["totalCount"].as_u64());
     let stats: serde_json::Value =
         client.get(format!("{base}/api/stats?prefix=88.798.1")).send().await.unwrap().json().await.unwrap();
     assert_eq!(stats["prefixes"][0]["registered"].as_u64(), in_store, "{stats}");

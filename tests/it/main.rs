@@ -8,6 +8,7 @@ mod grpc_interop;
 mod handle_protocol;
 mod harness;
 mod observability;
+mod prometheus;
 mod pyhandle;
 mod rest_params;
 mod rest_status;

@@ -94,7 +94,11 @@ async fn audit_api_is_for_node_administrators() {
     assert_eq!((created["operation"].as_str(), created["result"].as_str()), (Some("create"), Some("ok")));
     assert!(created["digest"].as_str().unwrap().starts_with("sha256:"));
     assert!(created["client"].as_str().unwrap().starts_with("127.0.0.1:"));
-    assert_eq!((created["protocol"].as_str(), created["admin"].as_bool()), (Some("rest"), Some(true)), "HS_ADMIN added");
+    assert_eq!(
+        (created["protocol"].as_str(), created["admin"].as_bool()),
+        (Some("rest"), Some(true)),
+        "HS_ADMIN added"
+    );
     assert!(created["request_id"].as_str().is_some_and(|id| !id.is_empty()));
     assert_eq!(refused["identity"], "300:0.NA/88.798.2");
     assert!(refused["result"].as_str().unwrap().starts_with("denied: "), "{refused}");
