@@ -170,14 +170,12 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
             .with_context(|| format!("binding admin listener {}", cfg.admin.listen))?;
         let addr = listener.local_addr()?;
         let app = admin::router(state).into_make_service_with_connect_info::<SocketAddr>();
-        let mut stopped = stopped.clone();
+        let stopped = stopped.clone();
         servers.push((
             "admin",
             tokio::spawn(async move {
                 axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stopped.wait_for(|s| *s).await;
-                    })
+                    .with_graceful_shutdown(stopping(stopped))
                     .await
                     .context("admin server failed")
             }),
@@ -212,7 +210,7 @@ async fn serve_http(
     cfg: &Config,
     app: axum::Router,
     metrics: &Arc<Metrics>,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
     let listener =
         std::net::TcpListener::bind(cfg.http.listen).with_context(|| format!("binding {}", cfg.http.listen))?;
@@ -227,7 +225,7 @@ async fn serve_http(
             let handle = axum_server::Handle::new();
             let h2 = handle.clone();
             tokio::spawn(async move {
-                let _ = stopped.wait_for(|s| *s).await;
+                stopping(stopped).await;
                 h2.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
             });
             let tracked = TrackedAcceptor::new(metrics.clone(), Protocol::Rest);
@@ -239,9 +237,7 @@ async fn serve_http(
                 TrackedListener::new(tokio::net::TcpListener::from_std(listener)?, metrics.clone(), Protocol::Rest);
             tokio::spawn(async move {
                 axum::serve(listener, service)
-                    .with_graceful_shutdown(async move {
-                        let _ = stopped.wait_for(|s| *s).await;
-                    })
+                    .with_graceful_shutdown(stopping(stopped))
                     .await
                     .context("HTTP server failed")
             })
@@ -272,7 +268,7 @@ async fn serve_grpc(
     cfg: &Config,
     routes: tonic::service::Routes,
     metrics: &Arc<Metrics>,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
     let listener = tokio::net::TcpListener::bind(cfg.grpc.listen)
         .await
@@ -292,13 +288,16 @@ async fn serve_grpc(
     let task = tokio::spawn(async move {
         builder
             .add_routes(routes)
-            .serve_with_incoming_shutdown(incoming, async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
+            .serve_with_incoming_shutdown(incoming, stopping(stopped))
             .await
             .context("gRPC server failed")
     });
     Ok((addr, task))
+}
+
+/// Resolves when the node starts stopping.
+async fn stopping(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|s| *s).await;
 }
 
 /// Serves until `shutdown` resolves, then stops gracefully.
