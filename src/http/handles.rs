@@ -153,7 +153,8 @@ async fn read_body(
 
 /// Runs a blocking core call (writes fsync) off the async workers.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, crate::error::NodeError> {
-    tokio::task::spawn_blocking(f)
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
         .await
         .map_err(|_| crate::error::NodeError::new(ErrorCode::Internal, "request task failed"))
 }

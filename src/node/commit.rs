@@ -78,6 +78,13 @@ impl Node {
         let entry = self.audit.entry(event);
         self.audit.add_to(&mut b, &entry);
         self.store.write(b)?;
+        tracing::info!(
+            handle = spelling,
+            operation,
+            identity = %entry.identity,
+            digest = entry.digest.as_deref().unwrap_or(""),
+            "committed"
+        );
         self.metrics.registration(change);
         self.audited.ok.increment(1);
         Ok(())

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -10,8 +10,11 @@ use serde_json::json;
 
 use crate::harness::*;
 
-/// Starts the `idnode` binary on a free loopback port and returns it with its base URL.
-fn spawn_node(dir: &Path) -> (Child, String) {
+/// The JSON log lines of a node, collected as it runs.
+type Logs = Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
+
+/// Starts the `idnode` binary on a free loopback port and returns it with its base URL and its log.
+fn spawn_node(dir: &Path) -> (Killed, String, Logs) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idnode"))
         .args([
             "serve",
@@ -49,15 +52,21 @@ fn spawn_node(dir: &Path) -> (Child, String) {
     }
     let addr = addr.expect("the REST address was logged");
     // keep draining the log so the node never blocks on a full pipe
-    std::thread::spawn(move || for _ in lines {});
-    (child, format!("http://{addr}"))
+    let logs = Logs::default();
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push(serde_json::from_str(&line).unwrap_or_default());
+        }
+    });
+    (Killed(Some(child)), format!("http://{addr}"), logs)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("db");
-    let (mut child, base) = spawn_node(&data);
+    let (mut child, base, logs) = spawn_node(&data);
     let client = reqwest::Client::new();
     let acked = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -86,15 +95,20 @@ async fn acknowledged_writes_survive_sigkill() {
     while acked.lock().unwrap().len() < 400 {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    child.kill().unwrap(); // SIGKILL, writes in flight
-    child.wait().unwrap();
+    // structured logs: each committed change is logged inside its request's span, with the request id
+    let committed = logs.lock().unwrap().iter().find(|l| l["fields"]["message"] == "committed").cloned();
+    let committed = committed.expect("a JSON log line per committed change");
+    assert!(committed["span"]["request_id"].as_str().is_some_and(|id| id.len() == 16), "{committed}");
+    assert_eq!(committed["fields"]["identity"], "300:0.NA/88.798.1", "{committed}");
+    child.child().kill().unwrap(); // SIGKILL, writes in flight
+    child.child().wait().unwrap();
     stop.store(true, Ordering::Relaxed);
     for w in writers {
         w.await.unwrap();
     }
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() >= 400);
-    let (mut child, base) = spawn_node(&data);
+    let (mut child, base, _) = spawn_node(&data);
     for h in &acked {
         let r = client.get(format!("{base}/api/handles/{h}?index=2000")).send().await.unwrap();
         assert_eq!(r.status(), 200, "{h} was acknowledged but is lost");
@@ -114,15 +128,16 @@ async fn acknowledged_writes_survive_sigkill() {
         client.get(format!("{base}/api/stats?prefix=88.798.1")).send().await.unwrap().json().await.unwrap();
     assert_eq!(stats["prefixes"][0]["registered"].as_u64(), in_store, "{stats}");
     assert!(in_store.unwrap() >= 600 + acked.len() as u64);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.child().kill().unwrap();
+    child.child().wait().unwrap();
     eprintln!("{} acknowledged registrations survived SIGKILL", acked.len());
 }
 
 #[test]
 fn sigterm_shuts_down_gracefully() {
     let dir = tempfile::tempdir().unwrap();
-    let (child, _base) = spawn_node(&dir.path().join("db"));
+    let (mut node, _base, _) = spawn_node(&dir.path().join("db"));
+    let child = node.0.take().unwrap();
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();

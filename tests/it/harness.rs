@@ -208,3 +208,22 @@ pub fn sample(text: &str, series: &str) -> Option<f64> {
 pub fn count(text: &str, series: &str) -> f64 {
     sample(text, series).unwrap_or(0.0)
 }
+
+/// A child process killed when the test ends, however it ends (a panic must not leave a server running).
+pub struct Killed(pub Option<std::process::Child>);
+
+impl Killed {
+    /// The process.
+    pub fn child(&mut self) -> &mut std::process::Child {
+        self.0.as_mut().expect("the process was taken")
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! `deploy/prometheus.yml` and `deploy/alerts.yml` and answers PromQL about it; `promtool` accepts the rules; the
 //! Grafana dashboard and the alert rules reference only metrics the node exports.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -10,16 +10,6 @@ use serde_json::Value;
 use crate::harness::*;
 
 const DEPLOY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy");
-
-/// Kills the server when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn tool(name: &str) -> String {
     let found = Command::new("sh").args(["-c", &format!("command -v {name}")]).output().unwrap();
@@ -67,7 +57,7 @@ async fn prometheus_scrapes_the_node_and_answers_promql() {
     std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
     std::fs::copy(format!("{DEPLOY}/alerts.yml"), dir.path().join("alerts.yml")).unwrap();
     let port = free_port();
-    let _server = Killed(
+    let _server = Killed(Some(
         Command::new(prometheus)
             .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
             .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
@@ -76,7 +66,7 @@ async fn prometheus_scrapes_the_node_and_answers_promql() {
             .stdout(Stdio::null())
             .spawn()
             .unwrap(),
-    );
+    ));
     let client = reqwest::Client::new();
     let promql = r#"sum(idnode_core_resolutions_total{job="idnode",protocol="rest",result="ok"})"#;
     let deadline = Instant::now() + Duration::from_secs(90);
