@@ -20,13 +20,16 @@ from grpc_tools import protoc
 PROTO_DIR = os.environ["IDNODE_PROTO_DIR"]
 OUT = tempfile.mkdtemp(prefix="idnode-grpc-py-")
 rc = protoc.main(["grpc_tools.protoc", f"-I{PROTO_DIR}", f"--python_out={OUT}", f"--grpc_python_out={OUT}",
-                  os.path.join(PROTO_DIR, "idnode/v1/idnode.proto")])
+                  os.path.join(PROTO_DIR, "idnode/v1/idnode.proto"),
+                  os.path.join(PROTO_DIR, "idnode/v1/statistics.proto")])
 if rc != 0:
     print(f"protoc failed with {rc}")
     sys.exit(2)
 sys.path.insert(0, OUT)
 from idnode.v1 import idnode_pb2 as pb  # noqa: E402
 from idnode.v1 import idnode_pb2_grpc as rpc  # noqa: E402
+from idnode.v1 import statistics_pb2 as spb  # noqa: E402
+from idnode.v1 import statistics_pb2_grpc as srpc  # noqa: E402
 
 TARGET = os.environ["IDNODE_GRPC"]
 USER = os.environ["IDNODE_USER"]
@@ -122,5 +125,20 @@ check("Create with credentials, then Resolve", t_register_and_resolve)
 check("error statuses: ALREADY_EXISTS (rc 101 trailer), UNAUTHENTICATED", t_errors)
 check("BatchRegister with partial success, idempotent retry, ResolveBatch", t_batch)
 check("ResolveStream in order", t_stream)
+
+
+def t_statistics():
+    r = srpc.StatisticsStub(channel).GetStatistics(spb.StatisticsRequest(prefix=PREFIX, top=1))
+    assert len(r.days) == 30 and r.utc_offset == "+08:00", (len(r.days), r.utc_offset)
+    assert r.prefixes[0].prefix == PREFIX and r.prefixes[0].registered >= 600 + 51, r.prefixes[0]
+    assert r.period.created >= 51 and r.period.resolutions >= 70, r.period
+    try:
+        srpc.StatisticsStub(channel).GetStatistics(spb.StatisticsRequest(**{"from": "someday"}))
+        raise AssertionError("a bad date must fail")
+    except grpc.RpcError as e:
+        assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
+
+
+check("GetStatistics counts this run's registrations and resolutions", t_statistics)
 print(f"grpcio: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
