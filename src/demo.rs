@@ -79,16 +79,26 @@ pub fn identity_record(handle: &str, key_index: u32, secret_text: &str, extra: V
 }
 
 fn product(rng: &mut Rng, ent: usize, prefix: &str, n: u32) -> (String, Vec<HandleValue>) {
+    let handle = format!("{prefix}/JDZ-2024-{n:06}");
+    let values = product_values(rng, ent, prefix, &handle);
+    (handle, values)
+}
+
+/// The values of a ceramic product record of enterprise `ent` (any number; the demo's five repeat) under
+/// `prefix`, drawn from the seeded generator: the same seed gives the same record.
+pub fn product_record(seed: u64, ent: usize, prefix: &str, handle: &str) -> Vec<HandleValue> {
+    product_values(&mut Rng(seed), ent % ENTERPRISES.len(), prefix, handle)
+}
+
+fn product_values(rng: &mut Rng, ent: usize, prefix: &str, handle: &str) -> Vec<HandleValue> {
     let (company, uscc, decoration) = ENTERPRISES[ent];
-    let suffix = format!("JDZ-2024-{n:06}");
-    let handle = format!("{prefix}/{suffix}");
     let shape = rng.pick(&SHAPES);
     let name = format!("{decoration}{}{shape}", rng.pick(&MOTIFS));
     let temp = 1280 + (rng.next() % 60) as u32;
     let day = 1 + (rng.next() % 28) as u32;
     let month = 1 + (rng.next() % 12) as u32;
     let batch = format!("B2024{month:02}-{:03}", rng.next() % 200);
-    let values = vec![
+    vec![
         v(1, types::URL, format!("https://trace.example.cn/p/{handle}")),
         admin(100, &format!("0.NA/{prefix}"), 200, 0b0111_1111_0011),
         v(1000, "TEMPLATE_ID", TEMPLATE_ID),
@@ -110,8 +120,7 @@ fn product(rng: &mut Rng, ent: usize, prefix: &str, n: u32) -> (String, Vec<Hand
         v(2015, "standard", "GB/T 3532-2022 日用瓷器"),
         v(2016, "brandCertificate", format!("JDZZ-{:08}", rng.next() % 100_000_000)),
         v(2018, "leadCadmiumRelease", "铅<0.2 mg/L, 镉<0.02 mg/L (合格)"),
-    ];
-    (handle, values)
+    ]
 }
 
 /// Whether the store holds no handle at all.

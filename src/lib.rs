@@ -13,8 +13,10 @@
 //! - [`grpc`]: the gRPC API (tonic), health and reflection, a thin adapter over [`node`].
 //! - [`audit`]: the durable audit log of changes and refusals, queryable by identifier, identity and time.
 //! - [`config`]: TOML configuration with environment overrides.
+//! - [`dataset`]: the deterministic benchmark data set (millions of ceramic identifiers).
 //! - [`demo`]: the deterministic ceramics demo data set.
 //! - [`stats`]: registrations and resolutions per prefix and day, kept durably and reported.
+//! - [`loadgen`]: the load generator of `idnode bench` (all protocols, HDR histograms).
 //! - [`server`]: opens the store, binds listeners, serves until shutdown.
 //! - [`cli`]: the command line of the `idnode` binary.
 
@@ -23,12 +25,14 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod dataset;
 pub mod demo;
 pub mod error;
 pub mod grpc;
 pub mod hdl;
 pub mod http;
 pub mod id;
+pub mod loadgen;
 pub mod metrics;
 pub mod node;
 pub mod record;

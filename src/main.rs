@@ -25,6 +25,15 @@ fn main() -> anyhow::Result<()> {
                 _ => Ok(()),
             }
         }
+        Command::Bench(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            println!("{}", rt.block_on(idnode::cli::bench::bench(&args))?);
+            Ok(())
+        }
+        Command::LoadDataset(args) => {
+            println!("{}", idnode::cli::bench::load(&args)?);
+            Ok(())
+        }
         Command::Serve(args) => {
             let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
             let fmt = tracing_subscriber::fmt().with_env_filter(filter);

@@ -86,11 +86,16 @@ pub async fn exchange(
 async fn tcp(addr: SocketAddr, env: Envelope, message: &[u8]) -> Result<Answer, ClientError> {
     let mut s = TcpStream::connect(addr).await?;
     s.set_nodelay(true)?;
+    exchange_tcp(&mut s, env, message).await
+}
+
+/// Sends one request on an open TCP connection and reads its answer (several requests may share a connection).
+pub async fn exchange_tcp(s: &mut TcpStream, env: Envelope, message: &[u8]) -> Result<Answer, ClientError> {
     let mut out = Vec::with_capacity(ENVELOPE_LEN + message.len());
     env.encode(&mut out);
     out.extend_from_slice(message);
     s.write_all(&out).await?;
-    read_tcp_answer(&mut s).await
+    read_tcp_answer(s).await
 }
 
 /// Reads one answer from a TCP stream.
@@ -108,6 +113,12 @@ async fn udp(addr: SocketAddr, env: Envelope, message: &[u8]) -> Result<Answer, 
     let local: SocketAddr = if addr.is_ipv4() { "127.0.0.1:0".parse().unwrap() } else { "[::1]:0".parse().unwrap() };
     let sock = UdpSocket::bind(local).await?;
     sock.connect(addr).await?;
+    exchange_udp(&sock, env, message).await
+}
+
+/// Sends one request on a connected UDP socket and reassembles its answer (answers to other request ids are
+/// skipped). No time-out: the caller sets one.
+pub async fn exchange_udp(sock: &UdpSocket, env: Envelope, message: &[u8]) -> Result<Answer, ClientError> {
     for (i, chunk) in message.chunks(UDP_CHUNK).enumerate() {
         let mut p = Vec::with_capacity(ENVELOPE_LEN + chunk.len());
         Envelope { sequence: i as u32, ..env }.encode(&mut p);

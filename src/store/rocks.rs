@@ -90,6 +90,16 @@ impl RocksStore {
         })
     }
 
+    /// Flushes the memtables and compacts every column family into the last level (after a bulk load).
+    pub fn compact(&self) -> Result<(), StoreError> {
+        for s in Space::ALL {
+            let cf = self.cf(s)?;
+            self.db.flush_cf(cf).map_err(engine)?;
+            self.db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
+        }
+        Ok(())
+    }
+
     /// The database directory.
     pub fn path(&self) -> &Path {
         &self.path

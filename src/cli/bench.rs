@@ -1,0 +1,125 @@
+//! `idnode bench` (the load generator) and `idnode load-dataset` (the benchmark data set).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::dataset::DatasetSpec;
+use crate::loadgen::drivers::Proto;
+use crate::loadgen::keys::KeySpec;
+use crate::loadgen::{LoadSpec, Report};
+
+/// The data set a node holds (both commands must agree).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatasetArgs {
+    /// Identifiers in the data set.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub count: u64,
+    /// Enterprise prefixes they are spread over.
+    #[arg(long, default_value_t = 2000)]
+    pub enterprises: u64,
+}
+
+impl DatasetArgs {
+    /// The spec.
+    pub fn spec(&self) -> DatasetSpec {
+        DatasetSpec::new(self.count, self.enterprises)
+    }
+}
+
+/// Options of `idnode bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// The protocol.
+    #[arg(long, value_enum)]
+    pub proto: Proto,
+    /// The node's listener for that protocol.
+    #[arg(long)]
+    pub target: SocketAddr,
+    /// Requests in flight (workers).
+    #[arg(long, short = 'c', default_value_t = 32)]
+    pub concurrency: usize,
+    /// Connections shared by workers (HTTP/2, gRPC unary).
+    #[arg(long, default_value_t = 1)]
+    pub connections: usize,
+    /// gRPC stream: requests in flight per stream.
+    #[arg(long, default_value_t = 32)]
+    pub depth: usize,
+    /// Seconds measured.
+    #[arg(long, short = 'd', default_value_t = 10.0)]
+    pub duration: f64,
+    /// Seconds run before measuring.
+    #[arg(long, default_value_t = 2.0)]
+    pub warmup: f64,
+    /// Total requests per second (open loop; default: closed loop, as fast as answered).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Zipf exponent of the key popularity (default: uniform).
+    #[arg(long)]
+    pub zipf: Option<f64>,
+    /// Share of requests for identifiers that do not exist.
+    #[arg(long, default_value_t = 0.0)]
+    pub miss: f64,
+    /// Print the report as one JSON line.
+    #[arg(long)]
+    pub json: bool,
+    /// The data set.
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
+}
+
+/// Runs `idnode bench`; returns the report's text.
+pub async fn bench(a: &BenchArgs) -> anyhow::Result<String> {
+    anyhow::ensure!((0.0..=1.0).contains(&a.miss), "--miss is a share between 0 and 1");
+    let spec = LoadSpec {
+        proto: a.proto,
+        addr: a.target,
+        concurrency: a.concurrency,
+        connections: a.connections,
+        depth: a.depth,
+        duration: Duration::from_secs_f64(a.duration),
+        warmup: Duration::from_secs_f64(a.warmup),
+        rate: a.rate,
+        keys: KeySpec { dataset: a.dataset.spec(), zipf: a.zipf, miss_ratio: a.miss },
+    };
+    let r: Report = crate::loadgen::run(spec).await?;
+    Ok(if a.json { serde_json::to_string(&r)? } else { r.to_string() })
+}
+
+/// Options of `idnode load-dataset`.
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// Data directory of the RocksDB store (created if needed).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// The data set.
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
+}
+
+/// Runs `idnode load-dataset`: writes the data set (WAL without fsync, then flushed and compacted).
+#[cfg(feature = "rocksdb")]
+pub fn load(a: &LoadArgs) -> anyhow::Result<String> {
+    use crate::store::{Durability, RocksConfig, RocksStore};
+    std::fs::create_dir_all(&a.data_dir)?;
+    let cfg = RocksConfig { path: a.data_dir.clone(), durability: Durability::Buffered, ..RocksConfig::default() };
+    let store = RocksStore::open(&cfg)?;
+    let spec = a.dataset.spec();
+    let start = Instant::now();
+    let mut last = Instant::now();
+    let n = spec.load(&store, 0, spec.count, &mut |done| {
+        if last.elapsed() > Duration::from_secs(5) {
+            last = Instant::now();
+            eprintln!("{done} identifiers, {:.0}/s", done as f64 / start.elapsed().as_secs_f64());
+        }
+    })?;
+    let loaded = start.elapsed();
+    store.compact()?;
+    Ok(format!(
+        "{n} identifiers loaded in {:.1} s ({:.0}/s), compacted in {:.1} s, into {}",
+        loaded.as_secs_f64(),
+        n as f64 / loaded.as_secs_f64(),
+        (start.elapsed() - loaded).as_secs_f64(),
+        a.data_dir.display()
+    ))
+}

@@ -1,0 +1,234 @@
+//! The load generator behind `idnode bench`: drives a running node over any of its protocols at a fixed
+//! concurrency (closed loop) or a fixed rate (open loop, latency measured from the scheduled send time, so a
+//! stalled server cannot hide its queue), with keys drawn uniformly or Zipf-skewed from a loaded data set plus a
+//! share of misses, and reports throughput and latency percentiles from HDR histograms.
+//!
+//! - [`keys`]: the key distribution;
+//! - [`drivers`]: one client per protocol, each checking that the answer is the right one.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+pub mod drivers;
+pub mod keys;
+
+use drivers::{Driver, Proto};
+use keys::{KeySpec, Keys};
+
+/// Largest latency recorded, µs (longer ones are clamped).
+const MAX_LATENCY_US: u64 = 60_000_000;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    /// The protocol.
+    pub proto: Proto,
+    /// The node's listener for that protocol.
+    pub addr: SocketAddr,
+    /// Workers (requests in flight, closed loop).
+    pub concurrency: usize,
+    /// Connections shared by the workers (HTTP/2, gRPC unary).
+    pub connections: usize,
+    /// gRPC stream: requests in flight per stream.
+    pub depth: usize,
+    /// Measured time.
+    pub duration: Duration,
+    /// Time run before measuring.
+    pub warmup: Duration,
+    /// Total requests per second (open loop), or as fast as answered (`None`).
+    pub rate: Option<f64>,
+    /// The keys.
+    pub keys: KeySpec,
+}
+
+/// What a run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Protocol label.
+    pub proto: String,
+    /// Workers.
+    pub concurrency: usize,
+    /// Requested rate, if any.
+    pub rate: Option<f64>,
+    /// Seconds measured.
+    pub seconds: f64,
+    /// Requests answered correctly in the measured window.
+    pub ok: u64,
+    /// Wrong answers, failures and time-outs.
+    pub errors: u64,
+    /// `ok` per second.
+    pub throughput: f64,
+    /// Latency percentiles, µs.
+    pub p50_us: u64,
+    /// 90th percentile, µs.
+    pub p90_us: u64,
+    /// 99th percentile, µs.
+    pub p99_us: u64,
+    /// 99.9th percentile, µs.
+    pub p999_us: u64,
+    /// Largest, µs.
+    pub max_us: u64,
+    /// Mean, µs.
+    pub mean_us: f64,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:<12} c={:<4} {:>10.0} req/s  errors {:<6} p50 {:>6} µs  p99 {:>6} µs  p99.9 {:>6} µs  max {:>7} µs",
+            self.proto,
+            self.concurrency,
+            self.throughput,
+            self.errors,
+            self.p50_us,
+            self.p99_us,
+            self.p999_us,
+            self.max_us
+        )
+    }
+}
+
+/// The tally of one worker.
+struct Tally {
+    hist: Histogram<u64>,
+    ok: u64,
+    errors: u64,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Self { hist: Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid bounds"), ok: 0, errors: 0 }
+    }
+
+    fn record(&mut self, latency: Duration, right: bool) {
+        if right {
+            self.ok += 1;
+            let _ = self.hist.record((latency.as_micros() as u64).clamp(1, MAX_LATENCY_US));
+        } else {
+            self.errors += 1;
+        }
+    }
+}
+
+/// The measurement window.
+#[derive(Clone, Copy)]
+struct Window {
+    from: Instant,
+    to: Instant,
+}
+
+impl Window {
+    fn counts(&self, t: Instant) -> bool {
+        t >= self.from && t < self.to
+    }
+}
+
+/// Runs `spec` and reports.
+pub async fn run(spec: LoadSpec) -> anyhow::Result<Report> {
+    let mut shared = Vec::new();
+    for _ in 0..spec.connections.max(1) {
+        shared.push(drivers::connect_shared(spec.proto, spec.addr).await?);
+    }
+    let start = Instant::now();
+    let window = Window { from: start + spec.warmup, to: start + spec.warmup + spec.duration };
+    let mut tasks = Vec::new();
+    for w in 0..spec.concurrency.max(1) {
+        let driver = Driver::open(spec.proto, spec.addr, shared[w % shared.len()].clone()).await?;
+        let keys = Keys::new(spec.keys.clone(), w as u64 + 1);
+        let interval = spec.rate.map(|r| Duration::from_secs_f64(spec.concurrency.max(1) as f64 / r.max(0.001)));
+        let depth = spec.depth.max(1);
+        tasks.push(tokio::spawn(worker(driver, keys, window, start, interval, depth, spec.proto, spec.addr)));
+    }
+    let mut total = Tally::new();
+    for t in tasks {
+        let tally = t.await?;
+        total.hist.add(&tally.hist)?;
+        total.ok += tally.ok;
+        total.errors += tally.errors;
+    }
+    let seconds = spec.duration.as_secs_f64();
+    let h = &total.hist;
+    Ok(Report {
+        proto: format!("{:?}", spec.proto).to_lowercase(),
+        concurrency: spec.concurrency,
+        rate: spec.rate,
+        seconds,
+        ok: total.ok,
+        errors: total.errors,
+        throughput: total.ok as f64 / seconds,
+        p50_us: h.value_at_quantile(0.5),
+        p90_us: h.value_at_quantile(0.9),
+        p99_us: h.value_at_quantile(0.99),
+        p999_us: h.value_at_quantile(0.999),
+        max_us: h.max(),
+        mean_us: h.mean(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn worker(
+    mut driver: Driver,
+    mut keys: Keys,
+    window: Window,
+    start: Instant,
+    interval: Option<Duration>,
+    depth: usize,
+    proto: Proto,
+    addr: SocketAddr,
+) -> Tally {
+    let mut tally = Tally::new();
+    let mut sent = 0u32;
+    loop {
+        if driver.pipelined() {
+            while driver.in_flight() < depth && Instant::now() < window.to {
+                let (k, hit) = keys.next_key();
+                if driver.send(&k, hit).await.is_err() {
+                    tally.errors += 1;
+                    return tally;
+                }
+            }
+            if driver.in_flight() == 0 {
+                return tally;
+            }
+            match driver.receive().await {
+                Ok((asked, right)) if window.counts(asked) => tally.record(asked.elapsed(), right),
+                Ok(_) => {}
+                Err(_) => {
+                    tally.errors += 1;
+                    return tally;
+                }
+            }
+            continue;
+        }
+        let scheduled = match interval {
+            Some(i) => {
+                let at = start + i * sent;
+                sent += 1;
+                tokio::time::sleep_until(at.into()).await;
+                at
+            }
+            None => Instant::now(),
+        };
+        if scheduled >= window.to {
+            return tally;
+        }
+        let (k, hit) = keys.next_key();
+        let right = driver.call(&k, hit).await;
+        if window.counts(scheduled) {
+            tally.record(scheduled.elapsed(), *right.as_ref().unwrap_or(&false));
+        }
+        if right.is_err() {
+            // A broken connection: reopen it (shared HTTP/2 connections and channels recover on their own).
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            if matches!(proto, Proto::Http1 | Proto::HandleTcp | Proto::HandleUdp)
+                && let Ok(d) = Driver::open(proto, addr, None).await
+            {
+                driver = d;
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! One client per protocol, as the load generator drives them: each answers whether the reply was the right one
+//! (a record for an existing identifier, "not found" for a missing one). gRPC results are read from the
+//! message and its status, never from HTTP/2 framing alone.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Empty};
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use tonic::transport::Channel;
+
+use crate::grpc::pb::{self, resolver_client::ResolverClient};
+use crate::hdl::client::{exchange_tcp, exchange_udp, request_bytes};
+use crate::hdl::codec::{ResolutionRequest, op, opflag};
+
+/// Time allowed for one answer before it counts as an error.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A protocol to drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Proto {
+    /// REST over HTTP/1.1 keep-alive, one connection per worker.
+    Http1,
+    /// REST over HTTP/2 (prior knowledge), workers sharing `connections` connections.
+    Http2,
+    /// gRPC `Resolve`, workers sharing `connections` channels.
+    GrpcUnary,
+    /// gRPC `ResolveStream`, one stream per worker with `depth` requests in flight.
+    GrpcStream,
+    /// The Handle protocol over UDP, one socket per worker.
+    HandleUdp,
+    /// The Handle protocol over TCP, one connection per worker.
+    HandleTcp,
+}
+
+/// What a connection shared by workers is.
+#[derive(Clone)]
+pub enum Shared {
+    /// An HTTP/2 connection.
+    H2(http2::SendRequest<Empty<Bytes>>),
+    /// A gRPC channel.
+    Grpc(Channel),
+}
+
+/// Opens one shared connection for `proto` (HTTP/2 and gRPC unary).
+pub async fn connect_shared(proto: Proto, addr: SocketAddr) -> anyhow::Result<Option<Shared>> {
+    Ok(match proto {
+        Proto::Http2 => {
+            let tcp = TcpStream::connect(addr).await?;
+            tcp.set_nodelay(true)?;
+            let (send, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(tcp)).await?;
+            tokio::spawn(conn);
+            Some(Shared::H2(send))
+        }
+        Proto::GrpcUnary => Some(Shared::Grpc(channel(addr).await?)),
+        _ => None,
+    })
+}
+
+async fn channel(addr: SocketAddr) -> anyhow::Result<Channel> {
+    Ok(tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?.tcp_nodelay(true).connect().await?)
+}
+
+/// A worker's client.
+pub enum Driver {
+    /// HTTP/1.1.
+    H1(http1::SendRequest<Empty<Bytes>>),
+    /// HTTP/2.
+    H2(http2::SendRequest<Empty<Bytes>>),
+    /// gRPC unary.
+    Unary(ResolverClient<Channel>),
+    /// gRPC stream: the request sender, the response stream, and the requests in flight.
+    Stream(mpsc::Sender<pb::ResolveRequest>, tonic::Streaming<pb::ResolveResponse>, VecDeque<(Instant, bool)>),
+    /// Handle over UDP.
+    Udp(UdpSocket, u32),
+    /// Handle over TCP.
+    Tcp(TcpStream, u32),
+}
+
+impl Driver {
+    /// Opens the worker's client (using `shared` for HTTP/2 and gRPC unary).
+    pub async fn open(proto: Proto, addr: SocketAddr, shared: Option<Shared>) -> anyhow::Result<Self> {
+        Ok(match (proto, shared) {
+            (Proto::Http1, _) => {
+                let tcp = TcpStream::connect(addr).await?;
+                tcp.set_nodelay(true)?;
+                let (send, conn) = http1::handshake(TokioIo::new(tcp)).await?;
+                tokio::spawn(conn);
+                Driver::H1(send)
+            }
+            (Proto::Http2, Some(Shared::H2(s))) => Driver::H2(s),
+            (Proto::GrpcUnary, Some(Shared::Grpc(c))) => Driver::Unary(ResolverClient::new(c)),
+            (Proto::GrpcStream, _) => {
+                let (tx, rx) = mpsc::channel(1024);
+                let mut client = ResolverClient::new(channel(addr).await?);
+                let responses =
+                    client.resolve_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await?.into_inner();
+                Driver::Stream(tx, responses, VecDeque::new())
+            }
+            (Proto::HandleUdp, _) => {
+                let sock = UdpSocket::bind("127.0.0.1:0").await?;
+                sock.connect(addr).await?;
+                Driver::Udp(sock, rand::random())
+            }
+            (Proto::HandleTcp, _) => {
+                let tcp = TcpStream::connect(addr).await?;
+                tcp.set_nodelay(true)?;
+                Driver::Tcp(tcp, rand::random())
+            }
+            (p, _) => anyhow::bail!("{p:?} needs a shared connection"),
+        })
+    }
+
+    /// Whether the driver pipelines (gRPC stream): then use [`Driver::send`] and [`Driver::receive`].
+    pub fn pipelined(&self) -> bool {
+        matches!(self, Driver::Stream(..))
+    }
+
+    /// Resolves `handle`, which exists when `hit`; `Ok(true)` when the answer is the right one.
+    pub async fn call(&mut self, handle: &str, hit: bool) -> anyhow::Result<bool> {
+        match self {
+            Driver::H1(s) => {
+                s.ready().await?;
+                let resp = s.send_request(get(handle)?).await?;
+                http_ok(resp, hit).await
+            }
+            Driver::H2(s) => {
+                let mut s = s.clone();
+                s.ready().await?;
+                let resp = s.send_request(get(handle)?).await?;
+                http_ok(resp, hit).await
+            }
+            Driver::Unary(c) => {
+                let r = c.resolve(pb::ResolveRequest { handle: handle.into(), ..Default::default() }).await?;
+                Ok(rc_ok(r.into_inner().response_code, hit))
+            }
+            Driver::Udp(sock, id) => {
+                *id = id.wrapping_add(1);
+                let (env, msg) = resolution(*id, handle);
+                let a = tokio::time::timeout(ANSWER_TIMEOUT, exchange_udp(sock, env, &msg)).await??;
+                Ok(rc_ok(a.header.response_code, hit))
+            }
+            Driver::Tcp(s, id) => {
+                *id = id.wrapping_add(1);
+                let (env, msg) = resolution(*id, handle);
+                let a = tokio::time::timeout(ANSWER_TIMEOUT, exchange_tcp(s, env, &msg)).await??;
+                Ok(rc_ok(a.header.response_code, hit))
+            }
+            Driver::Stream(..) => anyhow::bail!("a stream is driven with send and receive"),
+        }
+    }
+
+    /// Pipelined drivers: queues a request.
+    pub async fn send(&mut self, handle: &str, hit: bool) -> anyhow::Result<()> {
+        let Driver::Stream(tx, _, inflight) = self else { anyhow::bail!("not pipelined") };
+        inflight.push_back((Instant::now(), hit));
+        tx.send(pb::ResolveRequest { handle: handle.into(), ..Default::default() }).await?;
+        Ok(())
+    }
+
+    /// Pipelined drivers: the oldest answer: when it was asked, and whether it was right.
+    pub async fn receive(&mut self) -> anyhow::Result<(Instant, bool)> {
+        let Driver::Stream(_, responses, inflight) = self else { anyhow::bail!("not pipelined") };
+        let r = responses.message().await?.ok_or_else(|| anyhow::anyhow!("stream ended"))?;
+        let (sent, hit) = inflight.pop_front().ok_or_else(|| anyhow::anyhow!("answer without a request"))?;
+        Ok((sent, rc_ok(r.response_code, hit)))
+    }
+
+    /// Pipelined drivers: requests in flight.
+    pub fn in_flight(&self) -> usize {
+        match self {
+            Driver::Stream(_, _, q) => q.len(),
+            _ => 0,
+        }
+    }
+}
+
+fn get(handle: &str) -> anyhow::Result<hyper::Request<Empty<Bytes>>> {
+    Ok(hyper::Request::get(format!("/api/handles/{handle}")).header("host", "idnode").body(Empty::new())?)
+}
+
+async fn http_ok(resp: hyper::Response<hyper::body::Incoming>, hit: bool) -> anyhow::Result<bool> {
+    let status = resp.status().as_u16();
+    resp.into_body().collect().await?;
+    Ok(status == if hit { 200 } else { 404 })
+}
+
+fn rc_ok(rc: u32, hit: bool) -> bool {
+    rc == if hit { 1 } else { 100 }
+}
+
+fn resolution(id: u32, handle: &str) -> (crate::hdl::codec::Envelope, Vec<u8>) {
+    let body =
+        ResolutionRequest { handle: handle.as_bytes().to_vec(), indexes: Vec::new(), types: Vec::new() }.encode();
+    request_bytes(id, 10, op::RESOLUTION, opflag::PUBL, &body)
+}
