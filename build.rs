@@ -1,5 +1,6 @@
 //! Generates the gRPC code from `proto/idnode/v1/*.proto` with a pure-Rust protobuf parser (protox), so no machine
-//! needs `protoc`. The encoded descriptor set is kept for gRPC server reflection.
+//! needs `protoc`. The encoded descriptor set is kept for gRPC server reflection. Also the client of etcd's KV
+//! API (`proto/bench/etcd_kv.proto`), the gRPC reference of the load generator.
 
 use std::path::PathBuf;
 
@@ -10,5 +11,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("idnode_descriptor.bin"), prost::Message::encode_to_vec(&fds))?;
     tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(fds)?;
+    // The etcd KV subset the load generator uses as a gRPC reference: client only, and kept out of the
+    // descriptor set above so server reflection never lists it.
+    let etcd = protox::compile(["proto/bench/etcd_kv.proto"], ["proto"])?;
+    tonic_prost_build::configure().build_client(true).build_server(false).compile_fds(etcd)?;
     Ok(())
 }

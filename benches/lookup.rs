@@ -1,45 +1,77 @@
-//! The lookup path, layer by layer: identifier parsing, record decoding, the raw RocksDB read (the floor), and
-//! the in-process resolution (identifier in, values out) on a warm store.
+//! The lookup path on a warm store: `RocksStore::get` against the raw `rocksdb` get of the same keys (the floor),
+//! the core's resolution (identifier in, values out), and the whole in-process answer (identifier in, response
+//! bytes out) of the REST router and of the Handle protocol responder. The demo data set (3,006 records).
 
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use idnode::id::{Handle, Prefix, SuffixCase};
+use idnode::hdl::Responder;
+use idnode::hdl::client::request_bytes;
+use idnode::hdl::codec::{ResolutionRequest, op, opflag};
+use idnode::http::{self, HttpSettings};
+use idnode::id::{Prefix, SuffixCase};
 use idnode::node::{Caller, Filter, Node, NodeSettings};
-use idnode::record::wire::decode_record;
 use idnode::store::{RocksConfig, RocksStore, Space, Store};
+use tower::ServiceExt as _;
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = RocksConfig { path: dir.path().join("db"), ..RocksConfig::default() };
-    let store: Arc<dyn Store> = Arc::new(RocksStore::open(&cfg).unwrap());
+    let store = Arc::new(RocksStore::open(&cfg).unwrap());
     idnode::demo::load(store.as_ref(), "88.798", "bench").unwrap();
-    let node = Node::new(
-        store.clone(),
-        NodeSettings { prefixes: vec![Prefix::parse("88.798").unwrap()], suffix_case: SuffixCase::Sensitive },
-    );
+    store.compact().unwrap();
+    let store: Arc<dyn Store> = store;
+    let settings =
+        NodeSettings { prefixes: vec![Prefix::parse("88.798").unwrap()], suffix_case: SuffixCase::Sensitive };
+    let node = Arc::new(Node::new(store.clone(), settings));
     let keys: Vec<String> = (1..=600).map(|i| format!("88.798.{}/JDZ-2024-{i:06}", 1 + i % 5)).collect();
-    let raw = store.get(Space::Handles, keys[0].as_bytes()).unwrap().unwrap();
+    // The floor: the same database, opened read-only through the rocksdb crate with default options.
+    let raw = rocksdb::DB::open_cf_for_read_only(&rocksdb::Options::default(), &cfg.path, ["handles"], false).unwrap();
+    let raw_cf = raw.cf_handle("handles").unwrap();
 
     let mut g = c.benchmark_group("lookup");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("parse_handle", |b| {
-        b.iter(|| Handle::parse(std::hint::black_box(&keys[7]), SuffixCase::Sensitive).unwrap())
-    });
-    g.bench_function("decode_record", |b| b.iter(|| decode_record(std::hint::black_box(&raw)).unwrap()));
     let mut i = 0;
-    g.bench_function("rocks_get_floor", |b| {
-        b.iter(|| {
-            i = (i + 1) % keys.len();
-            store.get(Space::Handles, keys[i].as_bytes()).unwrap().unwrap()
-        })
-    });
+    let mut next = || {
+        i = (i + 1) % keys.len();
+        keys[i].as_str()
+    };
+    g.bench_function("raw_rocksdb_get_floor", |b| b.iter(|| raw.get_cf(&raw_cf, next().as_bytes()).unwrap().unwrap()));
+    g.bench_function("rocks_store_get", |b| b.iter(|| store.get(Space::Handles, next().as_bytes()).unwrap().unwrap()));
     let filter = Filter { public_only: true, ..Filter::default() };
     g.bench_function("resolve_in_process", |b| {
         b.iter(|| {
-            i = (i + 1) % keys.len();
-            let h = node.parse_handle(&keys[i]).unwrap();
+            let h = node.parse_handle(next()).unwrap();
             node.resolve(&h, &filter, &Caller::anonymous()).unwrap()
+        })
+    });
+    let responder = Responder::new(node.clone(), Vec::new(), 1);
+    g.bench_function("handle_answer_in_process", |b| {
+        b.iter(|| {
+            let body =
+                ResolutionRequest { handle: next().as_bytes().to_vec(), indexes: vec![], types: vec![] }.encode();
+            let (env, msg) = request_bytes(7, 10, op::RESOLUTION, opflag::PUBL, &body);
+            responder.respond(&env, &msg)
+        })
+    });
+    let router = http::router(
+        node.clone(),
+        HttpSettings {
+            secure: false,
+            allow_insecure_auth: false,
+            max_body_bytes: 1 << 20,
+            max_concurrent_requests: 1024,
+            cors: false,
+        },
+    );
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    g.bench_function("rest_answer_in_process", |b| {
+        b.iter(|| {
+            let req = axum::http::Request::get(format!("/api/handles/{}", next())).body(axum::body::Body::empty());
+            rt.block_on(async {
+                let resp = router.clone().oneshot(req.unwrap()).await.unwrap();
+                axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap()
+            })
         })
     });
     g.finish();

@@ -17,7 +17,7 @@ use tonic::{Request, Status};
 use crate::error::{ErrorCode, NodeError};
 use crate::node::{Caller, Node, Origin};
 
-mod convert;
+pub mod convert;
 mod observe;
 mod registry;
 mod resolver;

@@ -63,6 +63,9 @@ pub struct BenchArgs {
     /// Print the report as one JSON line.
     #[arg(long)]
     pub json: bool,
+    /// With `--proto etcd-range`: first put the data set's identifiers into etcd, with values of this many bytes.
+    #[arg(long)]
+    pub etcd_preload: Option<usize>,
     /// The data set.
     #[command(flatten)]
     pub dataset: DatasetArgs,
@@ -82,6 +85,11 @@ pub async fn bench(a: &BenchArgs) -> anyhow::Result<String> {
         rate: a.rate,
         keys: KeySpec { dataset: a.dataset.spec(), zipf: a.zipf, miss_ratio: a.miss },
     };
+    if let (Proto::EtcdRange, Some(len)) = (a.proto, a.etcd_preload) {
+        let d = a.dataset.spec();
+        let keys = (0..d.count).map(|i| d.handle(i)).collect();
+        crate::loadgen::drivers::etcd_preload(a.target, keys, len, 64).await?;
+    }
     let r: Report = crate::loadgen::run(spec).await?;
     Ok(if a.json { serde_json::to_string(&r)? } else { r.to_string() })
 }

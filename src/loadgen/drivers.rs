@@ -36,6 +36,8 @@ pub enum Proto {
     HandleUdp,
     /// The Handle protocol over TCP, one connection per worker.
     HandleTcp,
+    /// Reference: etcd's serializable `Range` of the same keys, workers sharing `connections` channels.
+    EtcdRange,
 }
 
 /// What a connection shared by workers is.
@@ -57,7 +59,7 @@ pub async fn connect_shared(proto: Proto, addr: SocketAddr) -> anyhow::Result<Op
             tokio::spawn(conn);
             Some(Shared::H2(send))
         }
-        Proto::GrpcUnary => Some(Shared::Grpc(channel(addr).await?)),
+        Proto::GrpcUnary | Proto::EtcdRange => Some(Shared::Grpc(channel(addr).await?)),
         _ => None,
     })
 }
@@ -80,6 +82,40 @@ pub enum Driver {
     Udp(UdpSocket, u32),
     /// Handle over TCP.
     Tcp(TcpStream, u32),
+    /// etcd `Range`.
+    Etcd(etcd::kv_client::KvClient<Channel>),
+}
+
+/// The client of etcd's KV API (reference measurements only).
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod etcd {
+    tonic::include_proto!("etcdserverpb");
+}
+
+/// Puts `keys` (each with a value of `value_len` bytes) into etcd at `addr`, `concurrency` at a time.
+pub async fn etcd_preload(
+    addr: SocketAddr,
+    keys: Vec<String>,
+    value_len: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let client = etcd::kv_client::KvClient::new(channel(addr).await?);
+    let value = vec![b'x'; value_len];
+    let keys = std::sync::Arc::new(std::sync::Mutex::new(keys));
+    let mut tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>> = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (mut client, keys, value) = (client.clone(), keys.clone(), value.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some(key) = keys.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.pop() else { return Ok(()) };
+                client.put(etcd::PutRequest { key: key.into_bytes(), value: value.clone(), lease: 0 }).await?;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(())
 }
 
 impl Driver {
@@ -95,6 +131,7 @@ impl Driver {
             }
             (Proto::Http2, Some(Shared::H2(s))) => Driver::H2(s),
             (Proto::GrpcUnary, Some(Shared::Grpc(c))) => Driver::Unary(ResolverClient::new(c)),
+            (Proto::EtcdRange, Some(Shared::Grpc(c))) => Driver::Etcd(etcd::kv_client::KvClient::new(c)),
             (Proto::GrpcStream, _) => {
                 let (tx, rx) = mpsc::channel(1024);
                 let mut client = ResolverClient::new(channel(addr).await?);
@@ -150,6 +187,12 @@ impl Driver {
                 let (env, msg) = resolution(*id, handle);
                 let a = tokio::time::timeout(ANSWER_TIMEOUT, exchange_tcp(s, env, &msg)).await??;
                 Ok(rc_ok(a.header.response_code, hit))
+            }
+            Driver::Etcd(c) => {
+                let req =
+                    etcd::RangeRequest { key: handle.as_bytes().to_vec(), serializable: true, ..Default::default() };
+                let kvs = c.range(req).await?.into_inner().kvs;
+                Ok(kvs.len() == usize::from(hit))
             }
             Driver::Stream(..) => anyhow::bail!("a stream is driven with send and receive"),
         }
