@@ -7,6 +7,7 @@ mod grpc_batches;
 mod grpc_interop;
 mod handle_protocol;
 mod harness;
+mod loadgen;
 mod observability;
 mod prometheus;
 mod pyhandle;

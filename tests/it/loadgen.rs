@@ -1,0 +1,59 @@
+//! The load generator against a real node: every protocol gets right answers for existing and missing
+//! identifiers, and wrong answers are counted as errors, not as throughput.
+
+use std::time::Duration;
+
+use idnode::dataset::DatasetSpec;
+use idnode::loadgen::drivers::Proto;
+use idnode::loadgen::keys::KeySpec;
+use idnode::loadgen::{LoadSpec, run};
+
+use crate::harness::*;
+
+fn spec(proto: Proto, addr: std::net::SocketAddr, dataset: DatasetSpec, miss: f64) -> LoadSpec {
+    LoadSpec {
+        proto,
+        addr,
+        concurrency: 4,
+        connections: 2,
+        depth: 8,
+        duration: Duration::from_millis(400),
+        warmup: Duration::from_millis(100),
+        rate: None,
+        keys: KeySpec { dataset, zipf: Some(0.99), miss_ratio: miss },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_protocol_is_driven_and_checked() {
+    let n = TestNode::start().await;
+    let running = n.running.as_ref().unwrap();
+    let dataset = DatasetSpec::new(2000, 20);
+    let store = running.node.store().clone();
+    let d = dataset.clone();
+    tokio::task::spawn_blocking(move || d.load(store.as_ref(), 0, 2000, &mut |_| {})).await.unwrap().unwrap();
+    let (udp, tcp) = running.handle_addrs.unwrap();
+    let grpc = running.grpc_addr.unwrap();
+    for (proto, addr) in [
+        (Proto::Http1, running.http_addr),
+        (Proto::Http2, running.http_addr),
+        (Proto::GrpcUnary, grpc),
+        (Proto::GrpcStream, grpc),
+        (Proto::HandleUdp, udp),
+        (Proto::HandleTcp, tcp),
+    ] {
+        let r = run(spec(proto, addr, dataset.clone(), 0.1)).await.unwrap();
+        assert!(r.ok > 20 && r.errors == 0, "{proto:?}: {r:?}");
+        assert!(r.p50_us > 0 && r.p50_us <= r.p99_us && r.p99_us <= r.max_us, "{r:?}");
+    }
+    // a data set larger than the one loaded: the identifiers past it are answered "not found", which is wrong
+    let r = run(spec(Proto::Http1, running.http_addr, DatasetSpec::new(4000, 20), 0.0)).await.unwrap();
+    assert!(r.errors > 0 && r.ok > 0, "{r:?}");
+    // an open loop holds its rate
+    let mut fixed = spec(Proto::HandleUdp, udp, dataset, 0.0);
+    fixed.rate = Some(500.0);
+    fixed.duration = Duration::from_secs(1);
+    let r = run(fixed).await.unwrap();
+    assert!((400..=600).contains(&r.ok), "{r:?}");
+    n.stop().await;
+}
