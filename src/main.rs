@@ -7,6 +7,11 @@ use idnode::cli::{Cli, Command};
 use idnode::config::Config;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's malloc: the lookup path allocates small strings and RocksDB blocks at a high
+/// rate, and glibc's allocator took a quarter of the CPU under load (BENCHMARKS.md, tuning step 1).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {

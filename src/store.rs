@@ -29,6 +29,19 @@ pub enum Durability {
     Buffered,
 }
 
+/// Block compression of a level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// None.
+    None,
+    /// LZ4: fast to decompress (the default: point reads decompress a block each time they miss the cache).
+    #[default]
+    Lz4,
+    /// Zstandard: smaller, slower to decompress.
+    Zstd,
+}
+
 /// Settings of the RocksDB engine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -43,6 +56,8 @@ pub struct RocksConfig {
     pub bloom_bits_per_key: f64,
     /// Background compaction and flush jobs.
     pub background_jobs: i32,
+    /// Compression of the bottom level, which holds most of the data (upper levels use LZ4).
+    pub bottommost_compression: Compression,
 }
 
 impl Default for RocksConfig {
@@ -53,6 +68,7 @@ impl Default for RocksConfig {
             block_cache_mb: 256,
             bloom_bits_per_key: 10.0,
             background_jobs: 2,
+            bottommost_compression: Compression::Lz4,
         }
     }
 }

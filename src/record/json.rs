@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -191,19 +191,83 @@ fn perms_from_array(a: &[Value]) -> Result<u16, RecordError> {
     Ok(bits)
 }
 
-/// The canonical output form of one value.
+/// The canonical output form of one value. Text data, times and TTLs are written straight from the value
+/// (no intermediate JSON tree, no allocation per field): the REST answer of a product record is rendered many
+/// thousands of times a second.
 #[derive(Serialize)]
 pub struct ValueJson<'a> {
     index: u32,
     #[serde(rename = "type")]
     ty: &'a str,
-    data: Value,
-    ttl: Value,
-    timestamp: String,
+    data: DataJson<'a>,
+    ttl: TtlJson,
+    timestamp: TimeJson,
     #[serde(skip_serializing_if = "Option::is_none")]
     permissions: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     references: Option<Vec<Value>>,
+}
+
+/// `{"format": ..., "value": ...}`: text borrowed from the value, other formats built as JSON.
+enum DataJson<'a> {
+    Text(&'a str),
+    Built(&'static str, Value),
+}
+
+impl Serialize for DataJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = s.serialize_map(Some(2))?;
+        match self {
+            DataJson::Text(t) => {
+                m.serialize_entry("format", "string")?;
+                m.serialize_entry("value", t)?;
+            }
+            DataJson::Built(f, v) => {
+                m.serialize_entry("format", f)?;
+                m.serialize_entry("value", v)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// A TTL: seconds, or an absolute time.
+enum TtlJson {
+    Seconds(u32),
+    At(TimeJson),
+}
+
+impl Serialize for TtlJson {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            TtlJson::Seconds(n) => s.serialize_u32(*n),
+            TtlJson::At(t) => t.serialize(s),
+        }
+    }
+}
+
+/// Epoch seconds written as ISO-8601 UTC, formatted into a stack buffer.
+struct TimeJson(u32);
+
+impl Serialize for TimeJson {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = OffsetDateTime::from_unix_timestamp(i64::from(self.0)).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let d = t.date();
+        let mut b = *b"0000-00-00T00:00:00Z";
+        let mut put = |at: usize, n: u32, width: usize| {
+            for k in 0..width {
+                b[at + width - 1 - k] = b'0' + ((n / 10u32.pow(k as u32)) % 10) as u8;
+            }
+        };
+        put(0, d.year().clamp(0, 9999) as u32, 4);
+        put(5, u32::from(u8::from(d.month())), 2);
+        put(8, u32::from(d.day()), 2);
+        put(11, u32::from(t.hour()), 2);
+        put(14, u32::from(t.minute()), 2);
+        put(17, u32::from(t.second()), 2);
+        s.serialize_str(std::str::from_utf8(&b).unwrap_or("1970-01-01T00:00:00Z"))
+    }
 }
 
 /// Renders a value canonically.
@@ -213,17 +277,17 @@ pub fn value_json(v: &HandleValue) -> ValueJson<'_> {
         ty: &v.ty,
         data: data_json(v),
         ttl: match v.ttl {
-            Ttl::Relative(s) => json!(s),
-            Ttl::Absolute(t) => json!(format_time(t)),
+            Ttl::Relative(s) => TtlJson::Seconds(s),
+            Ttl::Absolute(t) => TtlJson::At(TimeJson(t)),
         },
-        timestamp: format_time(v.timestamp),
+        timestamp: TimeJson(v.timestamp),
         permissions: (v.perms != Perms::DEFAULT).then(|| v.perms.to_bits_string()),
         references: (!v.references.is_empty())
             .then(|| v.references.iter().map(|r| json!({"handle": r.handle, "index": r.index})).collect()),
     }
 }
 
-fn data_json(v: &HandleValue) -> Value {
+fn data_json(v: &HandleValue) -> DataJson<'_> {
     let typed = if v.is(types::HS_ADMIN) {
         AdminRef::decode(&v.data)
             .ok()
@@ -239,12 +303,11 @@ fn data_json(v: &HandleValue) -> Value {
     } else {
         None
     };
-    let (format, value) = typed.unwrap_or_else(|| match std::str::from_utf8(&v.data) {
-        Ok(s) => ("string", Value::String(s.to_owned())),
-        Err(_) => ("base64", Value::String(B64.encode(&v.data))),
-    });
-    let mut m = Map::with_capacity(2);
-    m.insert("format".into(), Value::String(format.into()));
-    m.insert("value".into(), value);
-    Value::Object(m)
+    match typed {
+        Some((format, value)) => DataJson::Built(format, value),
+        None => match std::str::from_utf8(&v.data) {
+            Ok(s) => DataJson::Text(s),
+            Err(_) => DataJson::Built("base64", Value::String(B64.encode(&v.data))),
+        },
+    }
 }

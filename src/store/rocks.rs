@@ -1,7 +1,8 @@
 //! [`RocksStore`]: the embedded default engine. The only file in the crate that imports `rocksdb`.
 //!
 //! One column family per [`Space`], a bloom filter per SST for point lookups, a shared LRU block cache sized by
-//! config, LZ4 on the upper levels and ZSTD at the bottom. Writes go through the WAL; with
+//! config, LZ4 on every level (ZSTD at the bottom when configured: smaller, but each cache miss pays its slower
+//! decompression). Writes go through the WAL; with
 //! [`Durability::Fsync`] (the default) each batch is fsynced before it is acknowledged, so it also survives power
 //! loss; [`Durability::Buffered`] survives a crash of the process but not of the machine.
 
@@ -14,7 +15,9 @@ use rocksdb::{
     IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions,
 };
 
-use super::{Batch, Durability, RocksConfig, Space, Store, StoreError, StoreFigures, Visit, Write, decode_counter};
+use super::{
+    Batch, Compression, Durability, RocksConfig, Space, Store, StoreError, StoreFigures, Visit, Write, decode_counter,
+};
 
 /// Levels of the LSM tree counted for the SST file figure.
 const LEVELS: usize = 7;
@@ -63,7 +66,11 @@ impl RocksStore {
             let mut o = Options::default();
             o.set_block_based_table_factory(&t);
             o.set_compression_type(DBCompressionType::Lz4);
-            o.set_bottommost_compression_type(DBCompressionType::Zstd);
+            o.set_bottommost_compression_type(match cfg.bottommost_compression {
+                Compression::None => DBCompressionType::None,
+                Compression::Lz4 => DBCompressionType::Lz4,
+                Compression::Zstd => DBCompressionType::Zstd,
+            });
             o.set_level_compaction_dynamic_level_bytes(true);
             o.set_merge_operator_associative("idnode_add_i64", add_counters);
             o
