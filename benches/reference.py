@@ -183,12 +183,16 @@ http {{
            ssl_certificate {WORK}/cert.pem; ssl_certificate_key {WORK}/key.pem; }}
 }}
 """)
-nginx = serve("nginx", ["nginx", "-c", f"{WORK}/nginx.conf", "-g", "daemon off;"])
-redis = serve("redis", ["redis-server", "--port", str(P["redis"]), "--save", "", "--appendonly", "no"])
+def start_nginx():
+    p = serve("nginx", ["nginx", "-c", f"{WORK}/nginx.conf", "-g", "daemon off;"])
+    wait_http(P["nginx"])
+    return p
+
+
 subprocess.run(["rm", "-rf", f"{WORK}/etcd"], check=True)
-etcd = serve("etcd", ["etcd", "--data-dir", f"{WORK}/etcd", "--listen-client-urls", f"http://127.0.0.1:{P['etcd']}",
-                      "--advertise-client-urls", f"http://127.0.0.1:{P['etcd']}",
-                      "--listen-peer-urls", f"http://127.0.0.1:{P['etcd_peer']}", "--quota-backend-bytes", "8589934592"])
+etcd_cmd = ["etcd", "--data-dir", f"{WORK}/etcd", "--listen-client-urls", f"http://127.0.0.1:{P['etcd']}",
+            "--advertise-client-urls", f"http://127.0.0.1:{P['etcd']}",
+            "--listen-peer-urls", f"http://127.0.0.1:{P['etcd_peer']}", "--quota-backend-bytes", "8589934592"]
 open(f"{WORK}/nsd.conf", "w").write(f"""server:
   ip-address: 127.0.0.1@{P['nsd']}
   port: {P['nsd']}
@@ -208,12 +212,10 @@ zone:
   name: bench
   zonefile: "{WORK}/bench.zone"
 """)
-nsd = serve("nsd", ["nsd", "-d", "-c", f"{WORK}/nsd.conf"])
-wait_http(P["nginx"])
-time.sleep(2)
-subprocess.run(f"redis-cli -p {P['redis']} --pipe < {WORK}/redis.resp", shell=True, check=True, capture_output=True)
+# Each reference runs only around its own comparison, so no idle server competes for the server CPU.
 
 # -- HTTP/1.1: the same generator (idnode bench) and wrk against idnode and nginx -------------------------------
+nginx = start_nginx()
 for system, port in (("idnode", P["http"]), ("nginx", P["nginx"])):
     bench("http1", system, "http1", port, SAMPLE)
     bench("http1_c1", system, "http1", port, SAMPLE, conc=1)
@@ -224,18 +226,24 @@ for system, port in (("idnode", P["http"]), ("nginx", P["nginx"])):
     unit = {"us": 1, "ms": 1000, "s": 1e6}
     pct = {k: round(float(v) * unit[u]) for k, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", r.stdout, re.M)}
     record("http1_wrk", system, throughput=rps, p50_us=pct.get("50"), p99_us=pct.get("99"))
+stop(nginx)
 
 # -- gRPC: idnode Resolve and ResolveStream against etcd's serializable Range -----------------------------------
+etcd = serve("etcd", etcd_cmd)
+time.sleep(3)
 gen([BIN, "bench", "--proto", "etcd-range", "--target", f"127.0.0.1:{P['etcd']}", "-c", "1", "-d", "0.1",
      "--warmup", "0", "--count", str(SAMPLE), "--enterprises", str(ENTS), "--etcd-preload", str(int(sum(sizes) / len(sizes)))],
     check=True)
 bench("grpc_unary", "idnode", "grpc-unary", P["grpc"], SAMPLE, extra=("--connections", "4"))
 bench("grpc_unary", "etcd", "etcd-range", P["etcd"], SAMPLE, extra=("--connections", "4"))
+stop(etcd)
 bench("grpc_stream", "idnode", "grpc-stream", P["grpc"], SAMPLE, conc=4, extra=("--depth", "64"))
 
 # -- UDP: the Handle protocol against NSD (dnsperf), and Handle over TCP ----------------------------------------
 bench("udp", "idnode", "handle-udp", P["handle"], SAMPLE)
 bench("tcp", "idnode", "handle-tcp", P["handle"], SAMPLE)
+nsd = serve("nsd", ["nsd", "-d", "-c", f"{WORK}/nsd.conf"])
+time.sleep(3)
 wait_idle()
 r = gen(["dnsperf", "-s", "127.0.0.1", "-p", str(P["nsd"]), "-d", f"{WORK}/queries.txt", "-l", str(int(DURATION)),
          "-c", "1", "-T", "1", "-q", str(CONC), "-e"])
@@ -243,13 +251,18 @@ qps = float(re.search(r"Queries per second:\s+([\d.]+)", r.stdout).group(1))
 avg = float(re.search(r"Average Latency \(s\):\s+([\d.]+)", r.stdout).group(1))
 lost = re.search(r"Queries lost:\s+(\d+)", r.stdout).group(1)
 record("udp", "nsd", throughput=qps, mean_us=avg * 1e6, errors=int(lost))
+stop(nsd)
 
 # -- redis: GET of the same bytes -----------------------------------------------------------------------------
+redis = serve("redis", ["redis-server", "--port", str(P["redis"]), "--save", "", "--appendonly", "no"])
+time.sleep(1)
+subprocess.run(f"redis-cli -p {P['redis']} --pipe < {WORK}/redis.resp", shell=True, check=True, capture_output=True)
 wait_idle()
 r = gen(["redis-benchmark", "-p", str(P["redis"]), "-c", str(CONC), "-n", "1000000", "-r", str(SAMPLE), "--csv",
          "GET", "key:__rand_int__"])
 line = [l for l in r.stdout.splitlines() if l.startswith('"GET')][-1].replace('"', "").split(",")
 record("kv_get", "redis", throughput=float(line[1]), p50_us=float(line[4]) * 1000, p99_us=float(line[6]) * 1000)
+stop(redis)
 bench("kv_get", "idnode", "http1", P["http"], SAMPLE)
 
 # -- the whole data set: uniform, Zipf with misses, and latency at half of saturation -------------------------
@@ -264,6 +277,7 @@ stop(node)
 
 # -- HTTP/2 over TLS: h2load against idnode and nginx --------------------------------------------------------
 node = start_idnode(tls=True)
+nginx = start_nginx()
 for system, port in (("idnode", P["https"]), ("nginx", P["nginx_tls"])):
     for key, clients, streams in (("http2_tls", 4, 16), ("http2_tls_c1", 1, 1)):
         wait_idle()
@@ -278,8 +292,7 @@ for system, port in (("idnode", P["https"]), ("nginx", P["nginx_tls"])):
         record(key, system, throughput=rps, mean_us=float(t.group(5)) * unit[t.group(6)],
                max_us=float(t.group(3)) * unit[t.group(4)], errors=failed)
 stop(node)
-for p in (nginx, redis, etcd, nsd):
-    stop(p)
+stop(nginx)
 
 
 # -- the table ------------------------------------------------------------------------------------------------

@@ -60,8 +60,9 @@ impl RocksStore {
                 t.set_bloom_filter(cfg.bloom_bits_per_key, false);
             }
             t.set_index_type(BlockBasedIndexType::BinarySearch);
-            t.set_cache_index_and_filter_blocks(true);
-            t.set_pin_l0_filter_and_index_blocks_in_cache(true);
+            // Index and filter blocks stay in memory, outside the block cache: a point lookup then never
+            // re-reads them when data blocks churn the cache (tuning step 3 in BENCHMARKS.md).
+            t.set_cache_index_and_filter_blocks(false);
             t.set_format_version(5);
             let mut o = Options::default();
             o.set_block_based_table_factory(&t);
