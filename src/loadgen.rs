@@ -140,8 +140,11 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<Report> {
         let driver = Driver::open(spec.proto, spec.addr, shared[w % shared.len()].clone()).await?;
         let keys = Keys::new(spec.keys.clone(), w as u64 + 1);
         let interval = spec.rate.map(|r| Duration::from_secs_f64(spec.concurrency.max(1) as f64 / r.max(0.001)));
+        // Workers start their schedules a fraction of an interval apart, so a fixed rate arrives evenly rather
+        // than in bursts of `concurrency` requests.
+        let phase = interval.map(|i| i.mul_f64(w as f64 / spec.concurrency.max(1) as f64)).unwrap_or_default();
         let depth = spec.depth.max(1);
-        tasks.push(tokio::spawn(worker(driver, keys, window, start, interval, depth, spec.proto, spec.addr)));
+        tasks.push(tokio::spawn(worker(driver, keys, window, start + phase, interval, depth, spec.proto, spec.addr)));
     }
     let mut total = Tally::new();
     for t in tasks {
@@ -208,8 +211,16 @@ async fn worker(
             Some(i) => {
                 let at = start + i * sent;
                 sent += 1;
-                tokio::time::sleep_until(at.into()).await;
-                at
+                if Instant::now() >= at {
+                    // Behind schedule because the server was slow: latency counts from when the request was due
+                    // (no coordinated omission).
+                    at
+                } else {
+                    // On time: latency counts from the send, so the timer's millisecond granularity is not
+                    // charged to the server.
+                    tokio::time::sleep_until(at.into()).await;
+                    Instant::now()
+                }
             }
             None => Instant::now(),
         };
