@@ -65,11 +65,13 @@ pub struct NodeConfig {
     pub prefixes: Vec<String>,
     /// `sensitive` (default) or `insensitive` suffix comparison.
     pub suffix_case: SuffixCase,
+    /// Resolve on the blocking pool instead of inline on the async workers (see BENCHMARKS.md).
+    pub blocking_reads: bool,
 }
 
 impl Default for NodeConfig {
     fn default() -> Self {
-        Self { prefixes: vec!["88.798".into()], suffix_case: SuffixCase::Sensitive }
+        Self { prefixes: vec!["88.798".into()], suffix_case: SuffixCase::Sensitive, blocking_reads: false }
     }
 }
 

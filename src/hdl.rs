@@ -98,6 +98,12 @@ impl Responder {
         response
     }
 
+    /// [`Responder::respond_from`] as a read of the node: inline, or on the blocking pool when so configured.
+    pub async fn respond_read(&self, env: Envelope, message: Vec<u8>, origin: Origin) -> Vec<u8> {
+        let this = self.clone();
+        self.node.reading(move |_| this.respond_from(&env, &message, origin)).await
+    }
+
     /// The "too busy" answer to `message`, counted as shed.
     pub fn busy(&self, protocol: Protocol, message: &[u8]) -> Vec<u8> {
         self.node.metrics().request(protocol, operation(message), Outcome::Overloaded, std::time::Duration::ZERO);

@@ -52,6 +52,7 @@ pub struct Node {
     stats: Stats,
     audit: Audit,
     audited: Audited,
+    blocking_reads: bool,
 }
 
 /// The counters of audit entries written.
@@ -106,6 +107,28 @@ impl Node {
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             metrics,
             audited,
+            blocking_reads: false,
+        }
+    }
+
+    /// Runs reads on the blocking pool (`true`) or inline on the async worker (`false`, the default); see
+    /// [`Node::reading`].
+    pub fn with_blocking_reads(mut self, on: bool) -> Self {
+        self.blocking_reads = on;
+        self
+    }
+
+    /// Runs the read `f` inline, or on the blocking pool when so configured, so that reads that miss the OS
+    /// page cache do not stall the async workers (BENCHMARKS.md measures both).
+    pub async fn reading<T: Send + 'static>(self: &Arc<Self>, f: impl FnOnce(&Node) -> T + Send + 'static) -> T {
+        if !self.blocking_reads {
+            return f(self);
+        }
+        let node = self.clone();
+        let span = tracing::Span::current();
+        match tokio::task::spawn_blocking(move || span.in_scope(|| f(&node))).await {
+            Ok(t) => t,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
 

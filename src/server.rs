@@ -105,7 +105,10 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     };
     let metrics = Arc::new(Metrics::new());
     let settings = NodeSettings { prefixes: cfg.homed_prefixes()?, suffix_case: cfg.node.suffix_case };
-    let node = Arc::new(Node::with_metrics(store, settings, metrics.clone(), cfg.statistics.utc_offset_minutes));
+    let node = Arc::new(
+        Node::with_metrics(store, settings, metrics.clone(), cfg.statistics.utc_offset_minutes)
+            .with_blocking_reads(cfg.node.blocking_reads),
+    );
     {
         let node = node.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {

@@ -45,7 +45,8 @@ type ResolveStream = Pin<Box<dyn Stream<Item = Result<pb::ResolveResponse, Statu
 impl pb::resolver_server::Resolver for ResolverService {
     async fn resolve(&self, req: Request<pb::ResolveRequest>) -> Result<Response<pb::ResolveResponse>, Status> {
         let caller = self.0.caller(&req)?;
-        Ok(Response::new(resolve_one(&self.0.node, req.get_ref(), &caller)))
+        let req = req.into_inner();
+        Ok(Response::new(self.0.node.reading(move |node| resolve_one(node, &req, &caller)).await))
     }
 
     async fn resolve_batch(

@@ -98,7 +98,7 @@ pub async fn serve_udp(socket: UdpSocket, responder: Responder, limits: Limits, 
         };
         let (socket, responder, max_packets) = (socket.clone(), responder.clone(), limits.udp_max_response_packets);
         tokio::spawn(async move {
-            let response = responder.respond_from(&env, &message, Origin::new(Protocol::HandleUdp, Some(peer)));
+            let response = responder.respond_read(env, message, Origin::new(Protocol::HandleUdp, Some(peer))).await;
             send_all(&socket, &responder, peer, udp_packets(&env, &response, max_packets)).await;
             drop(permit);
         });
@@ -202,7 +202,7 @@ async fn connection(
         }
         let peer = stream.get_ref().peer_addr().ok();
         let response = match in_flight.try_acquire() {
-            Ok(_permit) => responder.respond_from(&env, &message, Origin::new(Protocol::HandleTcp, peer)),
+            Ok(_permit) => responder.respond_read(env, message, Origin::new(Protocol::HandleTcp, peer)).await,
             Err(_) => responder.busy(Protocol::HandleTcp, &message),
         };
         if write_message(&mut stream, &env, &response).await.is_err() {

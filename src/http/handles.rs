@@ -90,7 +90,11 @@ pub async fn resolve(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    resolve_inner(&state, &uri, &headers, origin).unwrap_or_else(axum::response::IntoResponse::into_response)
+    let node = state.node.clone();
+    node.reading(move |_| {
+        resolve_inner(&state, &uri, &headers, origin).unwrap_or_else(axum::response::IntoResponse::into_response)
+    })
+    .await
 }
 
 fn resolve_inner(state: &AppState, uri: &Uri, headers: &HeaderMap, origin: Origin) -> Result<Response, ApiError> {

@@ -57,3 +57,24 @@ async fn every_protocol_is_driven_and_checked() {
     assert!((400..=600).contains(&r.ok), "{r:?}");
     n.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_on_the_blocking_pool_answer_the_same() {
+    let n = TestNode::start_with(|c| c.node.blocking_reads = true).await;
+    let running = n.running.as_ref().unwrap();
+    let dataset = DatasetSpec::new(500, 5);
+    let store = running.node.store().clone();
+    let d = dataset.clone();
+    tokio::task::spawn_blocking(move || d.load(store.as_ref(), 0, 500, &mut |_| {})).await.unwrap().unwrap();
+    let (udp, tcp) = running.handle_addrs.unwrap();
+    for (proto, addr) in [
+        (Proto::Http1, running.http_addr),
+        (Proto::GrpcUnary, running.grpc_addr.unwrap()),
+        (Proto::HandleUdp, udp),
+        (Proto::HandleTcp, tcp),
+    ] {
+        let r = run(spec(proto, addr, dataset.clone(), 0.1)).await.unwrap();
+        assert!(r.ok > 20 && r.errors == 0, "{proto:?}: {r:?}");
+    }
+    n.stop().await;
+}
