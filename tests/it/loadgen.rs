@@ -24,14 +24,19 @@ fn spec(proto: Proto, addr: std::net::SocketAddr, dataset: DatasetSpec, miss: f6
     }
 }
 
+/// Writes `dataset` into the node's store.
+async fn load(n: &TestNode, dataset: &DatasetSpec) {
+    let store = n.running.as_ref().unwrap().node.store().clone();
+    let d = dataset.clone();
+    tokio::task::spawn_blocking(move || d.load(store.as_ref(), 0, d.count, &mut |_| {})).await.unwrap().unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_protocol_is_driven_and_checked() {
     let n = TestNode::start().await;
-    let running = n.running.as_ref().unwrap();
     let dataset = DatasetSpec::new(2000, 20);
-    let store = running.node.store().clone();
-    let d = dataset.clone();
-    tokio::task::spawn_blocking(move || d.load(store.as_ref(), 0, 2000, &mut |_| {})).await.unwrap().unwrap();
+    load(&n, &dataset).await;
+    let running = n.running.as_ref().unwrap();
     let (udp, tcp) = running.handle_addrs.unwrap();
     let grpc = running.grpc_addr.unwrap();
     for (proto, addr) in [
@@ -61,11 +66,9 @@ async fn every_protocol_is_driven_and_checked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_on_the_blocking_pool_answer_the_same() {
     let n = TestNode::start_with(|c| c.node.blocking_reads = true).await;
-    let running = n.running.as_ref().unwrap();
     let dataset = DatasetSpec::new(500, 5);
-    let store = running.node.store().clone();
-    let d = dataset.clone();
-    tokio::task::spawn_blocking(move || d.load(store.as_ref(), 0, 500, &mut |_| {})).await.unwrap().unwrap();
+    load(&n, &dataset).await;
+    let running = n.running.as_ref().unwrap();
     let (udp, tcp) = running.handle_addrs.unwrap();
     for (proto, addr) in [
         (Proto::Http1, running.http_addr),
