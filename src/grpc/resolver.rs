@@ -62,8 +62,9 @@ impl pb::resolver_server::Resolver for ResolverService {
                 format!("ResolveBatch of {n} identifiers exceeds the maximum of {max}"),
             )));
         }
-        let node = &self.0.node;
-        let results = req.get_ref().requests.iter().map(|r| resolve_one(node, r, &caller)).collect();
+        let requests = req.into_inner().requests;
+        let results =
+            self.0.node.reading(move |node| requests.iter().map(|r| resolve_one(node, r, &caller)).collect()).await;
         Ok(Response::new(pb::ResolveBatchResponse { results }))
     }
 
