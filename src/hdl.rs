@@ -91,10 +91,8 @@ impl Responder {
     pub fn respond_from(&self, env: &Envelope, message: &[u8], origin: Origin) -> Vec<u8> {
         let start = std::time::Instant::now();
         let protocol = origin.protocol;
-        let response = self.answer(env, message, &Caller::new(None, origin));
-        let rc = response.get(4..8).map_or(2, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-        let outcome = Outcome::from_response_code(rc);
-        self.node.metrics().request(protocol, operation(message), outcome, start.elapsed());
+        let (op, rc, response) = self.answer(env, message, &Caller::new(None, origin));
+        self.node.metrics().request(protocol, op, Outcome::from_response_code(rc), start.elapsed());
         response
     }
 
@@ -110,64 +108,70 @@ impl Responder {
         self.error(&Header::default(), rc::TOO_BUSY, "server too busy; retry later")
     }
 
-    /// Counts bytes of `protocol` (the UDP listener; TCP connections count themselves).
-    pub fn count_bytes(&self, protocol: Protocol, received: usize, sent: usize) {
-        self.node.metrics().bytes(protocol, received as u64, sent as u64);
-    }
-
     /// The metrics of the node.
     pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
         self.node.metrics()
     }
 
-    fn answer(&self, env: &Envelope, message: &[u8], caller: &Caller) -> Vec<u8> {
+    /// The answer to a request: its operation, response code and message.
+    fn answer(&self, env: &Envelope, message: &[u8], caller: &Caller) -> (Operation, u32, Vec<u8>) {
+        let failed = |code: u32, e: &dyn std::fmt::Display| {
+            (operation(message), code, self.error(&Header::default(), code, &e.to_string()))
+        };
         if env.major != codec::MAJOR {
-            let e = CodecError::Version(env.major);
-            return self.error(&Header::default(), rc::PROTOCOL_ERROR, &e.to_string());
+            return failed(rc::PROTOCOL_ERROR, &CodecError::Version(env.major));
         }
         let msg = match decode_message(message) {
             Ok(m) => m,
-            Err(e) => return self.error(&Header::default(), rc::PROTOCOL_ERROR, &e.to_string()),
+            Err(e) => return failed(rc::PROTOCOL_ERROR, &e),
         };
         let h = &msg.header;
         match h.opcode {
-            op::RESOLUTION => self.resolve(env, h, &msg.body, message, caller),
-            op::GET_SITE_INFO => encode_message(&self.header(h, rc::SUCCESS), &self.site),
-            other => self.error(h, rc::NOT_SUPPORTED, &format!("operation {other} is not supported by this server")),
+            op::RESOLUTION => {
+                let (code, bytes) = self.resolve(env, h, &msg.body, message, caller);
+                (Operation::Resolve, code, bytes)
+            }
+            op::GET_SITE_INFO => {
+                (Operation::SiteInfo, rc::SUCCESS, encode_message(&self.header(h, rc::SUCCESS), &self.site))
+            }
+            other => {
+                let text = format!("operation {other} is not supported by this server");
+                (Operation::Other, rc::NOT_SUPPORTED, self.error(h, rc::NOT_SUPPORTED, &text))
+            }
         }
     }
 
-    fn resolve(&self, env: &Envelope, h: &Header, body: &[u8], message: &[u8], caller: &Caller) -> Vec<u8> {
-        let req = match ResolutionRequest::decode(body) {
+    /// Answers a resolution request: the response code and the message.
+    fn resolve(&self, env: &Envelope, h: &Header, body: &[u8], message: &[u8], caller: &Caller) -> (u32, Vec<u8>) {
+        let ResolutionRequest { handle, indexes, types } = match ResolutionRequest::decode(body) {
             Ok(r) => r,
-            Err(e) => return self.error(h, rc::PROTOCOL_ERROR, &e.to_string()),
+            Err(e) => return (rc::PROTOCOL_ERROR, self.error(h, rc::PROTOCOL_ERROR, &e.to_string())),
         };
-        let outcome = std::str::from_utf8(&req.handle)
+        let outcome = std::str::from_utf8(&handle)
             .map_err(|_| NodeError::new(ErrorCode::InvalidHandle, "handle is not UTF-8"))
             .and_then(|s| self.node.parse_handle(s))
-            .and_then(|handle| {
-                let filter = Filter { indexes: req.indexes.clone(), types: req.types.clone(), public_only: true };
-                self.node.resolve(&handle, &filter, caller)
-            });
+            .and_then(|parsed| self.node.resolve(&parsed, &Filter { indexes, types, public_only: true }, caller));
         match outcome {
             Ok(r) if r.matched => {
                 let digest = (h.opflags & opflag::RRDG != 0).then(|| {
                     let kind = digest_kind(env.minor);
                     (kind, digest(kind, message))
                 });
-                encode_message(&self.header(h, rc::SUCCESS), &encode_resolution(digest, &req.handle, &r.values))
+                (
+                    rc::SUCCESS,
+                    encode_message(&self.header(h, rc::SUCCESS), &encode_resolution(digest, &handle, &r.values)),
+                )
             }
-            Ok(_) => self.error(
-                h,
-                ErrorCode::ValuesNotFound.response_code(),
-                "no value matches the requested indexes or types",
-            ),
-            Err(e) => self.error(h, e.code.response_code(), &e.message),
+            Ok(_) => {
+                let code = ErrorCode::ValuesNotFound.response_code();
+                (code, self.error(h, code, "no value matches the requested indexes or types"))
+            }
+            Err(e) => (e.code.response_code(), self.error(h, e.code.response_code(), &e.message)),
         }
     }
 }
 
-/// The operation label of a request message, from its opcode.
+/// The operation label of a request message that was not decoded (shed, or malformed), from its opcode.
 fn operation(message: &[u8]) -> Operation {
     match message.get(..4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])) {
         Some(op::RESOLUTION) => Operation::Resolve,

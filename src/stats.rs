@@ -108,12 +108,7 @@ impl Stats {
         Ok(Some(per_prefix.values().sum()))
     }
 
-    /// The UTC offset of days.
-    pub fn offset(&self) -> UtcOffset {
-        self.offset
-    }
-
-    /// Today, as `YYYYMMDD`, at the configured offset.
+    /// Today, at the configured offset.
     pub fn today(&self) -> Date {
         OffsetDateTime::now_utc().to_offset(self.offset).date()
     }
@@ -127,18 +122,14 @@ impl Stats {
 
     /// Counts one resolution under `prefix`: `found` when the handle exists.
     pub fn count_resolution(&self, prefix: &str, found: bool) {
-        let map = self.pending.read().unwrap_or_else(|p| p.into_inner());
-        let slot = match map.get(prefix) {
-            Some(p) => p,
-            None if found => {
-                drop(map);
-                self.entry(prefix).resolved.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            None => &self.other,
-        };
-        let counter = if found { &slot.resolved } else { &slot.missed };
-        counter.fetch_add(1, Ordering::Relaxed);
+        let bump = |p: &Pending| if found { &p.resolved } else { &p.missed }.fetch_add(1, Ordering::Relaxed);
+        if let Some(p) = self.pending.read().unwrap_or_else(|p| p.into_inner()).get(prefix) {
+            bump(p);
+        } else if found {
+            bump(&self.entry(prefix));
+        } else {
+            bump(&self.other);
+        }
     }
 
     /// Adds the counters of a committed `change` of a handle under `prefix` to the batch that commits it. Updates
@@ -216,7 +207,7 @@ fn add_counter(batch: &mut Batch, day: u32, prefix: &str, kind: char, n: u64) {
         return;
     }
     let n = i64::try_from(n).unwrap_or(i64::MAX);
-    batch.add(Space::Meta, counter_key(&format!("{DAY_KEYS}{day}/"), prefix, kind), n);
+    batch.add(Space::Meta, format!("{DAY_KEYS}{day}/{prefix}/{kind}").into_bytes(), n);
     batch.add(Space::Meta, counter_key(ALL_KEYS, prefix, kind), n);
 }
 

@@ -16,22 +16,19 @@ use crate::node::{Caller, Filter, Node};
 pub struct ResolverService(pub(crate) Shared);
 
 /// Resolves one request for `caller`; every failure becomes the response's error.
-pub(crate) fn resolve_one(node: &Node, req: &pb::ResolveRequest, caller: &Caller) -> pb::ResolveResponse {
-    let filter = Filter {
-        indexes: req.indexes.clone(),
-        types: req.types.clone(),
-        public_only: req.public_only.unwrap_or(caller.is_anonymous()),
-    };
-    let outcome = node.parse_handle(&req.handle).and_then(|h| node.resolve(&h, &filter, caller));
+fn resolve_one(node: &Node, req: pb::ResolveRequest, caller: &Caller) -> pb::ResolveResponse {
+    let pb::ResolveRequest { handle, indexes, types, public_only } = req;
+    let filter = Filter { indexes, types, public_only: public_only.unwrap_or(caller.is_anonymous()) };
+    let outcome = node.parse_handle(&handle).and_then(|h| node.resolve(&h, &filter, caller));
     match outcome {
         Ok(r) => pb::ResolveResponse {
-            handle: req.handle.clone(),
+            handle,
             response_code: if r.matched { 1 } else { 200 },
             values: r.values.iter().map(value_out).collect(),
             error: None,
         },
         Err(e) => pb::ResolveResponse {
-            handle: req.handle.clone(),
+            handle,
             response_code: e.code.response_code(),
             values: Vec::new(),
             error: Some(error_out(&e)),
@@ -46,14 +43,13 @@ impl pb::resolver_server::Resolver for ResolverService {
     async fn resolve(&self, req: Request<pb::ResolveRequest>) -> Result<Response<pb::ResolveResponse>, Status> {
         let caller = self.0.caller(&req)?;
         let req = req.into_inner();
-        Ok(Response::new(self.0.node.reading(move |node| resolve_one(node, &req, &caller)).await))
+        Ok(Response::new(self.0.node.reading(move |node| resolve_one(node, req, &caller)).await))
     }
 
     async fn resolve_batch(
         &self,
         req: Request<pb::ResolveBatchRequest>,
     ) -> Result<Response<pb::ResolveBatchResponse>, Status> {
-        let caller = self.0.caller(&req)?;
         let max = self.0.settings.max_resolve_batch;
         let n = req.get_ref().requests.len();
         if n > max {
@@ -62,9 +58,13 @@ impl pb::resolver_server::Resolver for ResolverService {
                 format!("ResolveBatch of {n} identifiers exceeds the maximum of {max}"),
             )));
         }
+        let caller = self.0.caller(&req)?;
         let requests = req.into_inner().requests;
-        let results =
-            self.0.node.reading(move |node| requests.iter().map(|r| resolve_one(node, r, &caller)).collect()).await;
+        let results = self
+            .0
+            .node
+            .reading(move |node| requests.into_iter().map(|r| resolve_one(node, r, &caller)).collect())
+            .await;
         Ok(Response::new(pb::ResolveBatchResponse { results }))
     }
 
@@ -74,13 +74,19 @@ impl pb::resolver_server::Resolver for ResolverService {
         &self,
         req: Request<Streaming<pb::ResolveRequest>>,
     ) -> Result<Response<ResolveStream>, Status> {
-        let caller = self.0.caller(&req)?;
+        let caller = std::sync::Arc::new(self.0.caller(&req)?);
         let node = self.0.node.clone();
         let mut inbound = req.into_inner();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
             while let Some(item) = inbound.next().await {
-                let reply = item.map(|r| resolve_one(&node, &r, &caller));
+                let reply = match item {
+                    Ok(r) => {
+                        let caller = caller.clone();
+                        Ok(node.reading(move |n| resolve_one(n, r, &caller)).await)
+                    }
+                    Err(e) => Err(e),
+                };
                 let failed = reply.is_err();
                 if tx.send(reply).await.is_err() || failed {
                     break;

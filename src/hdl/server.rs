@@ -76,7 +76,7 @@ pub async fn serve_udp(socket: UdpSocket, responder: Responder, limits: Limits, 
             r = socket.recv_from(&mut buf) => match r { Ok(x) => x, Err(_) => continue },
             _ = stop.wait_for(|s| *s) => return,
         };
-        responder.count_bytes(Protocol::HandleUdp, n, 0);
+        responder.metrics().bytes(Protocol::HandleUdp, n as u64, 0);
         let packet = &buf[..n];
         let Ok(env) = Envelope::decode(packet) else { continue };
         let Ok(total) = env.checked_len() else {
@@ -143,7 +143,7 @@ async fn send_all(socket: &UdpSocket, responder: &Responder, peer: SocketAddr, p
     for p in packets {
         debug_assert!(p.len() <= UDP_PACKET_LEN);
         if let Ok(n) = socket.send_to(&p, peer).await {
-            responder.count_bytes(Protocol::HandleUdp, 0, n);
+            responder.metrics().bytes(Protocol::HandleUdp, 0, n as u64);
         }
     }
 }
@@ -153,7 +153,7 @@ pub async fn serve_tcp(listener: TcpListener, responder: Responder, limits: Limi
     let connections = Arc::new(Semaphore::new(limits.max_tcp_connections));
     let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
             _ = stop.wait_for(|s| *s) => return,
         };
@@ -165,7 +165,7 @@ pub async fn serve_tcp(listener: TcpListener, responder: Responder, limits: Limi
         let stream = Tracked::new(stream, responder.metrics().clone(), Protocol::HandleTcp);
         let (responder, limits, in_flight, stop) = (responder.clone(), limits.clone(), in_flight.clone(), stop.clone());
         tokio::spawn(async move {
-            connection(stream, responder, limits, in_flight, stop).await;
+            connection(stream, peer, responder, limits, in_flight, stop).await;
             drop(permit);
         });
     }
@@ -173,6 +173,7 @@ pub async fn serve_tcp(listener: TcpListener, responder: Responder, limits: Limi
 
 async fn connection(
     mut stream: Tracked<TcpStream>,
+    peer: SocketAddr,
     responder: Responder,
     limits: Limits,
     in_flight: Arc<Semaphore>,
@@ -200,9 +201,8 @@ async fn connection(
         if !matches!(tokio::time::timeout(limits.tcp_idle_timeout, stream.read_exact(&mut message)).await, Ok(Ok(_))) {
             return;
         }
-        let peer = stream.get_ref().peer_addr().ok();
         let response = match in_flight.try_acquire() {
-            Ok(_permit) => responder.respond_read(env, message, Origin::new(Protocol::HandleTcp, peer)).await,
+            Ok(_permit) => responder.respond_read(env, message, Origin::new(Protocol::HandleTcp, Some(peer))).await,
             Err(_) => responder.busy(Protocol::HandleTcp, &message),
         };
         if write_message(&mut stream, &env, &response).await.is_err() {

@@ -27,11 +27,6 @@ impl<S> Tracked<S> {
         metrics.connections(protocol).increment(1.0);
         Self { inner, metrics, protocol }
     }
-
-    /// The wrapped stream.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
 }
 
 impl<S> Drop for Tracked<S> {

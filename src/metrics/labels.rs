@@ -18,7 +18,7 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    /// Every protocol, in label order.
+    /// Every protocol, in declaration order (a protocol's index is `protocol as usize`).
     pub const ALL: [Protocol; 5] =
         [Protocol::Rest, Protocol::Grpc, Protocol::HandleUdp, Protocol::HandleTcp, Protocol::Internal];
 

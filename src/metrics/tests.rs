@@ -45,6 +45,7 @@ fn outcomes_agree_across_protocols() {
     assert_eq!(Outcome::from_grpc_code(16), Outcome::Denied);
     assert_eq!(Outcome::from_response_code(1), Outcome::Ok);
     assert_eq!(Operation::Other as usize + 1, Operation::COUNT);
+    assert!(Protocol::ALL.iter().enumerate().all(|(i, p)| *p as usize == i));
     assert_eq!(Outcome::Error as usize + 1, Outcome::COUNT);
 }
 

@@ -66,10 +66,12 @@ impl Node {
             self.load(h)?.ok_or_else(|| NodeError::new(ErrorCode::HandleNotFound, format!("handle {h} not found")))?;
         // Authorized reads need the read-value bit on the handle or a prefix handle above it; asked at most once,
         // and only when a matching value is not public.
-        let wants_private = !filter.public_only
-            && record.values.iter().any(|v| filter.matches(v) && !v.perms.public_read() && v.perms.admin_read());
+        let wants_private = |values: &[HandleValue]| {
+            !filter.public_only
+                && values.iter().any(|v| filter.matches(v) && !v.perms.public_read() && v.perms.admin_read())
+        };
         let may_read_private = match caller.identity() {
-            Some(id) if wants_private => self.may_read(id, h, &record.values)?,
+            Some(id) if wants_private(&record.values) => self.may_read(id, h, &record.values)?,
             _ => false,
         };
         let values: Vec<_> = record
