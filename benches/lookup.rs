@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use idnode::hdl::Responder;
-use idnode::hdl::client::request_bytes;
-use idnode::hdl::codec::{ResolutionRequest, op, opflag};
+use idnode::hdl::client::resolution_request;
 use idnode::http::{self, HttpSettings};
 use idnode::id::{Prefix, SuffixCase};
 use idnode::node::{Caller, Filter, Node, NodeSettings};
@@ -48,9 +47,7 @@ fn bench(c: &mut Criterion) {
     let responder = Responder::new(node.clone(), Vec::new(), 1);
     g.bench_function("handle_answer_in_process", |b| {
         b.iter(|| {
-            let body =
-                ResolutionRequest { handle: next().as_bytes().to_vec(), indexes: vec![], types: vec![] }.encode();
-            let (env, msg) = request_bytes(7, 10, op::RESOLUTION, opflag::PUBL, &body);
+            let (env, msg) = resolution_request(7, next(), &[], &[], false);
             responder.respond(&env, &msg)
         })
     });

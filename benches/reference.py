@@ -166,8 +166,7 @@ with open(f"{WORK}/redis.resp", "wb") as resp, open(f"{WORK}/urls.txt", "w") as 
                                      for b in dns[j:j + 255]) + '"' for j in range(0, len(dns), 255))
         zone.write(f"k{i} IN TXT {txt}\n")
         queries.write(f"k{i}.bench TXT\n")
-    lua.write("}\nrequest = function() return wrap.format('GET', paths[math.random(#paths)]) end\n"
-              .replace("wrap", "wrk"))
+    lua.write("}\nrequest = function() return wrk.format('GET', paths[math.random(#paths)]) end\n")
 record("responses", "idnode", sample=SAMPLE, mean_bytes=sum(sizes) / len(sizes), max_bytes=max(sizes))
 
 # -- references ---------------------------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ impl Shared {
 /// `idnode-response-code` metadata and an encoded [`pb::Error`] in the details.
 pub fn status(e: NodeError) -> Status {
     let rc = e.code.response_code();
-    let details = pb::Error { response_code: rc, message: e.message.clone() }.encode_to_vec();
+    let details = convert::error_out(&e).encode_to_vec();
     let mut st = Status::with_details(e.code.grpc_code(), e.message, details.into());
     st.metadata_mut().insert("idnode-response-code", MetadataValue::from(rc));
     st
@@ -118,14 +118,12 @@ pub async fn routes(
     let statistics = pb::statistics_server::StatisticsServer::new(StatisticsService(shared.clone()));
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, false).await;
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let (reflection_v1, reflection_v1alpha) = (reflection().build_v1()?, reflection().build_v1alpha()?);
     let router = tonic::service::Routes::new(resolver)
         .add_service(registry)
         .add_service(statistics)

@@ -23,7 +23,7 @@ use tower_http::cors::{Any, CorsLayer};
 use crate::error::ErrorCode;
 use crate::node::Node;
 
-mod auth;
+pub(crate) mod auth;
 mod handles;
 mod list;
 pub mod observe;

@@ -81,7 +81,9 @@ impl http_body::Body for Observed {
             Poll::Ready(None) => Some(Outcome::Ok),
             Poll::Pending => None,
         };
-        if let (Some(o), Some(f)) = (end, this.finish.take_if(|_| end.is_some())) {
+        if let Some(o) = end
+            && let Some(f) = this.finish.take()
+        {
             f.record(o);
         }
         r

@@ -154,7 +154,7 @@ impl pb::registry_server::Registry for RegistryService {
         req: Request<pb::BatchRegisterRequest>,
     ) -> Result<Response<pb::BatchRegisterResponse>, Status> {
         let caller = self.0.caller(&req)?;
-        caller.require().map_err(|e| status(e.clone()))?;
+        caller.require().map_err(status)?;
         let items = req.into_inner().items;
         let max = self.0.settings.max_register_batch;
         if items.len() > max {

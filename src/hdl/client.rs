@@ -156,6 +156,21 @@ pub async fn exchange_udp(sock: &UdpSocket, env: Envelope, message: &[u8]) -> Re
     }
 }
 
+/// A resolution request for `handle` with request id `id`: envelope plus message (public values only).
+pub fn resolution_request(
+    id: u32,
+    handle: &str,
+    indexes: &[u32],
+    types: &[String],
+    request_digest: bool,
+) -> (Envelope, Vec<u8>) {
+    let body =
+        ResolutionRequest { handle: handle.as_bytes().to_vec(), indexes: indexes.to_vec(), types: types.to_vec() }
+            .encode();
+    let flags = opflag::PUBL | if request_digest { opflag::RRDG } else { 0 };
+    request_bytes(id, 10, op::RESOLUTION, flags, &body)
+}
+
 /// Resolves `handle` (with optional filters) at `addr`.
 pub async fn resolve(
     addr: SocketAddr,
@@ -165,11 +180,7 @@ pub async fn resolve(
     types: &[String],
     request_digest: bool,
 ) -> Result<Resolved, ClientError> {
-    let body =
-        ResolutionRequest { handle: handle.as_bytes().to_vec(), indexes: indexes.to_vec(), types: types.to_vec() }
-            .encode();
-    let flags = opflag::PUBL | if request_digest { opflag::RRDG } else { 0 };
-    let (env, message) = request_bytes(rand::random(), 10, op::RESOLUTION, flags, &body);
+    let (env, message) = resolution_request(rand::random(), handle, indexes, types, request_digest);
     let a = exchange(addr, transport, env, &message).await?;
     if a.header.response_code == rc::SUCCESS {
         let r = decode_resolution(&a.body, request_digest)?;

@@ -187,7 +187,7 @@ async fn put_inner(
     ctx.flag("auth", false)?;
     let index = IndexParam::from(&ctx.params).map_err(|m| ctx.bad(m))?;
     let caller = ctx.caller(&state, &headers, origin)?;
-    caller.require().map_err(|e| ctx.err(e.clone()))?;
+    caller.require().map_err(|e| ctx.err(e))?;
     let json = read_body(&ctx, &state, &headers, body).await?;
     let values: Vec<HandleValue> = parse_values(&json, now()).map_err(|e| ctx.err(e.into()))?;
     let node = state.node.clone();

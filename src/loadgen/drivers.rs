@@ -15,8 +15,7 @@ use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
 use crate::grpc::pb::{self, resolver_client::ResolverClient};
-use crate::hdl::client::{exchange_tcp, exchange_udp, request_bytes};
-use crate::hdl::codec::{ResolutionRequest, op, opflag};
+use crate::hdl::client::{exchange_tcp, exchange_udp, resolution_request};
 
 /// Time allowed for one answer before it counts as an error.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -178,13 +177,13 @@ impl Driver {
             }
             Driver::Udp(sock, id) => {
                 *id = id.wrapping_add(1);
-                let (env, msg) = resolution(*id, handle);
+                let (env, msg) = resolution_request(*id, handle, &[], &[], false);
                 let a = tokio::time::timeout(ANSWER_TIMEOUT, exchange_udp(sock, env, &msg)).await??;
                 Ok(rc_ok(a.header.response_code, hit))
             }
             Driver::Tcp(s, id) => {
                 *id = id.wrapping_add(1);
-                let (env, msg) = resolution(*id, handle);
+                let (env, msg) = resolution_request(*id, handle, &[], &[], false);
                 let a = tokio::time::timeout(ANSWER_TIMEOUT, exchange_tcp(s, env, &msg)).await??;
                 Ok(rc_ok(a.header.response_code, hit))
             }
@@ -235,10 +234,4 @@ async fn http_ok(resp: hyper::Response<hyper::body::Incoming>, hit: bool) -> any
 
 fn rc_ok(rc: u32, hit: bool) -> bool {
     rc == if hit { 1 } else { 100 }
-}
-
-fn resolution(id: u32, handle: &str) -> (crate::hdl::codec::Envelope, Vec<u8>) {
-    let body =
-        ResolutionRequest { handle: handle.as_bytes().to_vec(), indexes: Vec::new(), types: Vec::new() }.encode();
-    request_bytes(id, 10, op::RESOLUTION, opflag::PUBL, &body)
 }

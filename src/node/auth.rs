@@ -44,6 +44,13 @@ pub struct Identity {
     pub index: u32,
 }
 
+impl Identity {
+    /// The normalized `index:handle` form that indexes the audit log.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.index, self.handle.key())
+    }
+}
+
 impl std::fmt::Display for Identity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}", self.index, self.handle)

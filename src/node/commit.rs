@@ -32,7 +32,7 @@ impl Node {
     fn event<'a>(&self, caller: &Caller, operation: &'a str, handle: &str, handle_key: &str) -> Event<'a> {
         let origin = caller.origin();
         let (identity, identity_key) = match caller.identity() {
-            Some(id) => (id.to_string(), format!("{}:{}", id.index, id.handle.key())),
+            Some(id) => (id.to_string(), id.key()),
             None => (String::new(), String::new()),
         };
         Event {
@@ -67,14 +67,15 @@ impl Node {
         };
         let mut b = Batch::new();
         let record = new.or(old).map(|v| encode_record(spelling, v));
-        match new {
-            Some(_) => b.put(Space::Handles, h.key().as_bytes().to_vec(), record.clone().unwrap_or_default()),
-            None => b.delete(Space::Handles, h.key().as_bytes().to_vec()),
+        let digest = record.as_ref().map(|r| format!("sha256:{}", hex::encode(sha2::Sha256::digest(r))));
+        match (new, record) {
+            (Some(_), Some(r)) => b.put(Space::Handles, h.key().as_bytes().to_vec(), r),
+            _ => b.delete(Space::Handles, h.key().as_bytes().to_vec()),
         };
         self.stats.count_change(&mut b, h.prefix_key(), change);
         let mut event = self.event(caller, operation, spelling, h.key());
         event.admin = is_admin_change(h, old, new);
-        event.digest = record.map(|r| format!("sha256:{}", hex::encode(sha2::Sha256::digest(&r))));
+        event.digest = digest;
         let entry = self.audit.entry(event);
         self.audit.add_to(&mut b, &entry);
         self.store.write(b)?;

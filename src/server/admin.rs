@@ -108,7 +108,8 @@ fn audit_query(node: &Node, params: &Params) -> Result<AuditQuery, NodeError> {
                 .split_once(':')
                 .filter(|(n, _)| n.parse::<u32>().is_ok())
                 .ok_or_else(|| NodeError::new(ErrorCode::BadRequest, format!("identity {i:?} is not index:handle")))?;
-            Ok::<_, NodeError>(format!("{index}:{}", node.parse_handle(h)?.key()))
+            let index = index.parse().unwrap_or_default();
+            Ok::<_, NodeError>(crate::node::Identity { handle: node.parse_handle(h)?, index }.key())
         })
         .transpose()?;
     let limit = params.int("limit").map_err(|m| NodeError::new(ErrorCode::BadRequest, m))?;
@@ -142,14 +143,8 @@ async fn audit(
     let origin = Origin::new(Protocol::Rest, Some(peer));
     let allow = s.allow_insecure_auth;
     let result = tokio::task::spawn_blocking(move || {
-        let auth = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
-        if auth.is_some() && !allow {
-            return Err(NodeError::new(
-                ErrorCode::InsecureAuthentication,
-                "the admin listener is plain HTTP: credentials are refused unless http.allow_insecure_auth is set",
-            ));
-        }
-        let caller = node.caller_from(auth, origin)?;
+        // The admin listener is plain HTTP: credentials are taken only on loopback or when explicitly allowed.
+        let caller = crate::http::auth::caller(&node, &headers, origin, false, allow)?;
         node.authorize_node_admin(&caller)?;
         let q = audit_query(&node, &params)?;
         node.audit()
