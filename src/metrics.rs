@@ -98,6 +98,10 @@ pub struct Metrics {
     sent: Vec<Counter>,
     connections: Vec<Gauge>,
     registrations: [Counter; 3],
+    /// Audit entries: of changes, of refusals.
+    audited: [Counter; 2],
+    /// Statistics flushes: succeeded, failed.
+    stats_flushes: [Counter; 2],
     ready: Gauge,
     observed: Observed,
 }
@@ -144,6 +148,8 @@ impl Metrics {
             connections: Protocol::ALL.iter().map(|p| gauge(OPEN_CONNECTIONS, &[("protocol", p.label())])).collect(),
             registrations: [Change::Create, Change::Update, Change::Delete]
                 .map(|c| counter(REGISTRATIONS_TOTAL, &[("change", c.label())])),
+            audited: ["change", "denied"].map(|k| counter(AUDIT_RECORDS_TOTAL, &[("kind", k)])),
+            stats_flushes: ["ok", "error"].map(|r| counter(STATS_FLUSHES_TOTAL, &[("result", r)])),
             ready: gauge(READY, &[]),
             observed,
             handle,
@@ -198,9 +204,14 @@ impl Metrics {
         self.ready.set(if ready { 1.0 } else { 0.0 });
     }
 
-    /// A counter outside the fixed sets (audit, statistics), registered on first use; `labels` must be bounded.
-    pub fn counter(&self, name: &'static str, labels: &[(&'static str, &'static str)]) -> Counter {
-        self.recorder.register_counter(&key(name, labels), &META)
+    /// Records an audit entry written: of a change, or of a refusal (`denied`).
+    pub fn audited(&self, denied: bool) {
+        self.audited[usize::from(denied)].increment(1);
+    }
+
+    /// Records a flush of the statistics.
+    pub fn stats_flushed(&self, ok: bool) {
+        self.stats_flushes[usize::from(!ok)].increment(1);
     }
 
     /// Drains histogram samples into their buckets; run it periodically so an unscraped node stays small.

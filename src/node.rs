@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::audit::Audit;
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, Prefix, SuffixCase};
-use crate::metrics::{self, Metrics};
+use crate::metrics::Metrics;
 use crate::record::wire::{StoredRecord, decode_record};
 use crate::stats::Stats;
 use crate::store::{Space, Store};
@@ -51,14 +51,7 @@ pub struct Node {
     metrics: Arc<Metrics>,
     stats: Stats,
     audit: Audit,
-    audited: Audited,
     blocking_reads: bool,
-}
-
-/// The counters of audit entries written.
-struct Audited {
-    ok: ::metrics::Counter,
-    denied: ::metrics::Counter,
 }
 
 impl std::fmt::Debug for Node {
@@ -95,10 +88,6 @@ impl Node {
         metrics: Arc<Metrics>,
         utc_offset_minutes: i32,
     ) -> Self {
-        let audited = Audited {
-            ok: metrics.counter(metrics::AUDIT_RECORDS_TOTAL, &[("kind", "change")]),
-            denied: metrics.counter(metrics::AUDIT_RECORDS_TOTAL, &[("kind", "denied")]),
-        };
         Self {
             stats: Stats::new(store.clone(), utc_offset_minutes),
             audit: Audit::new(store.clone()),
@@ -106,7 +95,6 @@ impl Node {
             settings,
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             metrics,
-            audited,
             blocking_reads: false,
         }
     }

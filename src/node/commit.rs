@@ -87,7 +87,7 @@ impl Node {
             "committed"
         );
         self.metrics.registration(change);
-        self.audited.ok.increment(1);
+        self.metrics.audited(false);
         Ok(())
     }
 
@@ -113,7 +113,7 @@ impl Node {
         event.result = format!("denied: {}", e.message);
         let entry = self.audit.entry(event);
         match self.audit.write(&entry) {
-            Ok(()) => self.audited.denied.increment(1),
+            Ok(()) => self.metrics.audited(true),
             Err(err) => tracing::error!(error = %err, "cannot write an audit entry"),
         }
     }

@@ -8,7 +8,6 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::metrics::STATS_FLUSHES_TOTAL;
 use crate::node::Node;
 
 /// How often histogram samples are drained into their buckets.
@@ -40,13 +39,11 @@ fn every(
 
 /// Starts the periodic tasks of `node`.
 pub fn spawn(cfg: &Config, node: &Arc<Node>, stop: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    let flushed = node.metrics().counter(STATS_FLUSHES_TOTAL, &[("result", "ok")]);
-    let failed = node.metrics().counter(STATS_FLUSHES_TOTAL, &[("result", "error")]);
     let n = node.clone();
     let flush = move || match n.stats().flush() {
-        Ok(()) => flushed.increment(1),
+        Ok(()) => n.metrics().stats_flushed(true),
         Err(e) => {
-            failed.increment(1);
+            n.metrics().stats_flushed(false);
             tracing::error!(error = %e, "cannot flush statistics; they stay counted for the next flush");
         }
     };
