@@ -106,16 +106,14 @@ fn change_bit(old: Option<&HandleValue>, new: Option<&HandleValue>) -> u16 {
 }
 
 impl Node {
-    /// Authorizes the change from `old` to `new` values of an existing handle; values resent unchanged keep their
-    /// stored timestamp.
+    /// Authorizes the change from `old` to `new` values of an existing handle.
     fn authorize_changes(
         &self,
         id: &Identity,
         h: &Handle,
         old: &[HandleValue],
-        new: &mut [HandleValue],
+        new: &[HandleValue],
     ) -> Result<(), NodeError> {
-        keep_unchanged(old, new);
         let mut needed = 0u16;
         for n in new.iter() {
             let o = old.iter().find(|o| o.index == n.index);
@@ -197,7 +195,8 @@ impl Node {
                     RecordMode::CreateOrReplace | RecordMode::Replace => {}
                 }
                 values.sort_by_key(|v| v.index);
-                self.authorize_changes(id, h, &existing.values, &mut values)?;
+                keep_unchanged(&existing.values, &mut values);
+                self.authorize_changes(id, h, &existing.values, &values)?;
                 self.commit(caller, "replace", h, &existing.handle, Some(&existing.values), Some(&values))?;
                 Ok(PutOutcome::Updated)
             }
@@ -246,6 +245,8 @@ impl Node {
         }
         let _guard = self.lock(h);
         let existing = self.load(h)?.ok_or_else(|| not_found(h))?;
+        // Values resent unchanged keep their stored timestamp.
+        keep_unchanged(&existing.values, &mut values);
         let mut merged = existing.values.clone();
         for v in values {
             match (merged.iter_mut().find(|o| o.index == v.index), mode) {
@@ -266,7 +267,7 @@ impl Node {
             }
         }
         merged.sort_by_key(|v| v.index);
-        self.authorize_changes(id, h, &existing.values, &mut merged)?;
+        self.authorize_changes(id, h, &existing.values, &merged)?;
         self.commit(caller, "modify_values", h, &existing.handle, Some(&existing.values), Some(&merged))
     }
 
@@ -283,9 +284,9 @@ impl Node {
         if let Some(missing) = indexes.iter().find(|i| !existing.values.iter().any(|v| v.index == **i)) {
             return Err(NodeError::new(ErrorCode::ValuesNotFound, format!("{h} has no value at index {missing}")));
         }
-        let mut kept: Vec<HandleValue> =
+        let kept: Vec<HandleValue> =
             existing.values.iter().filter(|v| !indexes.contains(&v.index)).cloned().collect();
-        self.authorize_changes(id, h, &existing.values, &mut kept)?;
+        self.authorize_changes(id, h, &existing.values, &kept)?;
         self.commit(caller, "remove_values", h, &existing.handle, Some(&existing.values), Some(&kept))
     }
 
