@@ -50,7 +50,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function("handle_wire_encode", |b| {
-        b.iter(|| encode_resolution(None, handle.as_bytes(), std::hint::black_box(&values)))
+        b.iter(|| encode_resolution(None, handle.as_bytes(), std::hint::black_box(&values).iter()))
     });
     g.finish();
 }

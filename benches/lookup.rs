@@ -1,6 +1,7 @@
 //! The lookup path on a warm store: `RocksStore::get` against the raw `rocksdb` get of the same keys (the floor),
-//! the core's resolution (identifier in, values out), and the whole in-process answer (identifier in, response
-//! bytes out) of the REST router and of the Handle protocol responder. The demo data set (3,006 records).
+//! the core's resolution (identifier in, values out) with the record cache warm and without a record cache, and
+//! the whole in-process answer (identifier in, response bytes out) of the REST router and of the Handle protocol
+//! responder. The demo data set (3,006 records).
 
 use std::sync::Arc;
 
@@ -22,7 +23,8 @@ fn bench(c: &mut Criterion) {
     let store: Arc<dyn Store> = store;
     let settings =
         NodeSettings { prefixes: vec![Prefix::parse("88.798").unwrap()], suffix_case: SuffixCase::Sensitive };
-    let node = Arc::new(Node::new(store.clone(), settings));
+    let node = Arc::new(Node::new(store.clone(), settings.clone()));
+    let uncached = Node::new(store.clone(), settings).with_record_cache(0);
     let keys: Vec<String> = (1..=600).map(|i| format!("88.798.{}/JDZ-2024-{i:06}", 1 + i % 5)).collect();
     // The floor: the same database, opened read-only through the rocksdb crate with default options.
     let raw = rocksdb::DB::open_cf_for_read_only(&rocksdb::Options::default(), &cfg.path, ["handles"], false).unwrap();
@@ -42,6 +44,12 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let h = node.parse_handle(next()).unwrap();
             node.resolve(&h, &filter, &Caller::anonymous()).unwrap()
+        })
+    });
+    g.bench_function("resolve_in_process_uncached", |b| {
+        b.iter(|| {
+            let h = uncached.parse_handle(next()).unwrap();
+            uncached.resolve(&h, &filter, &Caller::anonymous()).unwrap()
         })
     });
     let responder = Responder::new(node.clone(), Vec::new(), 1);

@@ -67,11 +67,18 @@ pub struct NodeConfig {
     pub suffix_case: SuffixCase,
     /// Resolve on the blocking pool instead of inline on the async workers (see BENCHMARKS.md).
     pub blocking_reads: bool,
+    /// Memory for decoded records of recently resolved handles, MiB (0: no record cache).
+    pub record_cache_mb: u64,
 }
 
 impl Default for NodeConfig {
     fn default() -> Self {
-        Self { prefixes: vec!["88.798".into()], suffix_case: SuffixCase::Sensitive, blocking_reads: false }
+        Self {
+            prefixes: vec!["88.798".into()],
+            suffix_case: SuffixCase::Sensitive,
+            blocking_reads: false,
+            record_cache_mb: crate::node::DEFAULT_RECORD_CACHE_MB,
+        }
     }
 }
 

@@ -159,7 +159,7 @@ impl Responder {
                 });
                 (
                     rc::SUCCESS,
-                    encode_message(&self.header(h, rc::SUCCESS), &encode_resolution(digest, &handle, &r.values)),
+                    encode_message(&self.header(h, rc::SUCCESS), &encode_resolution(digest, &handle, r.values())),
                 )
             }
             Ok(_) => {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
+use crate::node::CacheFigures;
 use crate::store::{Space, StoreFigures};
 
 pub mod io;
@@ -85,6 +86,10 @@ struct Observed {
     keys: Vec<(Space, Gauge)>,
     process_gauges: Vec<(&'static str, Gauge)>,
     cpu: Counter,
+    /// Record cache: hits, misses.
+    cache_counters: [Counter; 2],
+    /// Record cache: entries, bytes, capacity.
+    cache_gauges: [Gauge; 3],
 }
 
 /// The metrics of one node.
@@ -137,6 +142,8 @@ impl Metrics {
             keys: Space::ALL.iter().map(|s| (*s, gauge(STORE_KEYS, &[("space", s.name())]))).collect(),
             process_gauges: PROCESS_GAUGES.iter().map(|(n, _)| (*n, gauge(n, &[]))).collect(),
             cpu: counter(PROCESS_CPU, &[]),
+            cache_counters: CACHE_COUNTERS.map(|(n, _)| counter(n, &[])),
+            cache_gauges: CACHE_GAUGES.map(|(n, _)| gauge(n, &[])),
         };
         gauge(BUILD_INFO, &[("version", env!("CARGO_PKG_VERSION"))]).set(1.0);
         Self {
@@ -219,14 +226,21 @@ impl Metrics {
         self.handle.run_upkeep();
     }
 
-    /// Reads the store's and the process's figures and renders everything in the Prometheus text format.
-    pub fn render(&self, store: &StoreFigures) -> String {
-        self.observe(store);
+    /// Reads the store's, the record cache's and the process's figures and renders everything in the
+    /// Prometheus text format.
+    pub fn render(&self, store: &StoreFigures, cache: &CacheFigures) -> String {
+        self.observe(store, cache);
         self.handle.render()
     }
 
-    fn observe(&self, f: &StoreFigures) {
+    fn observe(&self, f: &StoreFigures, cache: &CacheFigures) {
         let o = &self.observed;
+        for (c, v) in o.cache_counters.iter().zip([cache.hits, cache.misses]) {
+            c.absolute(v);
+        }
+        for (g, v) in o.cache_gauges.iter().zip([cache.entries, cache.bytes, cache.capacity_bytes]) {
+            g.set(v as f64);
+        }
         let disk = f.directory.as_deref().and_then(process::disk_space);
         for (name, g) in &o.store_gauges {
             let v = match *name {
@@ -313,6 +327,17 @@ const STORE_COUNTERS: [(&str, &str); 3] = [
     (STORE_STALL, "Seconds writers were stalled by RocksDB since the store opened."),
 ];
 
+const CACHE_COUNTERS: [(&str, &str); 2] = [
+    ("idnode_record_cache_hits_total", "Resolutions answered from the record cache."),
+    ("idnode_record_cache_misses_total", "Resolutions that read the store (the record was not cached)."),
+];
+
+const CACHE_GAUGES: [(&str, &str); 3] = [
+    ("idnode_record_cache_entries", "Records held by the record cache."),
+    ("idnode_record_cache_bytes", "Estimated bytes held by the record cache."),
+    ("idnode_record_cache_capacity_bytes", "Capacity of the record cache, bytes (0: disabled)."),
+];
+
 const PROCESS_GAUGES: [(&str, &str); 6] = [
     ("process_resident_memory_bytes", "Resident memory size, bytes."),
     ("process_virtual_memory_bytes", "Virtual memory size, bytes."),
@@ -343,10 +368,10 @@ fn describe(r: &PrometheusRecorder) {
     g(BUILD_INFO, None, "Build information; always 1.");
     g(STORE_KEYS, None, "Estimated number of keys, by space.");
     c(PROCESS_CPU, Some(Unit::Seconds), "User and system CPU time, seconds.");
-    for (n, d) in STORE_GAUGES.iter().chain(&PROCESS_GAUGES) {
+    for (n, d) in STORE_GAUGES.iter().chain(&PROCESS_GAUGES).chain(&CACHE_GAUGES) {
         g(n, None, d);
     }
-    for (n, d) in STORE_COUNTERS {
+    for (n, d) in STORE_COUNTERS.iter().chain(&CACHE_COUNTERS) {
         c(n, None, d);
     }
 }

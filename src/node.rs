@@ -15,8 +15,10 @@ use crate::metrics::Metrics;
 use crate::record::wire::{StoredRecord, decode_record};
 use crate::stats::Stats;
 use crate::store::{Space, Store};
+use cache::RecordCache;
 
 mod auth;
+mod cache;
 mod commit;
 mod list;
 mod read;
@@ -26,6 +28,7 @@ mod write;
 pub use write::{PutOutcome, RecordMode, ValueMode};
 
 pub use auth::{Caller, Identity, Origin};
+pub use cache::CacheFigures;
 pub use list::Page;
 pub use read::{Filter, Resolution};
 
@@ -33,6 +36,8 @@ pub use read::{Filter, Resolution};
 const LOCK_STRIPES: usize = 64;
 /// Days of the statistics start at midnight at this offset by default: China Standard Time (UTC+8).
 pub const DEFAULT_UTC_OFFSET_MINUTES: i32 = 480;
+/// Capacity of the record cache unless configured otherwise, MiB.
+pub const DEFAULT_RECORD_CACHE_MB: u64 = 64;
 
 /// Settings of the core.
 #[derive(Debug, Clone)]
@@ -48,6 +53,7 @@ pub struct Node {
     store: Arc<dyn Store>,
     settings: NodeSettings,
     stripes: Vec<Mutex<()>>,
+    cache: RecordCache,
     metrics: Arc<Metrics>,
     stats: Stats,
     audit: Audit,
@@ -94,6 +100,7 @@ impl Node {
             store,
             settings,
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            cache: RecordCache::new(DEFAULT_RECORD_CACHE_MB << 20, LOCK_STRIPES),
             metrics,
             blocking_reads: false,
         }
@@ -104,6 +111,17 @@ impl Node {
     pub fn with_blocking_reads(mut self, on: bool) -> Self {
         self.blocking_reads = on;
         self
+    }
+
+    /// Keeps up to `bytes` of decoded records in memory (0: none); see [`cache`].
+    pub fn with_record_cache(mut self, bytes: u64) -> Self {
+        self.cache = RecordCache::new(bytes, LOCK_STRIPES);
+        self
+    }
+
+    /// The record cache's counters and occupancy.
+    pub fn cache_figures(&self) -> CacheFigures {
+        self.cache.figures()
     }
 
     /// Runs the read `f` inline, or on the blocking pool when so configured, so that reads that miss the OS
@@ -184,13 +202,32 @@ impl Node {
         }
     }
 
+    /// Loads a record for reading: from the record cache, or from the store and then into the cache.
+    pub(crate) fn load_shared(&self, h: &Handle) -> Result<Option<Arc<StoredRecord>>, NodeError> {
+        if let Some(rec) = self.cache.get(h.key()) {
+            return Ok(Some(rec));
+        }
+        let stripe = stripe(h);
+        let generation = self.cache.generation(stripe);
+        let Some(rec) = self.load(h)?.map(Arc::new) else { return Ok(None) };
+        // A writer holding the stripe is committing a change of some handle of it: skip caching rather than wait.
+        if let Ok(_guard) = self.stripes[stripe].try_lock() {
+            self.cache.insert(stripe, generation, h.key(), rec.clone());
+        }
+        Ok(Some(rec))
+    }
+
     /// Locks the stripe of a handle for a read-modify-write cycle.
     pub(crate) fn lock(&self, h: &Handle) -> MutexGuard<'_, ()> {
-        let mut hasher = DefaultHasher::new();
-        h.key().hash(&mut hasher);
-        let i = (hasher.finish() as usize) % LOCK_STRIPES;
-        self.stripes[i].lock().unwrap_or_else(|p| p.into_inner())
+        self.stripes[stripe(h)].lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// The lock stripe (and cache generation) of a handle.
+fn stripe(h: &Handle) -> usize {
+    let mut hasher = DefaultHasher::new();
+    h.key().hash(&mut hasher);
+    (hasher.finish() as usize) % LOCK_STRIPES
 }
 
 #[cfg(test)]

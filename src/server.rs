@@ -107,7 +107,8 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     let settings = NodeSettings { prefixes: cfg.homed_prefixes()?, suffix_case: cfg.node.suffix_case };
     let node = Arc::new(
         Node::with_metrics(store, settings, metrics.clone(), cfg.statistics.utc_offset_minutes)
-            .with_blocking_reads(cfg.node.blocking_reads),
+            .with_blocking_reads(cfg.node.blocking_reads)
+            .with_record_cache(cfg.node.record_cache_mb << 20),
     );
     {
         let node = node.clone();

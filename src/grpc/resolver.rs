@@ -24,7 +24,7 @@ fn resolve_one(node: &Node, req: pb::ResolveRequest, caller: &Caller) -> pb::Res
         Ok(r) => pb::ResolveResponse {
             handle,
             response_code: if r.matched { 1 } else { 200 },
-            values: r.values.iter().map(value_out).collect(),
+            values: r.values().map(value_out).collect(),
             error: None,
         },
         Err(e) => pb::ResolveResponse {

@@ -279,7 +279,11 @@ impl ResolutionRequest {
 }
 
 /// Encodes a resolution response body (after the optional request digest).
-pub fn encode_resolution(digest: Option<(u8, Vec<u8>)>, handle: &[u8], values: &[HandleValue]) -> Vec<u8> {
+pub fn encode_resolution<'a>(
+    digest: Option<(u8, Vec<u8>)>,
+    handle: &[u8],
+    values: impl ExactSizeIterator<Item = &'a HandleValue>,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + values.len() * 64);
     if let Some((kind, d)) = digest {
         out.push(kind);

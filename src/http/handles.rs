@@ -111,12 +111,12 @@ fn resolve_inner(state: &AppState, uri: &Uri, headers: &HeaderMap, origin: Origi
     let filter = Filter { indexes, types: ctx.params.all("type").map(str::to_owned).collect(), public_only };
     let res = state.node.resolve(&h, &filter, &caller).map_err(|e| ctx.err(e))?;
     let t = now();
-    let max_age = res.values.iter().map(|v| v.ttl.max_age(t)).min().unwrap_or(0);
+    let max_age = res.values().map(|v| v.ttl.max_age(t)).min().unwrap_or(0);
     let caching = if caller.is_anonymous() { Caching::Public(max_age) } else { Caching::Private(max_age) };
     let body = Resolved {
         response_code: if res.matched { 1 } else { 200 },
         handle: &ctx.echo,
-        values: res.values.iter().map(value_json).collect(),
+        values: res.values().map(value_json).collect(),
     };
     Ok(reply::json(StatusCode::OK, &body, &ctx.render, caching, Some(headers)))
 }

@@ -12,7 +12,8 @@ fn renders_described_metrics_with_bounded_labels() {
     m.registration(Change::Create);
     m.bytes(Protocol::Rest, 10, 20);
     m.set_ready(true);
-    let text = m.render(&StoreFigures { sst_files: Some(3), ..StoreFigures::default() });
+    let cache = CacheFigures { hits: 7, misses: 2, entries: 2, bytes: 9000, capacity_bytes: 1 << 20 };
+    let text = m.render(&StoreFigures { sst_files: Some(3), ..StoreFigures::default() }, &cache);
     for line in [
         r#"idnode_api_requests_total{protocol="rest",operation="resolve",result="ok"} 2"#,
         r#"idnode_api_requests_total{protocol="handle_udp",operation="resolve",result="not_found"} 1"#,
@@ -24,6 +25,8 @@ fn renders_described_metrics_with_bounded_labels() {
         r#"idnode_api_received_bytes_total{protocol="rest"} 10"#,
         r#"idnode_api_sent_bytes_total{protocol="rest"} 20"#,
         r#"idnode_store_sst_files 3"#,
+        r#"idnode_record_cache_hits_total 7"#,
+        r#"idnode_record_cache_bytes 9000"#,
         r#"idnode_node_ready 1"#,
         concat!(r#"idnode_build_info{version=""#, env!("CARGO_PKG_VERSION"), r#""} 1"#),
         "# TYPE idnode_api_request_duration_seconds histogram",
@@ -53,6 +56,6 @@ fn outcomes_agree_across_protocols() {
 fn two_nodes_do_not_share_figures() {
     let (a, b) = (Metrics::new(), Metrics::new());
     a.registration(Change::Delete);
-    let text = b.render(&StoreFigures::default());
+    let text = b.render(&StoreFigures::default(), &CacheFigures::default());
     assert!(text.lines().any(|l| l == r#"idnode_core_registrations_total{change="delete"} 0"#), "{text}");
 }

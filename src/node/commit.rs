@@ -50,7 +50,8 @@ impl Node {
     }
 
     /// Commits the change of `h` from `old` to `new` values (`None`: no record), as `operation` by `caller`,
-    /// with its statistics and audit entry, atomically and durably.
+    /// with its statistics and audit entry, atomically and durably, and drops `h` from the record cache. The
+    /// caller holds the handle's lock stripe ([`Node::lock`]).
     pub(crate) fn commit(
         &self,
         caller: &Caller,
@@ -78,7 +79,9 @@ impl Node {
         event.digest = digest;
         let entry = self.audit.entry(event);
         self.audit.add_to(&mut b, &entry);
-        self.store.write(b)?;
+        let written = self.store.write(b);
+        self.cache.invalidate(super::stripe(h), h.key());
+        written?;
         tracing::info!(
             handle = spelling,
             operation,

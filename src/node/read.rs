@@ -1,11 +1,14 @@
 //! Resolution: index and type filters (OR), trailing-dot subtypes, public-only and authorized reads.
 
+use std::sync::Arc;
+
 use super::{Caller, Node};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
 use crate::metrics::Outcome;
 use crate::record::HandleValue;
 use crate::record::admin::perm;
+use crate::record::wire::StoredRecord;
 
 /// Which values a resolution asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,15 +33,26 @@ impl Filter {
     }
 }
 
-/// The outcome of a resolution of an existing handle.
+/// The outcome of a resolution of an existing handle: the record as stored (shared with the record cache, never
+/// copied) and which of its values the caller gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolution {
-    /// The handle as created.
-    pub stored_handle: String,
-    /// The values the caller may see that match the filter, ordered by index.
-    pub values: Vec<HandleValue>,
+    record: Arc<StoredRecord>,
+    picked: Vec<u32>,
     /// False when the filter was selective and nothing matched (response code 200).
     pub matched: bool,
+}
+
+impl Resolution {
+    /// The handle as created.
+    pub fn stored_handle(&self) -> &str {
+        &self.record.handle
+    }
+
+    /// The values the caller may see that match the filter, ordered by index.
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &HandleValue> + Clone {
+        self.picked.iter().map(|&i| &self.record.values[i as usize])
+    }
 }
 
 impl Node {
@@ -62,8 +76,9 @@ impl Node {
 
     fn resolve_inner(&self, h: &Handle, filter: &Filter, caller: &Caller) -> Result<Resolution, NodeError> {
         self.check_responsible(h)?;
-        let record =
-            self.load(h)?.ok_or_else(|| NodeError::new(ErrorCode::HandleNotFound, format!("handle {h} not found")))?;
+        let record = self
+            .load_shared(h)?
+            .ok_or_else(|| NodeError::new(ErrorCode::HandleNotFound, format!("handle {h} not found")))?;
         // Authorized reads need the read-value bit on the handle or a prefix handle above it; asked at most once,
         // and only when a matching value is not public.
         let wants_private = |values: &[HandleValue]| {
@@ -74,13 +89,14 @@ impl Node {
             Some(id) if wants_private(&record.values) => self.may_read(id, h, &record.values)?,
             _ => false,
         };
-        let values: Vec<_> = record
-            .values
-            .into_iter()
-            .filter(|v| filter.matches(v) && (v.perms.public_read() || (may_read_private && v.perms.admin_read())))
+        let picked: Vec<u32> = (0..record.values.len() as u32)
+            .filter(|&i| {
+                let v = &record.values[i as usize];
+                filter.matches(v) && (v.perms.public_read() || (may_read_private && v.perms.admin_read()))
+            })
             .collect();
-        let matched = !(values.is_empty() && filter.is_selective());
-        Ok(Resolution { stored_handle: record.handle, values, matched })
+        let matched = !(picked.is_empty() && filter.is_selective());
+        Ok(Resolution { record, picked, matched })
     }
 
     fn may_read(&self, id: &super::Identity, h: &Handle, values: &[HandleValue]) -> Result<bool, NodeError> {

@@ -55,13 +55,13 @@ fn resolution_filters_by_index_or_type() {
     let n = node();
     let x = h(&n, "88.798.1/JDZ-2024-000123");
     let all = n.resolve(&x, &Filter::default(), &Caller::anonymous()).unwrap();
-    assert!(all.matched && all.values.len() > 20);
+    assert!(all.matched && all.values().len() > 20);
     let f = Filter { indexes: vec![1], types: vec!["TEMPLATE_ID".into()], public_only: true };
     let r = n.resolve(&x, &f, &Caller::anonymous()).unwrap();
-    assert_eq!(r.values.iter().map(|v| v.index).collect::<Vec<_>>(), vec![1, 1000]);
+    assert_eq!(r.values().map(|v| v.index).collect::<Vec<_>>(), vec![1, 1000]);
     let none =
         n.resolve(&x, &Filter { types: vec!["EMAIL".into()], ..Filter::default() }, &Caller::anonymous()).unwrap();
-    assert!(!none.matched && none.values.is_empty());
+    assert!(!none.matched && none.values().len() == 0);
     let missing = n.resolve(&h(&n, "88.798.1/NOPE"), &Filter::default(), &Caller::anonymous()).unwrap_err();
     assert_eq!(missing.code, ErrorCode::HandleNotFound);
     let foreign = n.resolve(&h(&n, "10.1000/x"), &Filter::default(), &Caller::anonymous()).unwrap_err();
@@ -74,7 +74,7 @@ fn secrets_are_only_shown_to_authorized_readers() {
     let ph = h(&n, "0.NA/88.798.1");
     let secret_shown = |c: &Caller, public_only| {
         let f = Filter { public_only, ..Filter::default() };
-        n.resolve(&ph, &f, c).unwrap().values.iter().any(|v| v.is(types::HS_SECKEY))
+        n.resolve(&ph, &f, c).unwrap().values().any(|v| v.is(types::HS_SECKEY))
     };
     assert!(!secret_shown(&Caller::anonymous(), false));
     let own = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
@@ -242,4 +242,99 @@ fn idempotent_create_and_value_modes() {
         ErrorCode::ValuesNotFound
     );
     n.put_values(&e1, &x, vec![url(1, "v")], None, ValueMode::Modify).unwrap();
+}
+
+/// The URL (index 1) a resolution of `x` returns now.
+fn resolved_url(n: &Node, x: &Handle) -> Option<Vec<u8>> {
+    let r = n.resolve(x, &Filter { indexes: vec![1], ..Filter::default() }, &Caller::anonymous()).ok()?;
+    r.values().next().map(|v| v.data.clone())
+}
+
+#[test]
+fn record_cache_serves_hits_and_follows_changes() {
+    let n = node();
+    let e1 = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
+    let x = h(&n, "88.798.1/CACHED");
+    n.write_record(&e1, &x, vec![url(1, "a")], RecordMode::Create).unwrap();
+    let before = n.cache_figures();
+    assert_eq!(resolved_url(&n, &x).as_deref(), Some(&b"a"[..]));
+    assert_eq!(resolved_url(&n, &x).as_deref(), Some(&b"a"[..]));
+    let after = n.cache_figures();
+    assert_eq!((after.misses - before.misses, after.hits - before.hits), (1, 1), "{after:?}");
+    assert!(after.entries >= 1 && after.bytes > 0 && after.bytes <= after.capacity_bytes);
+    n.put_values(&e1, &x, vec![url(1, "b")], None, ValueMode::Modify).unwrap();
+    assert_eq!(resolved_url(&n, &x).as_deref(), Some(&b"b"[..]), "a modification invalidates");
+    n.write_record(&e1, &x, vec![url(1, "c")], RecordMode::Replace).unwrap();
+    assert_eq!(resolved_url(&n, &x).as_deref(), Some(&b"c"[..]), "a replacement invalidates");
+    n.delete_handle(&e1, &x).unwrap();
+    assert_eq!(resolved_url(&n, &x), None, "a deletion invalidates");
+    let off = node().with_record_cache(0);
+    assert_eq!(resolved_url(&off, &h(&off, "88.798.1/JDZ-2024-000123")).map(|u| u.is_empty()), Some(false));
+    assert_eq!(off.cache_figures(), CacheFigures::default(), "a disabled cache counts nothing");
+}
+
+/// A store that holds the first read of `key` after its value was read, until the test lets it go: the
+/// interleaving "read, concurrent change, then cache insert" happens every time, not by chance.
+struct HeldRead {
+    inner: MemoryStore,
+    key: Vec<u8>,
+    armed: std::sync::atomic::AtomicBool,
+    reached: std::sync::mpsc::SyncSender<()>,
+    resume: Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl Store for HeldRead {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
+        let value = self.inner.get(space, key)?;
+        if key == self.key && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.reached.send(()).unwrap();
+            self.resume.lock().unwrap().recv().unwrap();
+        }
+        Ok(value)
+    }
+    fn write(&self, batch: crate::store::Batch) -> Result<(), crate::store::StoreError> {
+        self.inner.write(batch)
+    }
+    fn scan(
+        &self,
+        space: Space,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> crate::store::Visit,
+    ) -> Result<(), crate::store::StoreError> {
+        self.inner.scan(space, prefix, after, visit)
+    }
+    fn flush(&self) -> Result<(), crate::store::StoreError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn record_cache_never_keeps_a_record_read_before_a_change() {
+    let (reached_tx, reached) = std::sync::mpsc::sync_channel(1);
+    let (resume, resume_rx) = std::sync::mpsc::sync_channel(1);
+    let store = Arc::new(HeldRead {
+        inner: MemoryStore::new(),
+        key: Handle::parse("88.798.1/RACE", SuffixCase::Sensitive).unwrap().key().as_bytes().to_vec(),
+        armed: false.into(),
+        reached: reached_tx,
+        resume: Mutex::new(resume_rx),
+    });
+    demo::load(store.as_ref(), "88.798", "root").unwrap();
+    let settings =
+        NodeSettings { prefixes: vec![Prefix::parse("88.798").unwrap()], suffix_case: SuffixCase::Sensitive };
+    let n = Arc::new(Node::new(store.clone(), settings));
+    let e1 = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
+    let x = h(&n, "88.798.1/RACE");
+    n.write_record(&e1, &x, vec![url(1, "old")], RecordMode::Create).unwrap();
+    store.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let reader = {
+        let (n, x) = (n.clone(), x.clone());
+        std::thread::spawn(move || resolved_url(&n, &x))
+    };
+    reached.recv().unwrap();
+    n.put_values(&e1, &x, vec![url(1, "new")], None, ValueMode::Modify).unwrap();
+    resume.send(()).unwrap();
+    assert_eq!(reader.join().unwrap().as_deref(), Some(&b"old"[..]), "the reader read before the change");
+    assert_eq!(resolved_url(&n, &x).as_deref(), Some(&b"new"[..]), "and its read was not cached after it");
 }

@@ -284,8 +284,7 @@ impl Node {
         if let Some(missing) = indexes.iter().find(|i| !existing.values.iter().any(|v| v.index == **i)) {
             return Err(NodeError::new(ErrorCode::ValuesNotFound, format!("{h} has no value at index {missing}")));
         }
-        let kept: Vec<HandleValue> =
-            existing.values.iter().filter(|v| !indexes.contains(&v.index)).cloned().collect();
+        let kept: Vec<HandleValue> = existing.values.iter().filter(|v| !indexes.contains(&v.index)).cloned().collect();
         self.authorize_changes(id, h, &existing.values, &kept)?;
         self.commit(caller, "remove_values", h, &existing.handle, Some(&existing.values), Some(&kept))
     }

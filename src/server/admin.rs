@@ -73,7 +73,9 @@ pub fn router(state: AdminState) -> Router {
 
 async fn metrics(State(s): State<AdminState>) -> Response {
     let node = s.node.clone();
-    match tokio::task::spawn_blocking(move || node.metrics().render(&node.store().figures())).await {
+    match tokio::task::spawn_blocking(move || node.metrics().render(&node.store().figures(), &node.cache_figures()))
+        .await
+    {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "metrics task failed\n").into_response(),
     }

@@ -1,0 +1,118 @@
+//! The record cache: decoded records of recently resolved handles, shared by every protocol.
+//!
+//! A warm resolution is a hash lookup and an `Arc` clone instead of a RocksDB get and a decode of every value
+//! (BENCHMARKS.md). The cache holds decoded records, not encoded answers, so filters, permissions and each
+//! protocol's rendering stay exactly as they are on a miss.
+//!
+//! Consistency: a change invalidates its handle in [`Node::commit`](super::Node) while the writer holds the
+//! handle's lock stripe, and bumps the stripe's generation. A reader that missed remembers the generation before
+//! its store read and inserts afterwards only under the same stripe lock and only if the generation is unchanged,
+//! so a record read before a concurrent change can never be cached after it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use quick_cache::Weighter;
+use quick_cache::sync::Cache;
+
+use crate::record::HandleValue;
+use crate::record::wire::StoredRecord;
+
+/// Bytes a cached entry costs beyond its strings and data (allocation headers, the map slot, the `Arc`).
+const ENTRY_OVERHEAD: u64 = 128;
+/// Bytes a cached value costs beyond its type and data.
+const VALUE_OVERHEAD: u64 = 96;
+
+/// What the cache's counters and occupancy show at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheFigures {
+    /// Lookups answered from the cache since start.
+    pub hits: u64,
+    /// Lookups that went to the store since start.
+    pub misses: u64,
+    /// Records held.
+    pub entries: u64,
+    /// Estimated bytes held.
+    pub bytes: u64,
+    /// Capacity, bytes.
+    pub capacity_bytes: u64,
+}
+
+#[derive(Clone)]
+struct ByBytes;
+
+impl Weighter<Box<str>, Arc<StoredRecord>> for ByBytes {
+    fn weight(&self, key: &Box<str>, rec: &Arc<StoredRecord>) -> u64 {
+        let value = |v: &HandleValue| VALUE_OVERHEAD + (v.ty.len() + v.data.len() + v.references.len() * 16) as u64;
+        ENTRY_OVERHEAD + (key.len() + rec.handle.len()) as u64 + rec.values.iter().map(value).sum::<u64>()
+    }
+}
+
+/// Decoded records by handle key, bounded in bytes, with a generation per lock stripe.
+pub(crate) struct RecordCache {
+    records: Option<Cache<Box<str>, Arc<StoredRecord>, ByBytes>>,
+    generations: Vec<AtomicU64>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl RecordCache {
+    /// A cache of `capacity_bytes` (0: no cache) whose generations follow `stripes` lock stripes.
+    pub(crate) fn new(capacity_bytes: u64, stripes: usize) -> Self {
+        let records = (capacity_bytes > 0).then(|| {
+            // A product record takes about 4 KiB decoded; the estimate only sizes the hash tables.
+            let items = (capacity_bytes / 4096).max(16) as usize;
+            Cache::with_weighter(items, capacity_bytes, ByBytes)
+        });
+        Self {
+            records,
+            generations: (0..stripes).map(|_| AtomicU64::new(0)).collect(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The cached record of `key`, counting the hit or miss.
+    pub(crate) fn get(&self, key: &str) -> Option<Arc<StoredRecord>> {
+        let records = self.records.as_ref()?;
+        let found = records.get(key);
+        let counter = if found.is_some() { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// The generation of `stripe`, to be passed to [`RecordCache::insert`] after a store read.
+    pub(crate) fn generation(&self, stripe: usize) -> u64 {
+        self.generations[stripe].load(Ordering::Acquire)
+    }
+
+    /// Caches `rec` as read when `stripe` was at `generation`. The caller holds the stripe's lock; nothing is
+    /// cached when a change committed since.
+    pub(crate) fn insert(&self, stripe: usize, generation: u64, key: &str, rec: Arc<StoredRecord>) {
+        if let Some(records) = &self.records
+            && self.generation(stripe) == generation
+        {
+            records.insert(key.into(), rec);
+        }
+    }
+
+    /// Forgets `key` after a change committed. The caller holds the stripe's lock.
+    pub(crate) fn invalidate(&self, stripe: usize, key: &str) {
+        self.generations[stripe].fetch_add(1, Ordering::AcqRel);
+        if let Some(records) = &self.records {
+            records.remove(key);
+        }
+    }
+
+    /// Counters and occupancy now.
+    pub(crate) fn figures(&self) -> CacheFigures {
+        let Some(records) = &self.records else { return CacheFigures::default() };
+        CacheFigures {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            entries: records.len() as u64,
+            bytes: records.weight(),
+            capacity_bytes: records.capacity(),
+        }
+    }
+}
