@@ -28,7 +28,7 @@ mod write;
 pub use write::{PutOutcome, RecordMode, ValueMode};
 
 pub use auth::{Caller, Identity, Origin};
-pub use cache::CacheFigures;
+pub use cache::{CacheFigures, SharedRecord};
 pub use list::Page;
 pub use read::{Filter, Resolution};
 
@@ -203,13 +203,13 @@ impl Node {
     }
 
     /// Loads a record for reading: from the record cache, or from the store and then into the cache.
-    pub(crate) fn load_shared(&self, h: &Handle) -> Result<Option<Arc<StoredRecord>>, NodeError> {
+    pub(crate) fn load_shared(&self, h: &Handle) -> Result<Option<Arc<SharedRecord>>, NodeError> {
         if let Some(rec) = self.cache.get(h.key()) {
             return Ok(Some(rec));
         }
         let stripe = stripe(h);
         let generation = self.cache.generation(stripe);
-        let Some(rec) = self.load(h)?.map(Arc::new) else { return Ok(None) };
+        let Some(rec) = self.load(h)?.map(|r| Arc::new(SharedRecord::new(r))) else { return Ok(None) };
         // A writer holding the stripe is committing a change of some handle of it: skip caching rather than wait.
         if let Ok(_guard) = self.stripes[stripe].try_lock() {
             self.cache.insert(stripe, generation, h.key(), rec.clone());

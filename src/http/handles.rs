@@ -5,6 +5,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
+use bytes::Bytes;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 
@@ -113,12 +114,20 @@ fn resolve_inner(state: &AppState, uri: &Uri, headers: &HeaderMap, origin: Origi
     let t = now();
     let max_age = res.values().map(|v| v.ttl.max_age(t)).min().unwrap_or(0);
     let caching = if caller.is_anonymous() { Caching::Public(max_age) } else { Caching::Private(max_age) };
-    let body = Resolved {
+    let body = || Resolved {
         response_code: if res.matched { 1 } else { 200 },
         handle: &ctx.echo,
         values: res.values().map(value_json).collect(),
     };
-    Ok(reply::json(StatusCode::OK, &body, &ctx.render, caching, Some(headers)))
+    // The plain answer of the public view is rendered once per cached record (it names the handle as created,
+    // so only a request spelling it so can have it).
+    if ctx.render == Render::default() && ctx.echo == res.stored_handle() {
+        let json = || Bytes::from(ctx.render.bytes(&body()).0);
+        if let Some(bytes) = res.public_json(json) {
+            return Ok(reply::rendered(StatusCode::OK, bytes, Render::JSON, caching, Some(headers)));
+        }
+    }
+    Ok(reply::json(StatusCode::OK, &body(), &ctx.render, caching, Some(headers)))
 }
 
 async fn read_body(

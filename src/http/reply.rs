@@ -4,6 +4,7 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::Serialize;
 
 use crate::error::{ErrorCode, NodeError};
@@ -41,10 +42,13 @@ impl Render {
         self.wrap(json)
     }
 
+    /// The content type of plain JSON answers.
+    pub const JSON: &'static str = "application/json;charset=UTF-8";
+
     /// Wraps already serialized JSON for JSONP when asked.
     pub fn wrap(&self, json: Vec<u8>) -> (Vec<u8>, &'static str) {
         match &self.callback {
-            None => (json, "application/json;charset=UTF-8"),
+            None => (json, Self::JSON),
             Some(cb) => {
                 let mut out = Vec::with_capacity(json.len() + cb.len() + 3);
                 out.extend_from_slice(cb.as_bytes());
@@ -77,6 +81,17 @@ pub fn json(
     req: Option<&HeaderMap>,
 ) -> Response {
     let (bytes, ctype) = render.bytes(body);
+    rendered(status, Bytes::from(bytes), ctype, caching, req)
+}
+
+/// An answer of already rendered bytes of content type `ctype`, with caching and, given `req`, an `ETag`.
+pub fn rendered(
+    status: StatusCode,
+    bytes: Bytes,
+    ctype: &'static str,
+    caching: Caching,
+    req: Option<&HeaderMap>,
+) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
     let cc = match caching {

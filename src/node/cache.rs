@@ -1,16 +1,19 @@
 //! The record cache: decoded records of recently resolved handles, shared by every protocol.
 //!
 //! A warm resolution is a hash lookup and an `Arc` clone instead of a RocksDB get and a decode of every value
-//! (BENCHMARKS.md). The cache holds decoded records, not encoded answers, so filters, permissions and each
-//! protocol's rendering stay exactly as they are on a miss.
+//! (BENCHMARKS.md). The cache holds decoded records, so filters and permissions apply exactly as on a miss; the
+//! one rendering kept with a record is the REST JSON of its public view (every publicly readable value, no
+//! filter), the answer to nearly every anonymous lookup, made on its first use.
 //!
 //! Consistency: a change invalidates its handle in [`Node::commit`](super::Node) while the writer holds the
 //! handle's lock stripe, and bumps the stripe's generation. A reader that missed remembers the generation before
 //! its store read and inserts afterwards only under the same stripe lock and only if the generation is unchanged,
 //! so a record read before a concurrent change can never be cached after it.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
 
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
@@ -20,8 +23,27 @@ use crate::record::wire::StoredRecord;
 
 /// Bytes a cached entry costs beyond its strings and data (allocation headers, the map slot, the `Arc`).
 const ENTRY_OVERHEAD: u64 = 128;
-/// Bytes a cached value costs beyond its type and data.
-const VALUE_OVERHEAD: u64 = 96;
+/// Bytes a cached value costs beyond its type and data, its JSON rendering included.
+const VALUE_OVERHEAD: u64 = 200;
+
+/// A record as read and cached: decoded, with the JSON rendering of its public view made on first use.
+#[derive(Debug)]
+pub struct SharedRecord {
+    /// The record.
+    pub record: StoredRecord,
+    public_json: OnceLock<Bytes>,
+}
+
+impl SharedRecord {
+    pub(crate) fn new(record: StoredRecord) -> Self {
+        Self { record, public_json: OnceLock::new() }
+    }
+
+    /// The JSON rendering of the public view, made by `render` the first time.
+    pub(crate) fn public_json(&self, render: impl FnOnce() -> Bytes) -> Bytes {
+        self.public_json.get_or_init(render).clone()
+    }
+}
 
 /// What the cache's counters and occupancy show at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -41,16 +63,20 @@ pub struct CacheFigures {
 #[derive(Clone)]
 struct ByBytes;
 
-impl Weighter<Box<str>, Arc<StoredRecord>> for ByBytes {
-    fn weight(&self, key: &Box<str>, rec: &Arc<StoredRecord>) -> u64 {
-        let value = |v: &HandleValue| VALUE_OVERHEAD + (v.ty.len() + v.data.len() + v.references.len() * 16) as u64;
-        ENTRY_OVERHEAD + (key.len() + rec.handle.len()) as u64 + rec.values.iter().map(value).sum::<u64>()
+impl Weighter<Box<str>, Arc<SharedRecord>> for ByBytes {
+    /// The decoded record plus its JSON rendering (about the data again, twice the type, and the fixed fields),
+    /// counted up front: an entry's weight may not change while cached.
+    fn weight(&self, key: &Box<str>, shared: &Arc<SharedRecord>) -> u64 {
+        let rec = &shared.record;
+        let value =
+            |v: &HandleValue| VALUE_OVERHEAD + (2 * (v.ty.len() + v.data.len()) + v.references.len() * 48) as u64;
+        ENTRY_OVERHEAD + (key.len() + 2 * rec.handle.len()) as u64 + rec.values.iter().map(value).sum::<u64>()
     }
 }
 
 /// Decoded records by handle key, bounded in bytes, with a generation per lock stripe.
 pub(crate) struct RecordCache {
-    records: Option<Cache<Box<str>, Arc<StoredRecord>, ByBytes>>,
+    records: Option<Cache<Box<str>, Arc<SharedRecord>, ByBytes>>,
     generations: Vec<AtomicU64>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -73,7 +99,7 @@ impl RecordCache {
     }
 
     /// The cached record of `key`, counting the hit or miss.
-    pub(crate) fn get(&self, key: &str) -> Option<Arc<StoredRecord>> {
+    pub(crate) fn get(&self, key: &str) -> Option<Arc<SharedRecord>> {
         let records = self.records.as_ref()?;
         let found = records.get(key);
         let counter = if found.is_some() { &self.hits } else { &self.misses };
@@ -88,7 +114,7 @@ impl RecordCache {
 
     /// Caches `rec` as read when `stripe` was at `generation`. The caller holds the stripe's lock; nothing is
     /// cached when a change committed since.
-    pub(crate) fn insert(&self, stripe: usize, generation: u64, key: &str, rec: Arc<StoredRecord>) {
+    pub(crate) fn insert(&self, stripe: usize, generation: u64, key: &str, rec: Arc<SharedRecord>) {
         if let Some(records) = &self.records
             && self.generation(stripe) == generation
         {

@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use super::{Caller, Node};
+use bytes::Bytes;
+
+use super::{Caller, Node, SharedRecord};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
 use crate::metrics::Outcome;
 use crate::record::HandleValue;
 use crate::record::admin::perm;
-use crate::record::wire::StoredRecord;
 
 /// Which values a resolution asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,10 +36,11 @@ impl Filter {
 
 /// The outcome of a resolution of an existing handle: the record as stored (shared with the record cache, never
 /// copied) and which of its values the caller gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Resolution {
-    record: Arc<StoredRecord>,
+    shared: Arc<SharedRecord>,
     picked: Vec<u32>,
+    public_view: bool,
     /// False when the filter was selective and nothing matched (response code 200).
     pub matched: bool,
 }
@@ -46,12 +48,18 @@ pub struct Resolution {
 impl Resolution {
     /// The handle as created.
     pub fn stored_handle(&self) -> &str {
-        &self.record.handle
+        &self.shared.record.handle
     }
 
     /// The values the caller may see that match the filter, ordered by index.
     pub fn values(&self) -> impl ExactSizeIterator<Item = &HandleValue> + Clone {
-        self.picked.iter().map(|&i| &self.record.values[i as usize])
+        self.picked.iter().map(|&i| &self.shared.record.values[i as usize])
+    }
+
+    /// The JSON rendering of the record's public view, made by `render` once per cached record; `None` unless
+    /// this resolution is that view (no filter, and only publicly readable values).
+    pub fn public_json(&self, render: impl FnOnce() -> Bytes) -> Option<Bytes> {
+        self.public_view.then(|| self.shared.public_json(render))
     }
 }
 
@@ -76,9 +84,10 @@ impl Node {
 
     fn resolve_inner(&self, h: &Handle, filter: &Filter, caller: &Caller) -> Result<Resolution, NodeError> {
         self.check_responsible(h)?;
-        let record = self
+        let shared = self
             .load_shared(h)?
             .ok_or_else(|| NodeError::new(ErrorCode::HandleNotFound, format!("handle {h} not found")))?;
+        let record = &shared.record;
         // Authorized reads need the read-value bit on the handle or a prefix handle above it; asked at most once,
         // and only when a matching value is not public.
         let wants_private = |values: &[HandleValue]| {
@@ -96,7 +105,8 @@ impl Node {
             })
             .collect();
         let matched = !(picked.is_empty() && filter.is_selective());
-        Ok(Resolution { record, picked, matched })
+        let public_view = !filter.is_selective() && !may_read_private;
+        Ok(Resolution { shared, picked, public_view, matched })
     }
 
     fn may_read(&self, id: &super::Identity, h: &Handle, values: &[HandleValue]) -> Result<bool, NodeError> {
