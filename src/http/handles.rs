@@ -13,7 +13,7 @@ use super::query::{IndexParam, Params};
 use super::reply::{self, ApiError, Caching, Render};
 use super::{AppState, auth};
 use crate::error::ErrorCode;
-use crate::node::{Caller, Filter, Origin, PutOutcome, ValueMode, now};
+use crate::node::{Caller, Filter, Origin, PutOutcome, Rendered, ValueMode, now};
 use crate::record::HandleValue;
 use crate::record::json::{ValueJson, parse_values, value_json};
 
@@ -122,9 +122,12 @@ fn resolve_inner(state: &AppState, uri: &Uri, headers: &HeaderMap, origin: Origi
     // The plain answer of the public view is rendered once per cached record (it names the handle as created,
     // so only a request spelling it so can have it).
     if ctx.render == Render::default() && ctx.echo == res.stored_handle() {
-        let json = || Bytes::from(ctx.render.bytes(&body()).0);
-        if let Some(bytes) = res.public_json(json) {
-            return Ok(reply::rendered(StatusCode::OK, bytes, Render::JSON, caching, Some(headers)));
+        let json = || {
+            let body = Bytes::from(ctx.render.bytes(&body()).0);
+            Rendered { tag: reply::etag(&body), body }
+        };
+        if let Some(r) = res.public_json(json) {
+            return Ok(reply::answer(StatusCode::OK, r.body, Render::JSON, Some(r.tag), caching, Some(headers)));
         }
     }
     Ok(reply::json(StatusCode::OK, &body(), &ctx.render, caching, Some(headers)))

@@ -81,14 +81,22 @@ pub fn json(
     req: Option<&HeaderMap>,
 ) -> Response {
     let (bytes, ctype) = render.bytes(body);
-    rendered(status, Bytes::from(bytes), ctype, caching, req)
+    let tag = req.map(|_| etag(&bytes));
+    answer(status, Bytes::from(bytes), ctype, tag, caching, req)
 }
 
-/// An answer of already rendered bytes of content type `ctype`, with caching and, given `req`, an `ETag`.
-pub fn rendered(
+/// The `ETag` of a body: its xxh3, quoted.
+pub fn etag(body: &[u8]) -> Bytes {
+    Bytes::from(format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(body)))
+}
+
+/// An answer of already rendered `body` of content type `ctype`, with caching; given the request, `tag` is sent
+/// as its `ETag` and an `If-None-Match` naming it is answered 304.
+pub fn answer(
     status: StatusCode,
-    bytes: Bytes,
+    body: Bytes,
     ctype: &'static str,
+    tag: Option<Bytes>,
     caching: Caching,
     req: Option<&HeaderMap>,
 ) -> Response {
@@ -100,18 +108,18 @@ pub fn rendered(
         Caching::Private(s) => format!("private, max-age={s}"),
     };
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_str(&cc).unwrap_or(HeaderValue::from_static("no-store")));
-    if let Some(req) = req {
-        let tag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&bytes));
+    if let (Some(req), Some(tag)) = (req, tag) {
         headers.insert(header::VARY, HeaderValue::from_static("Authorization"));
-        if let Ok(v) = HeaderValue::from_str(&tag) {
+        let matched = std::str::from_utf8(&tag).is_ok_and(|t| etag_matches(req, t));
+        if let Ok(v) = HeaderValue::from_maybe_shared(tag) {
             headers.insert(header::ETAG, v);
         }
-        if etag_matches(req, &tag) {
+        if matched {
             headers.remove(header::CONTENT_TYPE);
             return (StatusCode::NOT_MODIFIED, headers).into_response();
         }
     }
-    (status, headers, Body::from(bytes)).into_response()
+    (status, headers, Body::from(body)).into_response()
 }
 
 fn etag_matches(req: &HeaderMap, tag: &str) -> bool {

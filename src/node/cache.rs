@@ -31,7 +31,16 @@ const VALUE_OVERHEAD: u64 = 200;
 pub struct SharedRecord {
     /// The record.
     pub record: StoredRecord,
-    public_json: OnceLock<Bytes>,
+    public_json: OnceLock<Rendered>,
+}
+
+/// An adapter's rendering of a record's public view: the body and a tag naming it (the REST `ETag`).
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The answer's body.
+    pub body: Bytes,
+    /// A short tag of the body.
+    pub tag: Bytes,
 }
 
 impl SharedRecord {
@@ -40,7 +49,7 @@ impl SharedRecord {
     }
 
     /// The JSON rendering of the public view, made by `render` the first time.
-    pub(crate) fn public_json(&self, render: impl FnOnce() -> Bytes) -> Bytes {
+    pub(crate) fn public_json(&self, render: impl FnOnce() -> Rendered) -> Rendered {
         self.public_json.get_or_init(render).clone()
     }
 }

@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-
-use super::{Caller, Node, SharedRecord};
+use super::{Caller, Node, Rendered, SharedRecord};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
 use crate::metrics::Outcome;
@@ -58,7 +56,7 @@ impl Resolution {
 
     /// The JSON rendering of the record's public view, made by `render` once per cached record; `None` unless
     /// this resolution is that view (no filter, and only publicly readable values).
-    pub fn public_json(&self, render: impl FnOnce() -> Bytes) -> Option<Bytes> {
+    pub fn public_json(&self, render: impl FnOnce() -> Rendered) -> Option<Rendered> {
         self.public_view.then(|| self.shared.public_json(render))
     }
 }

@@ -69,6 +69,23 @@ async fn filters_render_and_cache() {
         .await
         .unwrap();
     assert_eq!(other.status(), 200);
+    // the plain answer (rendered once per cached record) has its ETag too, and a change gives a new one
+    let conditional = |tag: String| {
+        let req = n.client.get(format!("{}/api/handles/88.798.1/TTL-1", n.base)).header("if-none-match", tag);
+        async move { req.send().await.unwrap() }
+    };
+    let plain = n.get("/api/handles/88.798.1/TTL-1").await.header("etag").unwrap().to_owned();
+    assert_eq!(n.get("/api/handles/88.798.1/TTL-1").await.header("etag"), Some(plain.as_str()));
+    assert_eq!(conditional(plain.clone()).await.status(), 304);
+    n.put("/api/handles/88.798.1/TTL-1?index=2", E1, json!([{"index":2,"type":"URL","data":"c"}])).await.expect(
+        200,
+        1,
+        "88.798.1/TTL-1",
+    );
+    let changed = conditional(plain.clone()).await;
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers().get("etag").unwrap().to_str().unwrap(), plain);
+    assert_eq!(changed.json::<serde_json::Value>().await.unwrap()["values"][1]["data"]["value"], "c");
     let r = n.get("/api/handles/88.798.1/NOPE").await;
     assert_eq!(r.header("cache-control"), Some("no-store"));
     let r = n.send(reqwest::Method::GET, &p, Some(E1), None).await;
