@@ -20,6 +20,7 @@ use crate::record::wire::put_bytes;
 pub mod client;
 pub mod codec;
 pub mod server;
+pub mod udp;
 
 use codec::{
     CodecError, Envelope, Header, ResolutionRequest, decode_message, encode_message, encode_resolution, op, opflag, rc,
@@ -106,6 +107,11 @@ impl Responder {
     pub fn busy(&self, protocol: Protocol, message: &[u8]) -> Vec<u8> {
         self.node.metrics().request(protocol, operation(message), Outcome::Overloaded, std::time::Duration::ZERO);
         self.error(&Header::default(), rc::TOO_BUSY, "server too busy; retry later")
+    }
+
+    /// The node answering.
+    pub fn node(&self) -> &Arc<Node> {
+        &self.node
     }
 
     /// The metrics of the node.

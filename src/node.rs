@@ -113,6 +113,11 @@ impl Node {
         self
     }
 
+    /// Whether reads run on the blocking pool (see [`Node::reading`]).
+    pub fn blocking_reads(&self) -> bool {
+        self.blocking_reads
+    }
+
     /// Keeps up to `bytes` of decoded records in memory (0: none); see [`cache`].
     pub fn with_record_cache(mut self, bytes: u64) -> Self {
         self.cache = RecordCache::new(bytes, LOCK_STRIPES);

@@ -7,9 +7,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use super::codec::{
-    CodecError, ENVELOPE_LEN, Envelope, Header, MAJOR, ResolutionRequest, UDP_CHUNK, decode_message, decode_resolution,
-    encode_message, flag, op, opflag, rc,
+    CodecError, ENVELOPE_LEN, Envelope, Header, MAJOR, ResolutionRequest, UDP_CHUNK, UDP_PACKET_LEN, decode_message,
+    decode_resolution, encode_message, flag, op, opflag, rc,
 };
+use super::udp::{Datagrams, RecvBuffers};
 use crate::record::HandleValue;
 
 /// How to reach the server.
@@ -110,48 +111,63 @@ pub async fn read_tcp_answer(s: &mut TcpStream) -> Result<Answer, ClientError> {
 }
 
 async fn udp(addr: SocketAddr, env: Envelope, message: &[u8]) -> Result<Answer, ClientError> {
-    let local: SocketAddr = if addr.is_ipv4() { "127.0.0.1:0".parse().unwrap() } else { "[::1]:0".parse().unwrap() };
-    let sock = UdpSocket::bind(local).await?;
-    sock.connect(addr).await?;
-    exchange_udp(&sock, env, message).await
+    let local: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0".parse().unwrap() } else { "[::]:0".parse().unwrap() };
+    let sock = Datagrams::new(UdpSocket::bind(local).await?)?;
+    exchange_udp(&sock, &mut RecvBuffers::new(1), addr, env, message).await
 }
 
-/// Sends one request on a connected UDP socket and reassembles its answer (answers to other request ids are
-/// skipped). No time-out: the caller sets one.
-pub async fn exchange_udp(sock: &UdpSocket, env: Envelope, message: &[u8]) -> Result<Answer, ClientError> {
+/// Sends one request to `server` and reassembles its answer; datagrams from elsewhere and answers to other
+/// request ids are skipped. No time-out: the caller sets one.
+pub async fn exchange_udp(
+    sock: &Datagrams,
+    bufs: &mut RecvBuffers,
+    server: SocketAddr,
+    env: Envelope,
+    message: &[u8],
+) -> Result<Answer, ClientError> {
+    let mut datagrams = Vec::with_capacity(message.len() + ENVELOPE_LEN * message.len().div_ceil(UDP_CHUNK));
     for (i, chunk) in message.chunks(UDP_CHUNK).enumerate() {
-        let mut p = Vec::with_capacity(ENVELOPE_LEN + chunk.len());
-        Envelope { sequence: i as u32, ..env }.encode(&mut p);
-        p.extend_from_slice(chunk);
-        sock.send(&p).await?;
+        Envelope { sequence: i as u32, ..env }.encode(&mut datagrams);
+        datagrams.extend_from_slice(chunk);
     }
+    sock.send(server, &datagrams, UDP_PACKET_LEN).await?;
     let mut parts: Vec<Option<Vec<u8>>> = Vec::new();
-    let mut first = None;
-    let mut buf = vec![0u8; 2048];
+    let mut first: Option<Envelope> = None;
+    let mut failure = None;
     loop {
-        let n = sock.recv(&mut buf).await?;
-        let e = Envelope::decode(&buf[..n])?;
-        if e.request_id != env.request_id {
-            continue;
+        sock.recv(bufs, |packet, from| {
+            if from != server || failure.is_some() {
+                return;
+            }
+            let e = match Envelope::decode(packet) {
+                Ok(e) if e.request_id == env.request_id => e,
+                Ok(_) => return,
+                Err(err) => return failure = Some(ClientError::from(err)),
+            };
+            if e.flags & flag::TRUNCATED != 0 {
+                return failure = Some(ClientError::Truncated);
+            }
+            let total = match e.checked_len() {
+                Ok(n) => n,
+                Err(err) => return failure = Some(ClientError::from(err)),
+            };
+            if parts.is_empty() {
+                parts = vec![None; total.div_ceil(UDP_CHUNK).max(1)];
+            }
+            if let Some(slot) = parts.get_mut(e.sequence as usize) {
+                *slot = Some(packet[ENVELOPE_LEN..].to_vec());
+            }
+            first.get_or_insert(e);
+        })
+        .await?;
+        if let Some(e) = failure {
+            return Err(e);
         }
-        if e.flags & flag::TRUNCATED != 0 {
-            return Err(ClientError::Truncated);
-        }
-        let total = e.checked_len()?;
-        let count = total.div_ceil(UDP_CHUNK);
-        if parts.is_empty() {
-            parts = vec![None; count];
-        }
-        let seq = e.sequence as usize;
-        if seq < parts.len() {
-            parts[seq] = Some(buf[ENVELOPE_LEN..n].to_vec());
-        }
-        first.get_or_insert(e);
-        if parts.iter().all(Option::is_some) {
+        if let Some(e) = first.filter(|_| parts.iter().all(Option::is_some)) {
             let mut message: Vec<u8> = parts.into_iter().flatten().flatten().collect();
-            message.truncate(total);
+            message.truncate(e.message_len as usize);
             let m = decode_message(&message)?;
-            return Ok(Answer { envelope: first.unwrap_or(e), header: m.header, body: m.body });
+            return Ok(Answer { envelope: e, header: m.header, body: m.body });
         }
     }
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 use super::Responder;
 use super::codec::{ENVELOPE_LEN, Envelope, Header, UDP_CHUNK, UDP_PACKET_LEN, flag, rc};
+use super::udp::{Datagrams, RecvBuffers};
 use crate::metrics::Protocol;
 use crate::metrics::io::Tracked;
 use crate::node::Origin;
@@ -28,30 +29,30 @@ pub struct Limits {
     pub udp_max_response_packets: usize,
 }
 
-/// Splits a response message into UDP packets, or answers truncated when it is too long.
-pub fn udp_packets(env: &Envelope, message: &[u8], max_packets: usize) -> Vec<Vec<u8>> {
+/// A response message as UDP datagrams, back to back: every packet but the last is [`UDP_PACKET_LEN`] bytes. A
+/// message longer than `max_packets` packets is answered truncated instead (only the header, flagged so that the
+/// client retries over TCP).
+pub fn udp_datagrams(env: &Envelope, message: &[u8], max_packets: usize) -> Vec<u8> {
     let mut reply = env.reply(message.len());
     let chunks = message.len().div_ceil(UDP_CHUNK).max(1);
     if chunks > max_packets {
-        // Only the header, flagged truncated: the client retries over TCP.
         let head = &message[..message.len().min(24)];
         reply.flags |= flag::TRUNCATED;
         reply.message_len = head.len() as u32;
         let mut p = Vec::with_capacity(ENVELOPE_LEN + head.len());
         reply.encode(&mut p);
         p.extend_from_slice(head);
-        return vec![p];
+        return p;
     }
-    message
-        .chunks(UDP_CHUNK)
-        .enumerate()
-        .map(|(i, chunk)| {
-            let mut p = Vec::with_capacity(ENVELOPE_LEN + chunk.len());
-            Envelope { sequence: i as u32, ..reply }.encode(&mut p);
-            p.extend_from_slice(chunk);
-            p
-        })
-        .collect()
+    let mut out = Vec::with_capacity(chunks * ENVELOPE_LEN + message.len());
+    for (i, chunk) in message.chunks(UDP_CHUNK).enumerate() {
+        Envelope { sequence: i as u32, ..reply }.encode(&mut out);
+        out.extend_from_slice(chunk);
+    }
+    if message.is_empty() {
+        reply.encode(&mut out);
+    }
+    out
 }
 
 /// A request being reassembled from several UDP packets.
@@ -65,43 +66,75 @@ struct Partial {
 const MAX_PARTIALS: usize = 1024;
 const PARTIAL_TTL: Duration = Duration::from_secs(5);
 
-/// Serves UDP until `stop` turns true.
-pub async fn serve_udp(socket: UdpSocket, responder: Responder, limits: Limits, mut stop: watch::Receiver<bool>) {
-    let socket = Arc::new(socket);
-    let permits = Arc::new(Semaphore::new(limits.max_in_flight));
-    let mut partials: HashMap<(SocketAddr, u32), Partial> = HashMap::new();
-    let mut buf = vec![0u8; 65_536];
-    loop {
-        let (n, peer) = tokio::select! {
-            r = socket.recv_from(&mut buf) => match r { Ok(x) => x, Err(_) => continue },
-            _ = stop.wait_for(|s| *s) => return,
-        };
-        responder.metrics().bytes(Protocol::HandleUdp, n as u64, 0);
-        let packet = &buf[..n];
-        let Ok(env) = Envelope::decode(packet) else { continue };
+/// What the datagrams of one receive asked for: complete requests, and answers already made (errors).
+#[derive(Default)]
+struct Received {
+    requests: Vec<(SocketAddr, Envelope, Vec<u8>)>,
+    answers: Vec<(SocketAddr, Vec<u8>)>,
+    partials: HashMap<(SocketAddr, u32), Partial>,
+}
+
+impl Received {
+    /// Takes one datagram: a whole request, a part of one, or garbage (dropped).
+    fn datagram(&mut self, responder: &Responder, packet: &[u8], peer: SocketAddr) {
+        responder.metrics().bytes(Protocol::HandleUdp, packet.len() as u64, 0);
+        let Ok(env) = Envelope::decode(packet) else { return };
         let Ok(total) = env.checked_len() else {
             let msg = responder.error(&Header::default(), rc::PROTOCOL_ERROR, "message length outside the limits");
-            send_all(&socket, &responder, peer, udp_packets(&env, &msg, 1)).await;
-            continue;
+            self.answers.push((peer, udp_datagrams(&env, &msg, 1)));
+            return;
         };
         let chunk = &packet[ENVELOPE_LEN..];
         let message = if total <= UDP_CHUNK && env.sequence == 0 {
             chunk.get(..total).map(<[u8]>::to_vec)
         } else {
-            reassemble(&mut partials, peer, env, chunk, total)
+            reassemble(&mut self.partials, peer, env, chunk, total)
         };
-        let Some(message) = message else { continue };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            let msg = responder.busy(Protocol::HandleUdp, &message);
-            send_all(&socket, &responder, peer, udp_packets(&env, &msg, 1)).await;
+        if let Some(message) = message {
+            self.requests.push((peer, env, message));
+        }
+    }
+}
+
+/// Serves UDP until `stop` turns true. Requests are answered in the receive loop when reads run inline, and
+/// each in its own task when they run on the blocking pool.
+pub async fn serve_udp(socket: Datagrams, responder: Responder, limits: Limits, mut stop: watch::Receiver<bool>) {
+    let socket = Arc::new(socket);
+    let permits = Arc::new(Semaphore::new(limits.max_in_flight));
+    let inline = !responder.node().blocking_reads();
+    let mut bufs = RecvBuffers::new(32);
+    let mut received = Received::default();
+    loop {
+        let r = tokio::select! {
+            r = socket.recv(&mut bufs, |packet, peer| received.datagram(&responder, packet, peer)) => r,
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        if r.is_err() {
             continue;
-        };
-        let (socket, responder, max_packets) = (socket.clone(), responder.clone(), limits.udp_max_response_packets);
-        tokio::spawn(async move {
-            let response = responder.respond_read(env, message, Origin::new(Protocol::HandleUdp, Some(peer))).await;
-            send_all(&socket, &responder, peer, udp_packets(&env, &response, max_packets)).await;
-            drop(permit);
-        });
+        }
+        for (peer, env, message) in received.requests.drain(..) {
+            let origin = Origin::new(Protocol::HandleUdp, Some(peer));
+            let max_packets = limits.udp_max_response_packets;
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                let msg = responder.busy(Protocol::HandleUdp, &message);
+                received.answers.push((peer, udp_datagrams(&env, &msg, 1)));
+                continue;
+            };
+            if inline {
+                let response = responder.respond_from(&env, &message, origin);
+                received.answers.push((peer, udp_datagrams(&env, &response, max_packets)));
+                continue;
+            }
+            let (socket, responder) = (socket.clone(), responder.clone());
+            tokio::spawn(async move {
+                let response = responder.respond_read(env, message, origin).await;
+                send(&socket, &responder, peer, &udp_datagrams(&env, &response, max_packets)).await;
+                drop(permit);
+            });
+        }
+        for (peer, datagrams) in received.answers.drain(..) {
+            send(&socket, &responder, peer, &datagrams).await;
+        }
     }
 }
 
@@ -139,12 +172,9 @@ fn reassemble(
     }
 }
 
-async fn send_all(socket: &UdpSocket, responder: &Responder, peer: SocketAddr, packets: Vec<Vec<u8>>) {
-    for p in packets {
-        debug_assert!(p.len() <= UDP_PACKET_LEN);
-        if let Ok(n) = socket.send_to(&p, peer).await {
-            responder.metrics().bytes(Protocol::HandleUdp, 0, n as u64);
-        }
+async fn send(socket: &Datagrams, responder: &Responder, peer: SocketAddr, datagrams: &[u8]) {
+    if socket.send(peer, datagrams, UDP_PACKET_LEN).await.is_ok() {
+        responder.metrics().bytes(Protocol::HandleUdp, 0, datagrams.len() as u64);
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use super::codec::*;
-use super::server::udp_packets;
+use super::server::udp_datagrams;
 use super::{Responder, digest};
 use crate::id::{Prefix, SuffixCase};
 use crate::node::{Node, NodeSettings};
@@ -197,21 +197,23 @@ fn site_info_and_errors() {
 }
 
 #[test]
-fn udp_packets_split_and_truncate() {
+fn udp_datagrams_split_and_truncate() {
     let e = env(10);
     let message: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
-    let packets = udp_packets(&e, &message, 32);
-    assert_eq!(packets.iter().map(Vec::len).collect::<Vec<_>>(), vec![512, 512, 20 + 16]);
+    let datagrams = udp_datagrams(&e, &message, 32);
+    let packets: Vec<&[u8]> = datagrams.chunks(512).collect();
+    assert_eq!(packets.iter().map(|p| p.len()).collect::<Vec<_>>(), vec![512, 512, 20 + 16]);
     for (i, p) in packets.iter().enumerate() {
         let pe = Envelope::decode(p).unwrap();
         assert_eq!((pe.request_id, pe.sequence, pe.message_len), (0xABCD, i as u32, 1000));
     }
     let joined: Vec<u8> = packets.iter().flat_map(|p| p[20..].to_vec()).collect();
     assert_eq!(joined, message);
-    let t = udp_packets(&e, &message, 2);
-    assert_eq!(t.len(), 1);
-    let te = Envelope::decode(&t[0]).unwrap();
+    let t = udp_datagrams(&e, &message, 2);
+    assert_eq!(t.len(), 20 + 24, "the envelope and the message header only");
+    let te = Envelope::decode(&t).unwrap();
     assert_eq!(te.flags & flag::TRUNCATED, flag::TRUNCATED);
+    assert_eq!(Envelope::decode(&udp_datagrams(&e, &[], 1)).unwrap().message_len, 0, "an empty message");
 }
 
 proptest! {

@@ -16,6 +16,7 @@ use tonic::transport::Channel;
 
 use crate::grpc::pb::{self, resolver_client::ResolverClient};
 use crate::hdl::client::{exchange_tcp, exchange_udp, resolution_request};
+use crate::hdl::udp::{Datagrams, RecvBuffers};
 
 /// Time allowed for one answer before it counts as an error.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -77,8 +78,8 @@ pub enum Driver {
     Unary(ResolverClient<Channel>),
     /// gRPC stream: the request sender, the response stream, and the requests in flight.
     Stream(mpsc::Sender<pb::ResolveRequest>, tonic::Streaming<pb::ResolveResponse>, VecDeque<(Instant, bool)>),
-    /// Handle over UDP.
-    Udp(UdpSocket, u32),
+    /// Handle over UDP: the socket, its receive buffers, the server, and the last request id.
+    Udp(Box<(Datagrams, RecvBuffers)>, SocketAddr, u32),
     /// Handle over TCP.
     Tcp(TcpStream, u32),
     /// etcd `Range`.
@@ -141,7 +142,7 @@ impl Driver {
             (Proto::HandleUdp, _) => {
                 let sock = UdpSocket::bind("127.0.0.1:0").await?;
                 sock.connect(addr).await?;
-                Driver::Udp(sock, rand::random())
+                Driver::Udp(Box::new((Datagrams::new(sock)?, RecvBuffers::new(1))), addr, rand::random())
             }
             (Proto::HandleTcp, _) => {
                 let tcp = TcpStream::connect(addr).await?;
@@ -175,10 +176,11 @@ impl Driver {
                 let r = c.resolve(pb::ResolveRequest { handle: handle.into(), ..Default::default() }).await?;
                 Ok(rc_ok(r.into_inner().response_code, hit))
             }
-            Driver::Udp(sock, id) => {
+            Driver::Udp(io, server, id) => {
                 *id = id.wrapping_add(1);
                 let (env, msg) = resolution_request(*id, handle, &[], &[], false);
-                let a = tokio::time::timeout(ANSWER_TIMEOUT, exchange_udp(sock, env, &msg)).await??;
+                let (sock, bufs) = &mut **io;
+                let a = tokio::time::timeout(ANSWER_TIMEOUT, exchange_udp(sock, bufs, *server, env, &msg)).await??;
                 Ok(rc_ok(a.header.response_code, hit))
             }
             Driver::Tcp(s, id) => {

@@ -67,6 +67,7 @@ pub(super) async fn serve_handle(
         max_in_flight: h.max_in_flight,
         udp_max_response_packets: h.udp_max_response_packets,
     };
+    let udp = crate::hdl::udp::Datagrams::new(udp).context("setting up the UDP socket")?;
     tokio::spawn(hdl::serve_udp(udp, responder.clone(), limits.clone(), stopped.clone()));
     tokio::spawn(hdl::serve_tcp(tcp, responder, limits, stopped));
     Ok((udp_addr, tcp_addr))

@@ -74,6 +74,29 @@ async fn multi_packet_messages_and_truncation() {
     n.put(&format!("/api/handles/{enc}"), E1, json!(big)).await.expect(201, 1, &long);
     let r = client::resolve(udp, Transport::Udp, &long, &[], &[], false).await.unwrap();
     assert_eq!((r.response_code, r.values.len()), (1, 7), "6 notes and the default HS_ADMIN");
+    // a plain socket (no receive offload) gets the answer as separate datagrams of at most 512 bytes, in order,
+    // every one but the last full, though the server hands them to the kernel in one segmented send
+    let plain = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (env, msg) = idnode::hdl::client::resolution_request(77, &long, &[], &[], false);
+    for (i, chunk) in msg.chunks(492).enumerate() {
+        let mut p = Vec::new();
+        Envelope { sequence: i as u32, ..env }.encode(&mut p);
+        p.extend_from_slice(chunk);
+        plain.send_to(&p, udp).await.unwrap();
+    }
+    let mut buf = vec![0u8; 65536];
+    let mut sizes = Vec::new();
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), plain.recv(&mut buf)).await.unwrap().unwrap();
+        let e = Envelope::decode(&buf[..n]).unwrap();
+        assert_eq!((e.request_id, e.sequence), (77, sizes.len() as u32));
+        sizes.push(n);
+        if sizes.len() == (e.message_len as usize).div_ceil(492) {
+            break;
+        }
+    }
+    assert!(sizes.len() >= 3 && sizes[..sizes.len() - 1].iter().all(|&n| n == 512), "{sizes:?}");
+    assert!(*sizes.last().unwrap() <= 512);
     // a response over the UDP limit (32 packets) is truncated; TCP gets it whole
     let huge: Vec<serde_json::Value> =
         (1..=30).map(|i| json!({"index": i, "type": "NOTE", "data": "瓷".repeat(300)})).collect();
