@@ -189,7 +189,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     } else {
         None
     };
-    let periodic = background::spawn(&cfg, &node, &stopped);
+    let periodic = background::spawn(&cfg, &node, &stopped).context("starting the maintenance thread")?;
     health.set_ready();
     metrics.set_ready(true);
     grpc::set_health(&health_reporter, true).await;

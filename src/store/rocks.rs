@@ -80,6 +80,12 @@ impl RocksStore {
         db_opts.create_if_missing(true);
         db_opts.create_missing_column_families(true);
         db_opts.set_max_background_jobs(cfg.background_jobs.max(1));
+        // Flushes and compactions run at the lowest CPU priority: on a busy core they yield to the lookups
+        // instead of stalling them for tens of milliseconds (BENCHMARKS.md, tuning step 8).
+        let mut env = rocksdb::Env::new().map_err(engine)?;
+        env.lower_thread_pool_cpu_priority();
+        env.lower_high_priority_thread_pool_cpu_priority();
+        db_opts.set_env(&env);
         db_opts.set_keep_log_file_num(5);
         // Tickers only (block cache hits and misses, stall time): no timers on the read path.
         db_opts.enable_statistics();
