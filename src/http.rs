@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderName, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -69,7 +69,6 @@ pub fn router(node: Arc<Node>, settings: HttpSettings) -> Router {
         .route("/api/stats", get(stats::stats))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), shed_load))
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state);
     if cors {
@@ -91,8 +90,9 @@ pub fn router(node: Arc<Node>, settings: HttpSettings) -> Router {
     }
 }
 
-/// Answers 503 / rc 3 when more than the configured number of requests are in flight.
-async fn shed_load(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Answers 503 / rc 3 when more than the configured number of requests are in flight; otherwise runs `next`
+/// holding a permit (called by [`observe::observe`], so that shed requests are counted and carry an id too).
+async fn shed_load(state: &AppState, req: Request, next: Next) -> Response {
     match state.permits.clone().try_acquire_owned() {
         Ok(_permit) => next.run(req).await,
         Err(_) => {

@@ -41,7 +41,9 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-            let fmt = tracing_subscriber::fmt().with_env_filter(filter);
+            // Colour codes only on a terminal: in a log file they are noise, and formatting them costs every span.
+            use std::io::IsTerminal as _;
+            let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::stdout().is_terminal());
             if args.log_json {
                 fmt.json().init()
             } else {

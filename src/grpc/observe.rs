@@ -109,7 +109,7 @@ pub async fn observe(State(node): State<Arc<Node>>, mut req: Request, next: Next
         .or_else(|| req.extensions().get::<ConnectInfo<Peer>>().map(|c| c.0.0));
     let id = client_request_id(req.headers().get(REQUEST_ID)).unwrap_or_else(request_id);
     let span = tracing::info_span!("request", request_id = %id, protocol = "grpc", method = %req.uri().path());
-    req.extensions_mut().insert(Origin::new(Protocol::Grpc, peer).with_request_id(id.clone()));
+    req.extensions_mut().insert(Origin::new(Protocol::Grpc, peer).with_request_id(id.as_str()));
     let resp = next.run(req).instrument(span).await;
     let (mut parts, body) = resp.into_parts();
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -2,6 +2,7 @@
 
 use axum::Extension;
 use axum::body::{Body, to_bytes};
+use axum::extract::Request;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
@@ -13,6 +14,7 @@ use super::query::{IndexParam, Params};
 use super::reply::{self, ApiError, Caching, Render};
 use super::{AppState, auth};
 use crate::error::ErrorCode;
+use crate::metrics::Protocol;
 use crate::node::{Caller, Filter, Origin, PutOutcome, Rendered, ValueMode, now};
 use crate::record::HandleValue;
 use crate::record::json::{ValueJson, parse_values, value_json};
@@ -85,15 +87,14 @@ struct Resolved<'a> {
 }
 
 /// `GET /api/handles/{handle}`: resolve.
-pub async fn resolve(
-    State(state): State<AppState>,
-    Extension(origin): Extension<Origin>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+pub async fn resolve(State(state): State<AppState>, req: Request) -> Response {
+    // The request's parts are taken, not copied: this is the hot path.
+    let (mut parts, _) = req.into_parts();
+    let origin = parts.extensions.remove::<Origin>().unwrap_or_else(|| Origin::new(Protocol::Rest, None));
     let node = state.node.clone();
     node.reading(move |_| {
-        resolve_inner(&state, &uri, &headers, origin).unwrap_or_else(axum::response::IntoResponse::into_response)
+        resolve_inner(&state, &parts.uri, &parts.headers, origin)
+            .unwrap_or_else(axum::response::IntoResponse::into_response)
     })
     .await
 }

@@ -51,8 +51,8 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let id = client_request_id(req.headers().get(REQUEST_ID)).unwrap_or_else(request_id);
     let op = operation(req.method(), req.uri().path(), req.uri().query());
     let span = tracing::info_span!("request", request_id = %id, protocol = "rest", method = %req.method());
-    req.extensions_mut().insert(Origin::new(Protocol::Rest, peer).with_request_id(id.clone()));
-    let mut resp = next.run(req).instrument(span.clone()).await;
+    req.extensions_mut().insert(Origin::new(Protocol::Rest, peer).with_request_id(id.as_str()));
+    let mut resp = super::shed_load(&state, req, next).instrument(span.clone()).await;
     let status = resp.status().as_u16();
     let outcome = resp
         .extensions()

@@ -12,6 +12,7 @@ use percent_encoding::percent_decode;
 use subtle::ConstantTimeEq;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use super::Node;
 use crate::error::{ErrorCode, NodeError};
@@ -66,7 +67,7 @@ pub struct Origin {
     /// The client's address, when known.
     pub peer: Option<SocketAddr>,
     /// The request id (`x-request-id`), when known.
-    pub request_id: Option<String>,
+    pub request_id: Option<Arc<str>>,
 }
 
 impl Origin {
@@ -81,7 +82,7 @@ impl Origin {
     }
 
     /// The same origin with a request id.
-    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
+    pub fn with_request_id(mut self, id: impl Into<Arc<str>>) -> Self {
         self.request_id = Some(id.into());
         self
     }

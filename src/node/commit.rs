@@ -40,7 +40,7 @@ impl Node {
             identity_key,
             client: origin.peer.map(|p| p.to_string()),
             protocol: origin.protocol.label(),
-            request_id: origin.request_id.clone(),
+            request_id: origin.request_id.as_deref().map(str::to_owned),
             operation,
             handle: handle.to_owned(),
             handle_key: handle_key.to_owned(),
