@@ -170,6 +170,8 @@ pub struct HandleConfig {
     pub max_in_flight: usize,
     /// UDP answers longer than this many 512-byte packets are sent truncated (retry over TCP).
     pub udp_max_response_packets: usize,
+    /// UDP sockets sharing the port (`SO_REUSEPORT`), each with its own receive loop; 0: one per runtime worker.
+    pub udp_sockets: usize,
     /// Serial number of the published `HS_SITE`.
     pub site_serial: u16,
 }
@@ -185,6 +187,7 @@ impl Default for HandleConfig {
             tcp_idle_timeout_secs: 60,
             max_in_flight: 4096,
             udp_max_response_packets: 32,
+            udp_sockets: 0,
             site_serial: 1,
         }
     }
@@ -275,6 +278,9 @@ impl Config {
             || g.max_register_batch == 0
         {
             return Err(ConfigError::Invalid("grpc limits must be positive".into()));
+        }
+        if self.handle.udp_sockets > 256 {
+            return Err(ConfigError::Invalid("handle.udp_sockets must be at most 256".into()));
         }
         if self.statistics.flush_interval_secs == 0 || self.audit.sweep_interval_secs == 0 {
             return Err(ConfigError::Invalid("statistics and audit intervals must be positive".into()));

@@ -96,11 +96,17 @@ impl Received {
     }
 }
 
-/// Serves UDP until `stop` turns true. Requests are answered in the receive loop when reads run inline, and
-/// each in its own task when they run on the blocking pool.
-pub async fn serve_udp(socket: Datagrams, responder: Responder, limits: Limits, mut stop: watch::Receiver<bool>) {
+/// Serves UDP on one socket until `stop` turns true, holding one of `permits` (shared by every socket of the
+/// listener) per request. Requests are answered in the receive loop when reads run inline, and each in its own
+/// task when they run on the blocking pool.
+pub async fn serve_udp(
+    socket: Datagrams,
+    responder: Responder,
+    limits: Limits,
+    permits: Arc<Semaphore>,
+    mut stop: watch::Receiver<bool>,
+) {
     let socket = Arc::new(socket);
-    let permits = Arc::new(Semaphore::new(limits.max_in_flight));
     let inline = !responder.node().blocking_reads();
     let mut bufs = RecvBuffers::new(32);
     let mut received = Received::default();

@@ -96,12 +96,11 @@ impl Node {
             Some(id) if wants_private(&record.values) => self.may_read(id, h, &record.values)?,
             _ => false,
         };
-        let picked: Vec<u32> = (0..record.values.len() as u32)
-            .filter(|&i| {
-                let v = &record.values[i as usize];
-                filter.matches(v) && (v.perms.public_read() || (may_read_private && v.perms.admin_read()))
-            })
-            .collect();
+        let mut picked = Vec::with_capacity(record.values.len());
+        picked.extend((0..record.values.len() as u32).filter(|&i| {
+            let v = &record.values[i as usize];
+            filter.matches(v) && (v.perms.public_read() || (may_read_private && v.perms.admin_read()))
+        }));
         let matched = !(picked.is_empty() && filter.is_selective());
         let public_view = !filter.is_selective() && !may_read_private;
         Ok(Resolution { shared, picked, public_view, matched })

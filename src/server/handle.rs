@@ -49,11 +49,14 @@ pub(super) async fn serve_handle(
 ) -> anyhow::Result<(SocketAddr, SocketAddr)> {
     use crate::hdl::{Responder, server as hdl};
     let h = &cfg.handle;
-    let udp =
-        tokio::net::UdpSocket::bind(h.listen_udp).await.with_context(|| format!("binding UDP {}", h.listen_udp))?;
+    let sockets = match h.udp_sockets {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    let udp = bind_udp(h.listen_udp, sockets).with_context(|| format!("binding UDP {}", h.listen_udp))?;
     let tcp =
         tokio::net::TcpListener::bind(h.listen_tcp).await.with_context(|| format!("binding TCP {}", h.listen_tcp))?;
-    let (udp_addr, tcp_addr) = (udp.local_addr()?, tcp.local_addr()?);
+    let (udp_addr, tcp_addr) = (udp[0].local_addr()?, tcp.local_addr()?);
     let site = own_site(cfg, udp_addr, tcp_addr, http_addr);
     let n = {
         let (node, site) = (node.clone(), site.clone());
@@ -67,8 +70,46 @@ pub(super) async fn serve_handle(
         max_in_flight: h.max_in_flight,
         udp_max_response_packets: h.udp_max_response_packets,
     };
-    let udp = crate::hdl::udp::Datagrams::new(udp).context("setting up the UDP socket")?;
-    tokio::spawn(hdl::serve_udp(udp, responder.clone(), limits.clone(), stopped.clone()));
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight));
+    for socket in udp {
+        let socket = crate::hdl::udp::Datagrams::new(socket).context("setting up a UDP socket")?;
+        let (responder, limits, in_flight) = (responder.clone(), limits.clone(), in_flight.clone());
+        tokio::spawn(hdl::serve_udp(socket, responder, limits, in_flight, stopped.clone()));
+    }
     tokio::spawn(hdl::serve_tcp(tcp, responder, limits, stopped));
     Ok((udp_addr, tcp_addr))
+}
+
+/// Binds `n` UDP sockets to `addr` sharing its port (`SO_REUSEPORT`; with port 0, the port the first one got).
+fn bind_udp(addr: SocketAddr, n: usize) -> std::io::Result<Vec<tokio::net::UdpSocket>> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let mut addr = addr;
+    let mut sockets = Vec::with_capacity(n.max(1));
+    for _ in 0..n.max(1) {
+        let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        s.set_reuse_port(true)?;
+        s.set_nonblocking(true)?;
+        s.bind(&addr.into())?;
+        addr = s.local_addr()?.as_socket().unwrap_or(addr);
+        sockets.push(tokio::net::UdpSocket::from_std(s.into())?);
+    }
+    Ok(sockets)
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn udp_sockets_share_one_port() {
+        let sockets = super::bind_udp("127.0.0.1:0".parse().unwrap(), 3).unwrap();
+        let ports: Vec<u16> = sockets.iter().map(|s| s.local_addr().unwrap().port()).collect();
+        assert_eq!(ports.len(), 3);
+        assert!(ports[0] != 0 && ports.iter().all(|p| *p == ports[0]), "{ports:?}");
+        // a datagram to the shared port reaches one of them
+        let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        client.send_to(b"x", ("127.0.0.1", ports[0])).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let mut buf = [0u8; 4];
+        let received = sockets.iter().filter(|s| s.try_recv_from(&mut buf).is_ok()).count();
+        assert_eq!(received, 1);
+    }
 }
