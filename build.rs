@@ -10,7 +10,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(protos, ["proto"])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("idnode_descriptor.bin"), prost::Message::encode_to_vec(&fds))?;
-    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(fds)?;
+    // ResolveResponse is written by hand (src/grpc/response.rs) so that it can carry values already encoded.
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .extern_path(".idnode.v1.ResolveResponse", "crate::grpc::response::ResolveResponse")
+        .compile_fds(fds)?;
     // The etcd KV subset the load generator uses as a gRPC reference: client only, and kept out of the
     // descriptor set above so server reflection never lists it.
     let etcd = protox::compile(["proto/bench/etcd_kv.proto"], ["proto"])?;

@@ -44,7 +44,7 @@ fn bench(c: &mut Criterion) {
                 handle: handle.into(),
                 response_code: 1,
                 values: values.iter().map(convert::value_out).collect(),
-                error: None,
+                ..Default::default()
             }
             .encode_to_vec()
         })

@@ -21,6 +21,7 @@ pub mod convert;
 mod observe;
 mod registry;
 mod resolver;
+pub mod response;
 mod statistics;
 
 pub use registry::RegistryService;
@@ -31,6 +32,7 @@ pub use statistics::StatisticsService;
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod pb {
     tonic::include_proto!("idnode.v1");
+    pub use super::response::ResolveResponse;
 
     /// The encoded descriptor set of the idnode protos, for server reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/idnode_descriptor.bin"));

@@ -28,7 +28,7 @@ mod write;
 pub use write::{PutOutcome, RecordMode, ValueMode};
 
 pub use auth::{Caller, Identity, Origin};
-pub use cache::{CacheFigures, Rendered, SharedRecord};
+pub use cache::{CacheFigures, Form, Rendered, SharedRecord};
 pub use list::Page;
 pub use read::{Filter, Resolution};
 

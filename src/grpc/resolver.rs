@@ -3,13 +3,15 @@
 
 use std::pin::Pin;
 
+use bytes::Bytes;
 use tokio_stream::{Stream, StreamExt as _};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::convert::{error_out, value_out};
+use super::response::encode_values;
 use super::{Shared, pb, status};
 use crate::error::{ErrorCode, NodeError};
-use crate::node::{Caller, Filter, Node};
+use crate::node::{Caller, Filter, Form, Node, Rendered};
 
 /// The Resolver service.
 #[derive(Clone)]
@@ -21,17 +23,30 @@ fn resolve_one(node: &Node, req: pb::ResolveRequest, caller: &Caller) -> pb::Res
     let filter = Filter { indexes, types, public_only: public_only.unwrap_or(caller.is_anonymous()) };
     let outcome = node.parse_handle(&handle).and_then(|h| node.resolve(&h, &filter, caller));
     match outcome {
-        Ok(r) => pb::ResolveResponse {
-            handle,
-            response_code: if r.matched { 1 } else { 200 },
-            values: r.values().map(value_out).collect(),
-            error: None,
-        },
+        Ok(r) => {
+            let response_code = if r.matched { 1 } else { 200 };
+            // The public view's values are encoded once per cached record.
+            let encode = || {
+                let values: Vec<_> = r.values().map(value_out).collect();
+                Rendered { body: encode_values(&values), tag: Bytes::new() }
+            };
+            match r.public_rendering(Form::GrpcValues, encode) {
+                Some(encoded) => {
+                    pb::ResolveResponse { handle, response_code, encoded_values: encoded.body, ..Default::default() }
+                }
+                None => pb::ResolveResponse {
+                    handle,
+                    response_code,
+                    values: r.values().map(value_out).collect(),
+                    ..Default::default()
+                },
+            }
+        }
         Err(e) => pb::ResolveResponse {
             handle,
             response_code: e.code.response_code(),
-            values: Vec::new(),
             error: Some(error_out(&e)),
+            ..Default::default()
         },
     }
 }

@@ -15,7 +15,7 @@ use super::reply::{self, ApiError, Caching, Render};
 use super::{AppState, auth};
 use crate::error::ErrorCode;
 use crate::metrics::Protocol;
-use crate::node::{Caller, Filter, Origin, PutOutcome, Rendered, ValueMode, now};
+use crate::node::{Caller, Filter, Form, Origin, PutOutcome, Rendered, ValueMode, now};
 use crate::record::HandleValue;
 use crate::record::json::{ValueJson, parse_values, value_json};
 
@@ -127,7 +127,7 @@ fn resolve_inner(state: &AppState, uri: &Uri, headers: &HeaderMap, origin: Origi
             let body = Bytes::from(ctx.render.bytes(&body()).0);
             Rendered { tag: reply::etag(&body), body }
         };
-        if let Some(r) = res.public_json(json) {
+        if let Some(r) = res.public_rendering(Form::RestJson, json) {
             return Ok(reply::answer(StatusCode::OK, r.body, Render::JSON, Some(r.tag), caching, Some(headers)));
         }
     }

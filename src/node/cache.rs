@@ -2,8 +2,8 @@
 //!
 //! A warm resolution is a hash lookup and an `Arc` clone instead of a RocksDB get and a decode of every value
 //! (BENCHMARKS.md). The cache holds decoded records, so filters and permissions apply exactly as on a miss; the
-//! one rendering kept with a record is the REST JSON of its public view (every publicly readable value, no
-//! filter), the answer to nearly every anonymous lookup, made on its first use.
+//! renderings kept with a record are the REST JSON of its public view (every publicly readable value, no
+//! filter), the answer to nearly every anonymous lookup, made on its first use (and likewise its gRPC values).
 //!
 //! Consistency: a change invalidates its handle in [`Node::commit`](super::Node) while the writer holds the
 //! handle's lock stripe, and bumps the stripe's generation. A reader that missed remembers the generation before
@@ -23,34 +23,48 @@ use crate::record::wire::StoredRecord;
 
 /// Bytes a cached entry costs beyond its strings and data (allocation headers, the map slot, the `Arc`).
 const ENTRY_OVERHEAD: u64 = 128;
-/// Bytes a cached value costs beyond its type and data, its JSON rendering included.
-const VALUE_OVERHEAD: u64 = 200;
+/// Bytes a cached value costs beyond its type and data, its JSON and protobuf renderings included.
+const VALUE_OVERHEAD: u64 = 240;
 
-/// A record as read and cached: decoded, with the JSON rendering of its public view made on first use.
+/// A record as read and cached: decoded, with the renderings of its public view made on first use.
 #[derive(Debug)]
 pub struct SharedRecord {
     /// The record.
     pub record: StoredRecord,
-    public_json: OnceLock<Rendered>,
+    renderings: [OnceLock<Rendered>; Form::COUNT],
 }
 
-/// An adapter's rendering of a record's public view: the body and a tag naming it (the REST `ETag`).
+/// The renderings of a record's public view the adapters keep with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// The REST answer's JSON body, with its ETag.
+    RestJson,
+    /// The gRPC answer's values, encoded as protobuf.
+    GrpcValues,
+}
+
+impl Form {
+    const COUNT: usize = 2;
+}
+
+/// An adapter's rendering of a record's public view: the bytes and a tag naming them (the REST `ETag`; empty
+/// where a form has none).
 #[derive(Debug, Clone)]
 pub struct Rendered {
-    /// The answer's body.
+    /// The rendered bytes.
     pub body: Bytes,
-    /// A short tag of the body.
+    /// A short tag of the bytes.
     pub tag: Bytes,
 }
 
 impl SharedRecord {
     pub(crate) fn new(record: StoredRecord) -> Self {
-        Self { record, public_json: OnceLock::new() }
+        Self { record, renderings: Default::default() }
     }
 
-    /// The JSON rendering of the public view, made by `render` the first time.
-    pub(crate) fn public_json(&self, render: impl FnOnce() -> Rendered) -> Rendered {
-        self.public_json.get_or_init(render).clone()
+    /// The rendering `form` of the public view, made by `render` the first time.
+    pub(crate) fn rendering(&self, form: Form, render: impl FnOnce() -> Rendered) -> Rendered {
+        self.renderings[form as usize].get_or_init(render).clone()
     }
 }
 
@@ -73,12 +87,12 @@ pub struct CacheFigures {
 struct ByBytes;
 
 impl Weighter<Box<str>, Arc<SharedRecord>> for ByBytes {
-    /// The decoded record plus its JSON rendering (about the data again, twice the type, and the fixed fields),
-    /// counted up front: an entry's weight may not change while cached.
+    /// The decoded record plus its JSON and protobuf renderings (each about the data and the type again, and
+    /// the fixed fields), counted up front: an entry's weight may not change while cached.
     fn weight(&self, key: &Box<str>, shared: &Arc<SharedRecord>) -> u64 {
         let rec = &shared.record;
         let value =
-            |v: &HandleValue| VALUE_OVERHEAD + (2 * (v.ty.len() + v.data.len()) + v.references.len() * 48) as u64;
+            |v: &HandleValue| VALUE_OVERHEAD + (3 * (v.ty.len() + v.data.len()) + v.references.len() * 64) as u64;
         ENTRY_OVERHEAD + (key.len() + 2 * rec.handle.len()) as u64 + rec.values.iter().map(value).sum::<u64>()
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Caller, Node, Rendered, SharedRecord};
+use super::{Caller, Form, Node, Rendered, SharedRecord};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
 use crate::metrics::Outcome;
@@ -54,10 +54,10 @@ impl Resolution {
         self.picked.iter().map(|&i| &self.shared.record.values[i as usize])
     }
 
-    /// The JSON rendering of the record's public view, made by `render` once per cached record; `None` unless
+    /// The rendering `form` of the record's public view, made by `render` once per cached record; `None` unless
     /// this resolution is that view (no filter, and only publicly readable values).
-    pub fn public_json(&self, render: impl FnOnce() -> Rendered) -> Option<Rendered> {
-        self.public_view.then(|| self.shared.public_json(render))
+    pub fn public_rendering(&self, form: Form, render: impl FnOnce() -> Rendered) -> Option<Rendered> {
+        self.public_view.then(|| self.shared.rendering(form, render))
     }
 }
 
