@@ -10,11 +10,12 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use md5::Digest as _;
 
 use crate::error::{ErrorCode, NodeError};
 use crate::metrics::{Operation, Outcome, Protocol};
-use crate::node::{Caller, Filter, Node, Origin, now};
+use crate::node::{Caller, Filter, Form, Node, Origin, Rendered, now};
 use crate::record::wire::put_bytes;
 
 pub mod client;
@@ -23,7 +24,8 @@ pub mod server;
 pub mod udp;
 
 use codec::{
-    CodecError, Envelope, Header, ResolutionRequest, decode_message, encode_message, encode_resolution, op, opflag, rc,
+    CodecError, Envelope, Header, ResolutionRequest, decode_message, encode_message, encode_resolution_message,
+    encode_values_section, op, opflag, rc,
 };
 
 /// What the protocol handler needs: the core and this node's `HS_SITE` data.
@@ -163,10 +165,14 @@ impl Responder {
                     let kind = digest_kind(env.minor);
                     (kind, digest(kind, message))
                 });
-                (
-                    rc::SUCCESS,
-                    encode_message(&self.header(h, rc::SUCCESS), &encode_resolution(digest, &handle, r.values())),
-                )
+                // The public view's values are encoded once per cached record.
+                let encode = || Rendered { body: encode_values_section(r.values()).into(), tag: Bytes::new() };
+                let section = match r.public_rendering(Form::HandleValues, encode) {
+                    Some(cached) => cached.body,
+                    None => encode_values_section(r.values()).into(),
+                };
+                let header = self.header(h, rc::SUCCESS);
+                (rc::SUCCESS, encode_resolution_message(&header, digest, &handle, &section))
             }
             Ok(_) => {
                 let code = ErrorCode::ValuesNotFound.response_code();

@@ -225,17 +225,22 @@ pub fn decode_message(b: &[u8]) -> Result<Message, CodecError> {
 /// Encodes a message with an empty credential section.
 pub fn encode_message(header: &Header, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + body.len() + 4);
-    put_u32(&mut out, header.opcode);
-    put_u32(&mut out, header.response_code);
-    put_u32(&mut out, header.opflags);
-    out.extend_from_slice(&header.site_serial.to_be_bytes());
-    out.push(header.recursion);
-    out.push(0);
-    put_u32(&mut out, header.expiration);
-    put_u32(&mut out, body.len() as u32);
+    put_header(&mut out, header, body.len());
     out.extend_from_slice(body);
     put_u32(&mut out, 0);
     out
+}
+
+/// Appends the message header and the length of a body of `body_len` bytes.
+fn put_header(out: &mut Vec<u8>, header: &Header, body_len: usize) {
+    put_u32(out, header.opcode);
+    put_u32(out, header.response_code);
+    put_u32(out, header.opflags);
+    out.extend_from_slice(&header.site_serial.to_be_bytes());
+    out.push(header.recursion);
+    out.push(0);
+    put_u32(out, header.expiration);
+    put_u32(out, body_len as u32);
 }
 
 /// A resolution request body.
@@ -285,16 +290,45 @@ pub fn encode_resolution<'a>(
     values: impl ExactSizeIterator<Item = &'a HandleValue>,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + values.len() * 64);
-    if let Some((kind, d)) = digest {
-        out.push(kind);
-        out.extend_from_slice(&d);
-    }
-    put_bytes(&mut out, handle);
+    resolution_head(&mut out, digest, handle);
+    out.extend_from_slice(&encode_values_section(values));
+    out
+}
+
+/// The values part of a resolution response body: their count and the values.
+pub fn encode_values_section<'a>(values: impl ExactSizeIterator<Item = &'a HandleValue>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + values.len() * 64);
     put_u32(&mut out, values.len() as u32);
     for v in values {
         put_value(&mut out, v);
     }
     out
+}
+
+/// A whole resolution response message in one buffer: `header`, then the body of the optional request digest,
+/// the handle and the values `section` ([`encode_values_section`]), then the empty signature.
+pub fn encode_resolution_message(
+    header: &Header,
+    digest: Option<(u8, Vec<u8>)>,
+    handle: &[u8],
+    section: &[u8],
+) -> Vec<u8> {
+    let mut body = Vec::with_capacity(64 + handle.len());
+    resolution_head(&mut body, digest, handle);
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len() + section.len() + 4);
+    put_header(&mut out, header, body.len() + section.len());
+    out.extend_from_slice(&body);
+    out.extend_from_slice(section);
+    put_u32(&mut out, 0);
+    out
+}
+
+fn resolution_head(out: &mut Vec<u8>, digest: Option<(u8, Vec<u8>)>, handle: &[u8]) {
+    if let Some((kind, d)) = digest {
+        out.push(kind);
+        out.extend_from_slice(&d);
+    }
+    put_bytes(out, handle);
 }
 
 /// Length of a digest of hash type `kind` (1 MD5, 2 SHA-1, 3 SHA-256).

@@ -216,6 +216,20 @@ fn udp_datagrams_split_and_truncate() {
     assert_eq!(Envelope::decode(&udp_datagrams(&e, &[], 1)).unwrap().message_len, 0, "an empty message");
 }
 
+#[test]
+fn a_resolution_message_in_one_pass_equals_the_layered_encoding() {
+    let values = vec![
+        crate::record::HandleValue::new(1, "URL", b"https://a".to_vec(), 7),
+        crate::record::HandleValue::new(2000, "PRODUCT_NAME", "青花瓷盘".as_bytes().to_vec(), 7),
+    ];
+    let header = Header { opcode: op::RESOLUTION, response_code: rc::SUCCESS, ..Header::default() };
+    for digest in [None, Some((2u8, vec![9u8; 20]))] {
+        let layered = encode_message(&header, &encode_resolution(digest.clone(), b"88.798.1/A", values.iter()));
+        let section = encode_values_section(values.iter());
+        assert_eq!(encode_resolution_message(&header, digest, b"88.798.1/A", &section), layered);
+    }
+}
+
 proptest! {
     #[test]
     fn decoding_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {

@@ -3,7 +3,8 @@
 //! A warm resolution is a hash lookup and an `Arc` clone instead of a RocksDB get and a decode of every value
 //! (BENCHMARKS.md). The cache holds decoded records, so filters and permissions apply exactly as on a miss; the
 //! renderings kept with a record are the REST JSON of its public view (every publicly readable value, no
-//! filter), the answer to nearly every anonymous lookup, made on its first use (and likewise its gRPC values).
+//! filter), the answer to nearly every anonymous lookup, made on its first use, and likewise its gRPC and Handle
+//! protocol values.
 //!
 //! Consistency: a change invalidates its handle in [`Node::commit`](super::Node) while the writer holds the
 //! handle's lock stripe, and bumps the stripe's generation. A reader that missed remembers the generation before
@@ -23,8 +24,8 @@ use crate::record::wire::StoredRecord;
 
 /// Bytes a cached entry costs beyond its strings and data (allocation headers, the map slot, the `Arc`).
 const ENTRY_OVERHEAD: u64 = 128;
-/// Bytes a cached value costs beyond its type and data, its JSON and protobuf renderings included.
-const VALUE_OVERHEAD: u64 = 240;
+/// Bytes a cached value costs beyond its type and data, its renderings included.
+const VALUE_OVERHEAD: u64 = 280;
 
 /// A record as read and cached: decoded, with the renderings of its public view made on first use.
 #[derive(Debug)]
@@ -41,10 +42,12 @@ pub enum Form {
     RestJson,
     /// The gRPC answer's values, encoded as protobuf.
     GrpcValues,
+    /// The Handle protocol answer's values section, in wire form.
+    HandleValues,
 }
 
 impl Form {
-    const COUNT: usize = 2;
+    const COUNT: usize = 3;
 }
 
 /// An adapter's rendering of a record's public view: the bytes and a tag naming them (the REST `ETag`; empty
@@ -87,12 +90,12 @@ pub struct CacheFigures {
 struct ByBytes;
 
 impl Weighter<Box<str>, Arc<SharedRecord>> for ByBytes {
-    /// The decoded record plus its JSON and protobuf renderings (each about the data and the type again, and
-    /// the fixed fields), counted up front: an entry's weight may not change while cached.
+    /// The decoded record plus its three renderings (each about the data and the type again, and the fixed
+    /// fields), counted up front: an entry's weight may not change while cached.
     fn weight(&self, key: &Box<str>, shared: &Arc<SharedRecord>) -> u64 {
         let rec = &shared.record;
         let value =
-            |v: &HandleValue| VALUE_OVERHEAD + (3 * (v.ty.len() + v.data.len()) + v.references.len() * 64) as u64;
+            |v: &HandleValue| VALUE_OVERHEAD + (4 * (v.ty.len() + v.data.len()) + v.references.len() * 80) as u64;
         ENTRY_OVERHEAD + (key.len() + 2 * rec.handle.len()) as u64 + rec.values.iter().map(value).sum::<u64>()
     }
 }
