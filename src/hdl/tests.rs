@@ -218,7 +218,7 @@ fn udp_datagrams_split_and_truncate() {
 
 #[test]
 fn a_resolution_message_in_one_pass_equals_the_layered_encoding() {
-    let values = vec![
+    let values = [
         crate::record::HandleValue::new(1, "URL", b"https://a".to_vec(), 7),
         crate::record::HandleValue::new(2000, "PRODUCT_NAME", "青花瓷盘".as_bytes().to_vec(), 7),
     ];
