@@ -167,10 +167,7 @@ impl Responder {
                 });
                 // The public view's values are encoded once per cached record.
                 let encode = || Rendered { body: encode_values_section(r.values()).into(), tag: Bytes::new() };
-                let section = match r.public_rendering(Form::HandleValues, encode) {
-                    Some(cached) => cached.body,
-                    None => encode_values_section(r.values()).into(),
-                };
+                let section = r.rendering(Form::HandleValues, encode).body;
                 let header = self.header(h, rc::SUCCESS);
                 (rc::SUCCESS, encode_resolution_message(&header, digest, &handle, &section))
             }

@@ -30,17 +30,8 @@ fn resolve_one(node: &Node, req: pb::ResolveRequest, caller: &Caller) -> pb::Res
                 let values: Vec<_> = r.values().map(value_out).collect();
                 Rendered { body: encode_values(&values), tag: Bytes::new() }
             };
-            match r.public_rendering(Form::GrpcValues, encode) {
-                Some(encoded) => {
-                    pb::ResolveResponse { handle, response_code, encoded_values: encoded.body, ..Default::default() }
-                }
-                None => pb::ResolveResponse {
-                    handle,
-                    response_code,
-                    values: r.values().map(value_out).collect(),
-                    ..Default::default()
-                },
-            }
+            let encoded_values = r.rendering(Form::GrpcValues, encode).body;
+            pb::ResolveResponse { handle, response_code, encoded_values, ..Default::default() }
         }
         Err(e) => pb::ResolveResponse {
             handle,

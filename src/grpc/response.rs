@@ -1,6 +1,6 @@
 //! `idnode.v1.ResolveResponse`, written by hand (mapped with `extern_path` in `build.rs`) so that the answer for a
 //! record's public view can carry its values already encoded, made once per cached record
-//! ([`crate::node::Resolution::public_rendering`]) instead of converted and encoded on every call. The wire format
+//! ([`crate::node::Resolution::rendering`]) instead of converted and encoded on every call. The wire format
 //! and the public fields are those of the generated type; encoded values go out after `values` as more entries
 //! of the same repeated field, and a decoded message always has them in `values`.
 

@@ -120,16 +120,15 @@ fn resolve_inner(state: &AppState, uri: &Uri, headers: &HeaderMap, origin: Origi
         handle: &ctx.echo,
         values: res.values().map(value_json).collect(),
     };
-    // The plain answer of the public view is rendered once per cached record (it names the handle as created,
-    // so only a request spelling it so can have it).
+    // A plain answer is a rendering of the resolution, kept with the record for its public view (it names the
+    // handle as created, so only a request spelling it so can share it).
     if ctx.render == Render::default() && ctx.echo == res.stored_handle() {
         let json = || {
             let body = Bytes::from(ctx.render.bytes(&body()).0);
             Rendered { tag: reply::etag(&body), body }
         };
-        if let Some(r) = res.public_rendering(Form::RestJson, json) {
-            return Ok(reply::answer(StatusCode::OK, r.body, Render::JSON, Some(r.tag), caching, Some(headers)));
-        }
+        let r = res.rendering(Form::RestJson, json);
+        return Ok(reply::answer(StatusCode::OK, r.body, Render::JSON, Some(r.tag), caching, Some(headers)));
     }
     Ok(reply::json(StatusCode::OK, &body(), &ctx.render, caching, Some(headers)))
 }

@@ -54,10 +54,10 @@ impl Resolution {
         self.picked.iter().map(|&i| &self.shared.record.values[i as usize])
     }
 
-    /// The rendering `form` of the record's public view, made by `render` once per cached record; `None` unless
-    /// this resolution is that view (no filter, and only publicly readable values).
-    pub fn public_rendering(&self, form: Form, render: impl FnOnce() -> Rendered) -> Option<Rendered> {
-        self.public_view.then(|| self.shared.rendering(form, render))
+    /// This resolution's values rendered as `form` by `render`: made once per cached record and kept with it
+    /// when this is the record's public view (no filter, only publicly readable values), made afresh otherwise.
+    pub fn rendering(&self, form: Form, render: impl FnOnce() -> Rendered) -> Rendered {
+        if self.public_view { self.shared.rendering(form, render) } else { render() }
     }
 }
 
