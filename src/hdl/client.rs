@@ -8,7 +8,7 @@ use tokio::net::{TcpStream, UdpSocket};
 
 use super::codec::{
     CodecError, ENVELOPE_LEN, Envelope, Header, MAJOR, ResolutionRequest, UDP_CHUNK, UDP_PACKET_LEN, decode_message,
-    decode_resolution, encode_message, flag, op, opflag, rc,
+    decode_resolution, encode_message, flag, op, opflag, push_udp_packets, rc,
 };
 use super::udp::{Datagrams, RecvBuffers};
 use crate::record::HandleValue;
@@ -111,9 +111,20 @@ pub async fn read_tcp_answer(s: &mut TcpStream) -> Result<Answer, ClientError> {
 }
 
 async fn udp(addr: SocketAddr, env: Envelope, message: &[u8]) -> Result<Answer, ClientError> {
-    let local: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0".parse().unwrap() } else { "[::]:0".parse().unwrap() };
-    let sock = Datagrams::new(UdpSocket::bind(local).await?)?;
-    exchange_udp(&sock, &mut RecvBuffers::new(1), addr, env, message).await
+    exchange_udp(&udp_socket(addr).await?, &mut RecvBuffers::new(1), addr, env, message).await
+}
+
+/// A client UDP socket for talking to `server`, on an ephemeral port: of the loopback interface for a loopback
+/// server, else of every interface of the matching address family.
+pub async fn udp_socket(server: SocketAddr) -> std::io::Result<Datagrams> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let ip: IpAddr = match (server.is_ipv4(), server.ip().is_loopback()) {
+        (true, true) => Ipv4Addr::LOCALHOST.into(),
+        (true, false) => Ipv4Addr::UNSPECIFIED.into(),
+        (false, true) => Ipv6Addr::LOCALHOST.into(),
+        (false, false) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    Datagrams::new(UdpSocket::bind(SocketAddr::new(ip, 0)).await?)
 }
 
 /// Sends one request to `server` and reassembles its answer; datagrams from elsewhere and answers to other
@@ -126,10 +137,7 @@ pub async fn exchange_udp(
     message: &[u8],
 ) -> Result<Answer, ClientError> {
     let mut datagrams = Vec::with_capacity(message.len() + ENVELOPE_LEN * message.len().div_ceil(UDP_CHUNK));
-    for (i, chunk) in message.chunks(UDP_CHUNK).enumerate() {
-        Envelope { sequence: i as u32, ..env }.encode(&mut datagrams);
-        datagrams.extend_from_slice(chunk);
-    }
+    push_udp_packets(&env, message, &mut datagrams);
     sock.send(server, &datagrams, UDP_PACKET_LEN).await?;
     let mut parts: Vec<Option<Vec<u8>>> = Vec::new();
     let mut first: Option<Envelope> = None;
@@ -151,13 +159,13 @@ pub async fn exchange_udp(
                 Ok(n) => n,
                 Err(err) => return failure = Some(ClientError::from(err)),
             };
-            if parts.is_empty() {
+            if first.is_none() {
                 parts = vec![None; total.div_ceil(UDP_CHUNK).max(1)];
+                first = Some(e);
             }
             if let Some(slot) = parts.get_mut(e.sequence as usize) {
                 *slot = Some(packet[ENVELOPE_LEN..].to_vec());
             }
-            first.get_or_insert(e);
         })
         .await?;
         if let Some(e) = failure {

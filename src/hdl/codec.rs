@@ -283,6 +283,15 @@ impl ResolutionRequest {
     }
 }
 
+/// Appends `message` as UDP packets of `env`'s request: each chunk of [`UDP_CHUNK`] bytes behind its envelope
+/// with an increasing sequence number, so that every packet but the last is [`UDP_PACKET_LEN`] bytes.
+pub fn push_udp_packets(env: &Envelope, message: &[u8], out: &mut Vec<u8>) {
+    for (i, chunk) in message.chunks(UDP_CHUNK).enumerate() {
+        Envelope { sequence: i as u32, ..*env }.encode(out);
+        out.extend_from_slice(chunk);
+    }
+}
+
 /// Encodes a resolution response body (after the optional request digest).
 pub fn encode_resolution<'a>(
     digest: Option<(u8, Vec<u8>)>,

@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 use super::Responder;
-use super::codec::{ENVELOPE_LEN, Envelope, Header, UDP_CHUNK, UDP_PACKET_LEN, flag, rc};
+use super::codec::{ENVELOPE_LEN, Envelope, Header, UDP_CHUNK, UDP_PACKET_LEN, flag, push_udp_packets, rc};
 use super::udp::{Datagrams, RecvBuffers};
 use crate::metrics::Protocol;
 use crate::metrics::io::Tracked;
@@ -45,10 +45,7 @@ pub fn udp_datagrams(env: &Envelope, message: &[u8], max_packets: usize) -> Vec<
         return p;
     }
     let mut out = Vec::with_capacity(chunks * ENVELOPE_LEN + message.len());
-    for (i, chunk) in message.chunks(UDP_CHUNK).enumerate() {
-        Envelope { sequence: i as u32, ..reply }.encode(&mut out);
-        out.extend_from_slice(chunk);
-    }
+    push_udp_packets(&reply, message, &mut out);
     if message.is_empty() {
         reply.encode(&mut out);
     }

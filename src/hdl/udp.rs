@@ -42,11 +42,6 @@ impl Datagrams {
         Ok(Self { socket, state })
     }
 
-    /// The socket.
-    pub fn socket(&self) -> &UdpSocket {
-        &self.socket
-    }
-
     /// Waits for datagrams, then visits each one received by one system call with its sender.
     pub async fn recv(&self, bufs: &mut RecvBuffers, mut visit: impl FnMut(&[u8], SocketAddr)) -> io::Result<()> {
         let n = {

@@ -10,12 +10,12 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Empty};
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
 use crate::grpc::pb::{self, resolver_client::ResolverClient};
-use crate::hdl::client::{exchange_tcp, exchange_udp, resolution_request};
+use crate::hdl::client::{exchange_tcp, exchange_udp, resolution_request, udp_socket};
 use crate::hdl::udp::{Datagrams, RecvBuffers};
 
 /// Time allowed for one answer before it counts as an error.
@@ -140,9 +140,7 @@ impl Driver {
                 Driver::Stream(tx, responses, VecDeque::new())
             }
             (Proto::HandleUdp, _) => {
-                let sock = UdpSocket::bind("127.0.0.1:0").await?;
-                sock.connect(addr).await?;
-                Driver::Udp(Box::new((Datagrams::new(sock)?, RecvBuffers::new(1))), addr, rand::random())
+                Driver::Udp(Box::new((udp_socket(addr).await?, RecvBuffers::new(1))), addr, rand::random())
             }
             (Proto::HandleTcp, _) => {
                 let tcp = TcpStream::connect(addr).await?;
@@ -235,5 +233,5 @@ async fn http_ok(resp: hyper::Response<hyper::body::Incoming>, hit: bool) -> any
 }
 
 fn rc_ok(rc: u32, hit: bool) -> bool {
-    rc == if hit { 1 } else { 100 }
+    rc == if hit { crate::hdl::codec::rc::SUCCESS } else { crate::error::ErrorCode::HandleNotFound.response_code() }
 }
