@@ -21,7 +21,7 @@ pub mod convert;
 mod observe;
 mod registry;
 mod resolver;
-pub mod response;
+mod response;
 mod statistics;
 
 pub use registry::RegistryService;

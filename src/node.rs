@@ -82,12 +82,15 @@ pub fn now() -> u32 {
 }
 
 impl Node {
-    /// A core over `store` with `settings`, its own metrics, and statistics days in China Standard Time.
+    /// A core over `store` with `settings`, its own metrics, the default record cache, and statistics days in
+    /// China Standard Time.
     pub fn new(store: Arc<dyn Store>, settings: NodeSettings) -> Self {
         Self::with_metrics(store, settings, Arc::new(Metrics::new()), DEFAULT_UTC_OFFSET_MINUTES)
+            .with_record_cache(DEFAULT_RECORD_CACHE_MB << 20)
     }
 
-    /// A core recording into `metrics`, with statistics days starting at `utc_offset_minutes` east of UTC.
+    /// A core recording into `metrics`, with statistics days starting at `utc_offset_minutes` east of UTC, and no
+    /// record cache until [`Node::with_record_cache`].
     pub fn with_metrics(
         store: Arc<dyn Store>,
         settings: NodeSettings,
@@ -100,7 +103,7 @@ impl Node {
             store,
             settings,
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
-            cache: RecordCache::new(DEFAULT_RECORD_CACHE_MB << 20, LOCK_STRIPES),
+            cache: RecordCache::new(0, LOCK_STRIPES),
             metrics,
             blocking_reads: false,
         }

@@ -145,7 +145,7 @@ async fn audit(
     let origin = Origin::new(Protocol::Rest, Some(peer));
     let allow = s.allow_insecure_auth;
     let result = tokio::task::spawn_blocking(move || {
-        // The admin listener is plain HTTP: credentials are taken only on loopback or when explicitly allowed.
+        // The admin listener is plain HTTP: credentials are taken only when `http.allow_insecure_auth` allows it.
         let caller = crate::http::auth::caller(&node, &headers, origin, false, allow)?;
         node.authorize_node_admin(&caller)?;
         let q = audit_query(&node, &params)?;

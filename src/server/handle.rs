@@ -83,9 +83,9 @@ pub(super) async fn serve_handle(
 /// Binds `n` UDP sockets to `addr` sharing its port (`SO_REUSEPORT`; with port 0, the port the first one got).
 fn bind_udp(addr: SocketAddr, n: usize) -> std::io::Result<Vec<tokio::net::UdpSocket>> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let mut addr = addr;
-    let mut sockets = Vec::with_capacity(n.max(1));
-    for _ in 0..n.max(1) {
+    let (mut addr, n) = (addr, n.max(1));
+    let mut sockets = Vec::with_capacity(n);
+    for _ in 0..n {
         let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
         s.set_reuse_port(true)?;
         s.set_nonblocking(true)?;
