@@ -76,6 +76,12 @@ pub fn request_id() -> String {
     format!("{:016x}", base.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)))
 }
 
+/// Runs `f` on the blocking pool inside the caller's tracing span (so its logs keep the request id).
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, tokio::task::JoinError> {
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f)).await
+}
+
 /// Current time in epoch seconds.
 pub fn now() -> u32 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as u32).unwrap_or(0)
@@ -139,8 +145,7 @@ impl Node {
             return f(self);
         }
         let node = self.clone();
-        let span = tracing::Span::current();
-        match tokio::task::spawn_blocking(move || span.in_scope(|| f(&node))).await {
+        match blocking(move || f(&node)).await {
             Ok(t) => t,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }

@@ -28,8 +28,7 @@ impl RegistryService {
         f: impl FnOnce(&Node, &Caller) -> Result<T, NodeError> + Send + 'static,
     ) -> Result<T, Status> {
         let node = self.0.node.clone();
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| f(&node, &caller)))
+        crate::node::blocking(move || f(&node, &caller))
             .await
             .map_err(|_| Status::internal("request task failed"))?
             .map_err(status)

@@ -169,10 +169,7 @@ async fn read_body(
 
 /// Runs a blocking core call (writes fsync) off the async workers.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, crate::error::NodeError> {
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(f))
-        .await
-        .map_err(|_| crate::error::NodeError::new(ErrorCode::Internal, "request task failed"))
+    crate::node::blocking(f).await.map_err(|_| crate::error::NodeError::new(ErrorCode::Internal, "request task failed"))
 }
 
 /// `PUT /api/handles/{handle}`: create, replace, add or modify values, or mint a new suffix.

@@ -29,7 +29,7 @@ pub async fn stats(State(state): State<AppState>, uri: Uri) -> Response {
     let render = Render::from_params(&params).unwrap_or_default();
     let node = state.node.clone();
     let report = match report_query(&params) {
-        Ok(q) => tokio::task::spawn_blocking(move || node.stats().report(&q))
+        Ok(q) => crate::node::blocking(move || node.stats().report(&q))
             .await
             .unwrap_or_else(|_| Err(NodeError::new(ErrorCode::Internal, "statistics task failed"))),
         Err(e) => Err(e),
