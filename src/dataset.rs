@@ -6,9 +6,7 @@
 //! and 19 attributes, much of it Chinese text). Misses use the suffix `MISS-<n>`.
 
 use crate::demo;
-use crate::id::{Handle, SuffixCase};
-use crate::record::wire::encode_record;
-use crate::store::{Batch, Space, Store, StoreError};
+use crate::store::{Batch, Store, StoreError};
 
 /// Puts per write batch while loading.
 const LOAD_BATCH: usize = 5_000;
@@ -59,9 +57,8 @@ impl DatasetSpec {
         for i in from..to.min(self.count) {
             let text = self.handle(i);
             let prefix = self.prefix(i);
-            let key = Handle::parse(&text, SuffixCase::Sensitive).map(|h| h.key().to_owned()).unwrap_or_default();
             let values = demo::product_record(i, (i % self.enterprises) as usize, &prefix, &text);
-            batch.put(Space::Handles, key.into_bytes(), encode_record(&text, &values));
+            demo::put_record(&mut batch, &text, &values);
             written += 1;
             if batch.ops.len() >= LOAD_BATCH {
                 store.write(std::mem::take(&mut batch))?;
@@ -77,7 +74,8 @@ impl DatasetSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MemoryStore;
+    use crate::id::{Handle, SuffixCase};
+    use crate::store::{MemoryStore, Space};
 
     #[test]
     fn names_are_valid_distinct_and_loaded() {

@@ -133,16 +133,21 @@ pub fn store_is_empty(store: &dyn Store) -> Result<bool, StoreError> {
     Ok(empty)
 }
 
+/// Puts the record of `handle` (a handle created as spelled, keyed case-sensitively) into `batch`.
+pub(crate) fn put_record(batch: &mut Batch, handle: &str, values: &[HandleValue]) {
+    let key = Handle::parse(handle, crate::id::SuffixCase::Sensitive)
+        .map(|h| h.key().to_owned())
+        .unwrap_or_else(|_| handle.to_owned());
+    batch.put(Space::Handles, key.into_bytes(), encode_record(handle, values));
+}
+
 /// Loads the demo data into `store` (which should be empty) and returns the number of handles written.
 pub fn load(store: &dyn Store, node_prefix: &str, admin_secret: &str) -> Result<usize, StoreError> {
     let mut rng = Rng(798);
     let mut batch = Batch::new();
     let mut count = 0;
     let mut add = |batch: &mut Batch, handle: &str, values: &[HandleValue]| {
-        let key = Handle::parse(handle, crate::id::SuffixCase::Sensitive)
-            .map(|h| h.key().to_owned())
-            .unwrap_or_else(|_| handle.to_owned());
-        batch.put(Space::Handles, key.into_bytes(), encode_record(handle, values));
+        put_record(batch, handle, values);
         count += 1;
     };
     let node_handle = format!("0.NA/{node_prefix}");
