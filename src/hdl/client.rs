@@ -8,7 +8,7 @@ use tokio::net::{TcpStream, UdpSocket};
 
 use super::codec::{
     CodecError, ENVELOPE_LEN, Envelope, Header, MAJOR, ResolutionRequest, UDP_CHUNK, UDP_PACKET_LEN, decode_message,
-    decode_resolution, encode_message, flag, op, opflag, push_udp_packets, rc,
+    decode_resolution, encode_message, flag, join_udp_parts, op, opflag, push_udp_packets, rc,
 };
 use super::udp::{Datagrams, RecvBuffers};
 use crate::record::HandleValue;
@@ -172,7 +172,7 @@ pub async fn exchange_udp(
             return Err(e);
         }
         if let Some(e) = first.filter(|_| parts.iter().all(Option::is_some)) {
-            let mut message: Vec<u8> = parts.into_iter().flatten().flatten().collect();
+            let mut message = join_udp_parts(parts);
             message.truncate(e.message_len as usize);
             let m = decode_message(&message)?;
             return Ok(Answer { envelope: e, header: m.header, body: m.body });

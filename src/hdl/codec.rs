@@ -292,6 +292,15 @@ pub fn push_udp_packets(env: &Envelope, message: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// Joins the payloads of a multi-packet UDP message, all received, in sequence order.
+pub fn join_udp_parts(parts: Vec<Option<Vec<u8>>>) -> Vec<u8> {
+    let mut message = Vec::with_capacity(parts.iter().flatten().map(Vec::len).sum());
+    for part in parts.iter().flatten() {
+        message.extend_from_slice(part);
+    }
+    message
+}
+
 /// Encodes a resolution response body (after the optional request digest).
 pub fn encode_resolution<'a>(
     digest: Option<(u8, Vec<u8>)>,

@@ -10,7 +10,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 use super::Responder;
-use super::codec::{ENVELOPE_LEN, Envelope, Header, UDP_CHUNK, UDP_PACKET_LEN, flag, push_udp_packets, rc};
+use super::codec::{
+    ENVELOPE_LEN, Envelope, Header, UDP_CHUNK, UDP_PACKET_LEN, flag, join_udp_parts, push_udp_packets, rc,
+};
 use super::udp::{Datagrams, RecvBuffers};
 use crate::metrics::Protocol;
 use crate::metrics::io::Tracked;
@@ -169,7 +171,7 @@ fn reassemble(
     p.parts[seq] = Some(chunk[..expected].to_vec());
     if p.parts.iter().all(Option::is_some) {
         let p = partials.remove(&(peer, env.request_id))?;
-        Some(p.parts.into_iter().flatten().flatten().collect())
+        Some(join_udp_parts(p.parts))
     } else {
         None
     }
