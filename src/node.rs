@@ -36,8 +36,9 @@ pub use read::{Filter, Resolution};
 const LOCK_STRIPES: usize = 64;
 /// Days of the statistics start at midnight at this offset by default: China Standard Time (UTC+8).
 pub const DEFAULT_UTC_OFFSET_MINUTES: i32 = 480;
-/// Capacity of the record cache unless configured otherwise, MiB.
-pub const DEFAULT_RECORD_CACHE_MB: u64 = 64;
+/// Capacity of the record cache unless configured otherwise, MiB: about 15,000 product records with the
+/// renderings of all three protocols, so that a hot set of ten thousand stays cached.
+pub const DEFAULT_RECORD_CACHE_MB: u64 = 128;
 
 /// Settings of the core.
 #[derive(Debug, Clone)]
