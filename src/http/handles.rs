@@ -113,7 +113,7 @@ fn resolve_inner(state: &AppState, uri: &Uri, headers: &HeaderMap, origin: Origi
     let filter = Filter { indexes, types: ctx.params.all("type").map(str::to_owned).collect(), public_only };
     let res = state.node.resolve(&h, &filter, &caller).map_err(|e| ctx.err(e))?;
     let t = now();
-    let max_age = res.values().map(|v| v.ttl.max_age(t)).min().unwrap_or(0);
+    let max_age = res.max_age(t);
     let caching = if caller.is_anonymous() { Caching::Public(max_age) } else { Caching::Private(max_age) };
     let body = || Resolved {
         response_code: if res.matched { 1 } else { 200 },

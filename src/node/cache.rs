@@ -19,19 +19,24 @@ use bytes::Bytes;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
-use crate::record::HandleValue;
 use crate::record::wire::StoredRecord;
+use crate::record::{HandleValue, Ttl};
 
 /// Bytes a cached entry costs beyond its strings and data (allocation headers, the map slot, the `Arc`).
 const ENTRY_OVERHEAD: u64 = 128;
 /// Bytes a cached value costs beyond its type and data, its renderings included.
 const VALUE_OVERHEAD: u64 = 280;
 
-/// A record as read and cached: decoded, with the renderings of its public view made on first use.
+/// A record as read and cached: decoded, with its public view (the publicly readable values) summed up once and
+/// its renderings made on first use. A resolution of the public view then touches none of the values.
 #[derive(Debug)]
 pub struct SharedRecord {
     /// The record.
     pub record: StoredRecord,
+    /// Positions in `record.values` of the publicly readable values.
+    public: Box<[u32]>,
+    /// The shortest relative TTL of the public values, and their earliest absolute expiry (epoch seconds).
+    public_ttl: (Option<u32>, Option<u32>),
     renderings: [OnceLock<Rendered>; Form::COUNT],
 }
 
@@ -62,7 +67,28 @@ pub struct Rendered {
 
 impl SharedRecord {
     pub(crate) fn new(record: StoredRecord) -> Self {
-        Self { record, renderings: Default::default() }
+        let public: Box<[u32]> =
+            (0..record.values.len() as u32).filter(|&i| record.values[i as usize].perms.public_read()).collect();
+        let ttls = || public.iter().map(|&i| record.values[i as usize].ttl);
+        let relative = ttls().filter_map(|t| if let Ttl::Relative(s) = t { Some(s) } else { None }).min();
+        let expiry = ttls().filter_map(|t| if let Ttl::Absolute(e) = t { Some(e) } else { None }).min();
+        Self { public_ttl: (relative, expiry), public, record, renderings: Default::default() }
+    }
+
+    /// Positions in `record.values` of the publicly readable values, in order.
+    pub(crate) fn public(&self) -> &[u32] {
+        &self.public
+    }
+
+    /// Seconds a cache may keep the public view, seen at `now` (epoch seconds): the least of its values' (0 when
+    /// it has none).
+    pub(crate) fn public_max_age(&self, now: u32) -> u32 {
+        match self.public_ttl {
+            (None, None) => 0,
+            (relative, expiry) => {
+                relative.unwrap_or(u32::MAX).min(expiry.map_or(u32::MAX, |e| Ttl::Absolute(e).max_age(now)))
+            }
+        }
     }
 
     /// The rendering `form` of the public view, made by `render` the first time.
@@ -166,5 +192,38 @@ impl RecordCache {
             bytes: records.weight(),
             capacity_bytes: records.capacity(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Perms, types};
+
+    fn value(index: u32, ttl: Ttl, public: bool) -> HandleValue {
+        let mut v = HandleValue::new(index, types::URL, b"https://example.com".to_vec(), 0);
+        v.ttl = ttl;
+        v.perms = Perms(if public { Perms::ADMIN_READ | Perms::PUBLIC_READ } else { Perms::ADMIN_READ });
+        v
+    }
+
+    #[test]
+    fn the_public_view_is_summed_up_once() {
+        let values = vec![
+            value(1, Ttl::Relative(3600), true),
+            value(2, Ttl::Relative(60), false),
+            value(3, Ttl::Absolute(1_000_500), true),
+            value(4, Ttl::Relative(900), true),
+        ];
+        let shared = SharedRecord::new(StoredRecord { handle: "88.798.1/x".into(), values: values.clone() });
+        assert_eq!(shared.public(), &[0, 2, 3], "positions of the publicly readable values");
+        // The least max-age of the public values, as each value would give it.
+        for now in [0, 1_000_000, 1_000_400, 1_000_500, 2_000_000] {
+            let each = [0, 2, 3].iter().map(|&i| values[i].ttl.max_age(now)).min().unwrap();
+            assert_eq!(shared.public_max_age(now), each, "at {now}");
+        }
+        let private = SharedRecord::new(StoredRecord { handle: "88.798.1/y".into(), values: vec![values[1].clone()] });
+        assert!(private.public().is_empty());
+        assert_eq!(private.public_max_age(0), 0, "no public value: not cacheable");
     }
 }

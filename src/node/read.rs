@@ -37,8 +37,8 @@ impl Filter {
 #[derive(Debug, Clone)]
 pub struct Resolution {
     shared: Arc<SharedRecord>,
-    picked: Vec<u32>,
-    public_view: bool,
+    /// Positions of the values picked; `None` for the record's public view.
+    picked: Option<Vec<u32>>,
     /// False when the filter was selective and nothing matched (response code 200).
     pub matched: bool,
 }
@@ -51,13 +51,23 @@ impl Resolution {
 
     /// The values the caller may see that match the filter, ordered by index.
     pub fn values(&self) -> impl ExactSizeIterator<Item = &HandleValue> + Clone {
-        self.picked.iter().map(|&i| &self.shared.record.values[i as usize])
+        let picked = self.picked.as_deref().unwrap_or(self.shared.public());
+        picked.iter().map(|&i| &self.shared.record.values[i as usize])
+    }
+
+    /// Seconds a cache may keep this answer, seen at `now` (epoch seconds): the least of its values' (0 when it
+    /// has none).
+    pub fn max_age(&self, now: u32) -> u32 {
+        match self.picked {
+            None => self.shared.public_max_age(now),
+            Some(_) => self.values().map(|v| v.ttl.max_age(now)).min().unwrap_or(0),
+        }
     }
 
     /// This resolution's values rendered as `form` by `render`: made once per cached record and kept with it
     /// when this is the record's public view (no filter, only publicly readable values), made afresh otherwise.
     pub fn rendering(&self, form: Form, render: impl FnOnce() -> Rendered) -> Rendered {
-        if self.public_view { self.shared.rendering(form, render) } else { render() }
+        if self.picked.is_none() { self.shared.rendering(form, render) } else { render() }
     }
 }
 
@@ -96,14 +106,17 @@ impl Node {
             Some(id) if wants_private(&record.values) => self.may_read(id, h, &record.values)?,
             _ => false,
         };
-        let mut picked = Vec::with_capacity(record.values.len());
-        picked.extend((0..record.values.len() as u32).filter(|&i| {
-            let v = &record.values[i as usize];
-            filter.matches(v) && (v.perms.public_read() || (may_read_private && v.perms.admin_read()))
-        }));
+        if !filter.is_selective() && !may_read_private {
+            return Ok(Resolution { shared, picked: None, matched: true });
+        }
+        let picked: Vec<u32> = (0..record.values.len() as u32)
+            .filter(|&i| {
+                let v = &record.values[i as usize];
+                filter.matches(v) && (v.perms.public_read() || (may_read_private && v.perms.admin_read()))
+            })
+            .collect();
         let matched = !(picked.is_empty() && filter.is_selective());
-        let public_view = !filter.is_selective() && !may_read_private;
-        Ok(Resolution { shared, picked, public_view, matched })
+        Ok(Resolution { shared, picked: Some(picked), matched })
     }
 
     fn may_read(&self, id: &super::Identity, h: &Handle, values: &[HandleValue]) -> Result<bool, NodeError> {
