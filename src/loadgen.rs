@@ -4,7 +4,8 @@
 //! share of misses, and reports throughput and latency percentiles from HDR histograms.
 //!
 //! - [`keys`]: the key distribution;
-//! - [`drivers`]: one client per protocol, each checking that the answer is the right one.
+//! - [`drivers`]: one client per protocol, each checking that the answer is the right one;
+//! - [`verdict`]: the gRPC client, which reads of an answer only what decides whether it is right.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 pub mod drivers;
 pub mod keys;
+pub mod verdict;
 
 use drivers::{Driver, Proto};
 use keys::{KeySpec, Keys};

@@ -14,7 +14,8 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
-use crate::grpc::pb::{self, resolver_client::ResolverClient};
+use super::verdict::{Resolver, Verdict};
+use crate::grpc::pb;
 use crate::hdl::client::{exchange_tcp, exchange_udp, resolution_request, udp_socket};
 use crate::hdl::udp::{Datagrams, RecvBuffers};
 
@@ -75,9 +76,9 @@ pub enum Driver {
     /// HTTP/2.
     H2(http2::SendRequest<Empty<Bytes>>),
     /// gRPC unary.
-    Unary(ResolverClient<Channel>),
+    Unary(Resolver),
     /// gRPC stream: the request sender, the response stream, and the requests in flight.
-    Stream(mpsc::Sender<pb::ResolveRequest>, tonic::Streaming<pb::ResolveResponse>, VecDeque<(Instant, bool)>),
+    Stream(mpsc::Sender<pb::ResolveRequest>, tonic::Streaming<Verdict>, VecDeque<(Instant, bool)>),
     /// Handle over UDP: the socket, its receive buffers, the server, and the last request id.
     Udp(Box<(Datagrams, RecvBuffers)>, SocketAddr, u32),
     /// Handle over TCP.
@@ -130,13 +131,12 @@ impl Driver {
                 Driver::H1(send)
             }
             (Proto::Http2, Some(Shared::H2(s))) => Driver::H2(s),
-            (Proto::GrpcUnary, Some(Shared::Grpc(c))) => Driver::Unary(ResolverClient::new(c)),
+            (Proto::GrpcUnary, Some(Shared::Grpc(c))) => Driver::Unary(Resolver::new(c)),
             (Proto::EtcdRange, Some(Shared::Grpc(c))) => Driver::Etcd(etcd::kv_client::KvClient::new(c)),
             (Proto::GrpcStream, _) => {
                 let (tx, rx) = mpsc::channel(1024);
-                let mut client = ResolverClient::new(channel(addr).await?);
-                let responses =
-                    client.resolve_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await?.into_inner();
+                let mut client = Resolver::new(channel(addr).await?);
+                let responses = client.resolve_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await?;
                 Driver::Stream(tx, responses, VecDeque::new())
             }
             (Proto::HandleUdp, _) => {
@@ -171,8 +171,8 @@ impl Driver {
                 http_ok(resp, hit).await
             }
             Driver::Unary(c) => {
-                let r = c.resolve(pb::ResolveRequest { handle: handle.into(), ..Default::default() }).await?;
-                Ok(rc_ok(r.into_inner().response_code, hit))
+                let v = c.resolve(pb::ResolveRequest { handle: handle.into(), ..Default::default() }).await?;
+                Ok(v.is_right(hit))
             }
             Driver::Udp(io, server, id) => {
                 *id = id.wrapping_add(1);
@@ -210,7 +210,7 @@ impl Driver {
         let Driver::Stream(_, responses, inflight) = self else { anyhow::bail!("not pipelined") };
         let r = responses.message().await?.ok_or_else(|| anyhow::anyhow!("stream ended"))?;
         let (sent, hit) = inflight.pop_front().ok_or_else(|| anyhow::anyhow!("answer without a request"))?;
-        Ok((sent, rc_ok(r.response_code, hit)))
+        Ok((sent, r.is_right(hit)))
     }
 
     /// Pipelined drivers: requests in flight.
@@ -232,6 +232,6 @@ async fn http_ok(resp: hyper::Response<hyper::body::Incoming>, hit: bool) -> any
     Ok(status == if hit { 200 } else { 404 })
 }
 
-fn rc_ok(rc: u32, hit: bool) -> bool {
+pub(super) fn rc_ok(rc: u32, hit: bool) -> bool {
     rc == if hit { crate::hdl::codec::rc::SUCCESS } else { crate::error::ErrorCode::HandleNotFound.response_code() }
 }
