@@ -18,14 +18,16 @@ use crate::config::Config;
 use crate::demo;
 use crate::grpc::{self, GrpcSettings};
 use crate::http::{self, HttpSettings};
-use crate::metrics::io::{Peer, TrackedAcceptor, TrackedListener};
+use crate::metrics::io::{Peer, Tracked, TrackedAcceptor, TrackedListener};
 use crate::metrics::{Metrics, Protocol};
 use crate::node::{Node, NodeSettings};
 use crate::record::wire::encode_record;
 use crate::store::{Batch, RocksStore, Space, Store};
+use coalesce::Coalesced;
 
 mod admin;
 mod background;
+mod coalesce;
 mod handle;
 
 pub use admin::Health;
@@ -267,7 +269,8 @@ fn with_grpc(rest: axum::Router, grpc: tonic::service::Routes) -> axum::Router {
     }))
 }
 
-/// Binds and serves the gRPC listener (TLS with the `[http]` certificate when set); connections are tracked.
+/// Binds and serves the gRPC listener (TLS with the `[http]` certificate when set); connections are tracked and
+/// their writes [`Coalesced`].
 async fn serve_grpc(
     cfg: &Config,
     routes: tonic::service::Routes,
@@ -287,7 +290,7 @@ async fn serve_grpc(
     let metrics = metrics.clone();
     let incoming = tokio_stream::StreamExt::map(
         tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-        move |conn| conn.map(|s| crate::metrics::io::Tracked::new(s, metrics.clone(), Protocol::Grpc)),
+        move |conn| conn.map(|s| Coalesced::new(Tracked::new(s, metrics.clone(), Protocol::Grpc))),
     );
     let task = tokio::spawn(async move {
         builder
