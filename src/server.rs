@@ -27,7 +27,7 @@ use coalesce::Coalesced;
 
 mod admin;
 mod background;
-mod coalesce;
+pub(crate) mod coalesce;
 mod handle;
 
 pub use admin::Health;

@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{Metrics, Protocol};
+use crate::server::coalesce::Coalesced;
 
 /// A stream whose traffic and lifetime are counted.
 #[derive(Debug)]
@@ -146,7 +147,8 @@ impl axum::serve::Listener for TrackedListener {
 }
 
 /// An `axum_server` acceptor that tracks each TCP connection (and sets `TCP_NODELAY`); used as the inner acceptor
-/// of the TLS acceptor, so the bytes counted are the bytes on the wire.
+/// of the TLS acceptor, so the bytes counted are the bytes on the wire. Its writes are [`Coalesced`]: TLS
+/// records of several HTTP/2 frames and answers leave in one write.
 #[derive(Debug, Clone)]
 pub struct TrackedAcceptor {
     metrics: Arc<Metrics>,
@@ -161,12 +163,13 @@ impl TrackedAcceptor {
 }
 
 impl<S> axum_server::accept::Accept<TcpStream, S> for TrackedAcceptor {
-    type Stream = Tracked<TcpStream>;
+    type Stream = Coalesced<Tracked<TcpStream>>;
     type Service = S;
     type Future = std::future::Ready<io::Result<(Self::Stream, S)>>;
 
     fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
         let _ = stream.set_nodelay(true);
-        std::future::ready(Ok((Tracked::new(stream, self.metrics.clone(), self.protocol), service)))
+        let tracked = Tracked::new(stream, self.metrics.clone(), self.protocol);
+        std::future::ready(Ok((Coalesced::new(tracked), service)))
     }
 }

@@ -1,8 +1,9 @@
-//! Fewer, fuller writes for HTTP/2 connections.
+//! Fewer, fuller writes for HTTP/2 connections (gRPC, and REST over TLS).
 //!
 //! The `h2` crate writes a DATA frame larger than 256 bytes straight from its buffer and must flush it before it
 //! encodes the next frame, so a gRPC answer (HEADERS, DATA, trailers) goes out in two `writev` calls, each a TCP
-//! segment of its own: the second one carries ten bytes of trailers. [`Coalesced`] takes the bytes instead of
+//! segment of its own: the second one carries ten bytes of trailers; under TLS every such flush is a TLS record
+//! and a write. [`Coalesced`] takes the bytes instead of
 //! writing them and answers the first flush of a batch without writing; it writes everything it holds at the
 //! next flush, read or shutdown. A deferred flush wakes the connection's task, whose next poll flushes, so bytes
 //! never wait for more traffic; what it holds is bounded by [`HOLD_LIMIT`].
