@@ -50,7 +50,10 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let peer = req.extensions().get::<ConnectInfo<Peer>>().map(|c| c.0.0);
     let id = client_request_id(req.headers().get(REQUEST_ID)).unwrap_or_else(request_id);
     let op = operation(req.method(), req.uri().path(), req.uri().query());
-    let span = tracing::info_span!("request", request_id = %id, protocol = "rest", method = %req.method());
+    // The span (named for the protocol) carries only the request id: its fields are formatted on every request.
+    // The method is in the "served" event.
+    let span = tracing::info_span!("rest", request_id = %id);
+    let method = req.method().clone();
     req.extensions_mut().insert(Origin::new(Protocol::Rest, peer).with_request_id(id.as_str()));
     let mut resp = super::shed_load(&state, req, next).instrument(span.clone()).await;
     let status = resp.status().as_u16();
@@ -63,6 +66,6 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }
-    tracing::debug!(parent: &span, status, operation = op.label(), micros = elapsed.as_micros() as u64, "served");
+    tracing::debug!(parent: &span, %method, status, operation = op.label(), micros = elapsed.as_micros() as u64, "served");
     resp
 }

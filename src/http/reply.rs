@@ -100,7 +100,8 @@ pub fn answer(
     caching: Caching,
     req: Option<&HeaderMap>,
 ) -> Response {
-    let mut headers = HeaderMap::new();
+    // Room for the CORS, request id and date headers added on the way out.
+    let mut headers = HeaderMap::with_capacity(16);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
     let cc = match caching {
         Caching::NoStore => "no-store".to_owned(),
