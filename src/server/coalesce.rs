@@ -126,6 +126,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Coalesced<S> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Wake, Waker};
+
     use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
 
     use super::*;
@@ -163,6 +167,29 @@ mod tests {
         let mut rest = Vec::new();
         far.read_to_end(&mut rest).await.unwrap();
         assert_eq!(rest, b"last");
+    }
+
+    #[tokio::test]
+    async fn a_deferred_flush_wakes_the_task() {
+        let (near, mut far) = duplex(1 << 20);
+        let mut c = Coalesced::new(near);
+        c.write_all(b"lone answer").await.unwrap();
+        let wakes = Arc::new(Wakes::default());
+        let waker = Waker::from(wakes.clone());
+        assert!(Pin::new(&mut c).poll_flush(&mut Context::from_waker(&waker)).is_ready());
+        assert_eq!(wakes.0.load(Ordering::Relaxed), 1, "polled again, the task flushes what it deferred");
+        c.flush().await.unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(far.read(&mut buf).await.unwrap(), 11);
+    }
+
+    #[derive(Default)]
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     #[tokio::test]
