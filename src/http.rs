@@ -7,7 +7,8 @@
 //! - `handles`: resolve, create/replace, modify, delete, mint;
 //! - `list`: listing handles and prefixes;
 //! - `stats`: the published statistics;
-//! - [`observe`]: request ids, origins, spans and request metrics around every request.
+//! - [`observe`]: request ids, origins, spans and request metrics around every request;
+//! - `fast`: the anonymous lookup of a cached record, answered before the router.
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ use crate::error::ErrorCode;
 use crate::node::Node;
 
 pub(crate) mod auth;
+mod fast;
 mod handles;
 mod list;
 pub mod observe;
@@ -70,8 +72,8 @@ pub fn router(node: Arc<Node>, settings: HttpSettings) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
-        .with_state(state);
-    if cors {
+        .with_state(state.clone());
+    let app = if cors {
         app.layer(
             CorsLayer::new()
                 .allow_origin(Any)
@@ -87,7 +89,9 @@ pub fn router(node: Arc<Node>, settings: HttpSettings) -> Router {
         )
     } else {
         app
-    }
+    };
+    // Every request reaches the API through this fallback, so that the fast path runs before routing.
+    Router::new().fallback_service(app).layer(middleware::from_fn_with_state(state, fast::resolve))
 }
 
 /// Answers 503 / rc 3 when more than the configured number of requests are in flight; otherwise runs `next`

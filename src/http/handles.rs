@@ -15,11 +15,12 @@ use super::reply::{self, ApiError, Caching, Render};
 use super::{AppState, auth};
 use crate::error::ErrorCode;
 use crate::metrics::Protocol;
-use crate::node::{Caller, Filter, Form, Origin, PutOutcome, Rendered, ValueMode, now};
+use crate::node::{Caller, Filter, Form, Origin, PutOutcome, Rendered, Resolution, ValueMode, now};
 use crate::record::HandleValue;
 use crate::record::json::{ValueJson, parse_values, value_json};
 
-const PATH_PREFIX: &str = "/api/handles/";
+/// Where the identifiers are.
+pub(super) const PATH_PREFIX: &str = "/api/handles/";
 
 /// What every handler needs first: the handle as sent, parameters and rendering.
 struct Ctx {
@@ -115,22 +116,30 @@ fn resolve_inner(state: &AppState, uri: &Uri, headers: &HeaderMap, origin: Origi
     let t = now();
     let max_age = res.max_age(t);
     let caching = if caller.is_anonymous() { Caching::Public(max_age) } else { Caching::Private(max_age) };
-    let body = || Resolved {
-        response_code: if res.matched { 1 } else { 200 },
-        handle: &ctx.echo,
-        values: res.values().map(value_json).collect(),
-    };
     // A plain answer is a rendering of the resolution, kept with the record for its public view (it names the
     // handle as created, so only a request spelling it so can share it).
     if ctx.render == Render::default() && ctx.echo == res.stored_handle() {
-        let json = || {
-            let body = Bytes::from(ctx.render.bytes(&body()).0);
-            Rendered { tag: reply::etag(&body), body }
-        };
-        let r = res.rendering(Form::RestJson, json);
+        let r = plain_answer(&res);
         return Ok(reply::answer(StatusCode::OK, r.body, Render::JSON, Some(r.tag), caching, Some(headers)));
     }
-    Ok(reply::json(StatusCode::OK, &body(), &ctx.render, caching, Some(headers)))
+    Ok(reply::json(StatusCode::OK, &resolved(&res, &ctx.echo), &ctx.render, caching, Some(headers)))
+}
+
+fn resolved<'a>(res: &'a Resolution, echo: &'a str) -> Resolved<'a> {
+    Resolved {
+        response_code: if res.matched { 1 } else { 200 },
+        handle: echo,
+        values: res.values().map(value_json).collect(),
+    }
+}
+
+/// The plain JSON answer of `res` (naming the handle as created) with its ETag: made once per cached record for
+/// its public view.
+pub(super) fn plain_answer(res: &Resolution) -> Rendered {
+    res.rendering(Form::RestJson, || {
+        let body = Bytes::from(Render::default().bytes(&resolved(res, res.stored_handle())).0);
+        Rendered { tag: reply::etag(&body), body }
+    })
 }
 
 async fn read_body(

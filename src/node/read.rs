@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{Caller, Form, Node, Rendered, SharedRecord};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
-use crate::metrics::Outcome;
+use crate::metrics::{Outcome, Protocol};
 use crate::record::HandleValue;
 use crate::record::admin::perm;
 
@@ -88,6 +88,18 @@ impl Node {
             Err(_) => {}
         }
         r
+    }
+
+    /// The public view of `h` for an anonymous caller of `protocol`, when its record is in the record cache and
+    /// `spelled` is the handle as created; counted as [`Node::resolve`] counts. `None`, counting nothing,
+    /// otherwise (the node does not home `h`, the record is not cached or is spelled otherwise): then
+    /// [`Node::resolve`] answers.
+    pub fn resolve_cached_public(&self, h: &Handle, spelled: &str, protocol: Protocol) -> Option<Resolution> {
+        self.check_responsible(h).ok()?;
+        let shared = self.cache.get_if(h.key(), |s| s.record.handle == spelled)?;
+        self.metrics.resolution(protocol, Outcome::Ok);
+        self.stats.count_resolution(h.prefix_key(), true);
+        Some(Resolution { shared, picked: None, matched: true })
     }
 
     fn resolve_inner(&self, h: &Handle, filter: &Filter, caller: &Caller) -> Result<Resolution, NodeError> {

@@ -287,3 +287,66 @@ async fn key_index_zero_gets_only_the_matching_key() {
     n.delete("/api/handles/88.798.1/JDZ-2024-000001", robot).await.expect(403, 400, "88.798.1/JDZ-2024-000001");
     n.stop().await;
 }
+
+/// The headers of an answer, without those that differ from request to request.
+fn stable_headers(r: &Reply) -> Vec<(String, String)> {
+    let mut h: Vec<_> = r
+        .headers
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "date" | "x-request-id"))
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+        .collect();
+    h.sort();
+    h
+}
+
+#[tokio::test]
+async fn a_cached_lookup_answers_as_the_full_path_does() {
+    for cors in [true, false] {
+        let n = TestNode::start_with(|c| c.http.cors = cors).await;
+        let p = format!("/api/handles/{H}");
+        // The first lookup reads the store (the full path); the second finds the record cached and is answered
+        // before the router.
+        let full = n.get(&p).await;
+        let fast = n.get(&p).await;
+        assert_eq!(full.status, 200);
+        assert_eq!((fast.status, &fast.text), (full.status, &full.text), "cors {cors}");
+        assert_eq!(stable_headers(&fast), stable_headers(&full), "cors {cors}");
+        assert!(fast.header("x-request-id").is_some_and(|id| Some(id) != full.header("x-request-id")));
+        // A client's request id is kept, as on the full path.
+        let r = n.client.get(format!("{}{p}", n.base)).header("x-request-id", "scan-42").send().await.unwrap();
+        assert_eq!(r.headers()["x-request-id"], "scan-42");
+        // Counted like the full path: requests, resolutions, statistics and the cache.
+        let m = n.metrics().await;
+        let ok = r#"{protocol="rest",operation="resolve",result="ok"}"#;
+        assert_eq!(count(&m, &format!("idnode_api_requests_total{ok}")), 3.0, "cors {cors}");
+        assert_eq!(count(&m, r#"idnode_core_resolutions_total{protocol="rest",result="ok"}"#), 3.0);
+        assert_eq!(count(&m, "idnode_record_cache_hits_total"), 2.0);
+        assert_eq!(count(&m, "idnode_record_cache_misses_total"), 1.0);
+        n.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn other_lookups_take_the_full_path() {
+    let n = TestNode::start_with(|c| c.node.suffix_case = idnode::id::SuffixCase::Insensitive).await;
+    let p = format!("/api/handles/{H}");
+    let first = n.get(&p).await;
+    let etag = first.header("etag").unwrap().to_owned();
+    // With the record cached: a conditional lookup gets the full path's 304.
+    let r = n.client.get(format!("{}{p}", n.base)).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(r.status(), 304);
+    // Spelled otherwise: the answer echoes the request's spelling, not the cached rendering's.
+    let lower = H.to_lowercase();
+    let r = n.get(&format!("/api/handles/{lower}")).await;
+    r.expect(200, 1, &lower);
+    assert_ne!(r.header("etag"), Some(etag.as_str()));
+    // Percent-encoded as created: the same answer as the plain spelling.
+    let r = n.get(&format!("/api/handles/{}", H.replace('/', "%2F"))).await;
+    assert_eq!((r.status, &r.text), (first.status, &first.text));
+    // HEAD, credentials and a missing handle.
+    assert_eq!(n.client.head(format!("{}{p}", n.base)).send().await.unwrap().status(), 200);
+    n.send(reqwest::Method::GET, &p, Some(E1), None).await.expect(200, 1, H);
+    n.get("/api/handles/88.798.1/NOPE").await.expect(404, 100, "88.798.1/NOPE");
+    n.stop().await;
+}
