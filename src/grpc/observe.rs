@@ -10,14 +10,14 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use tracing::Instrument as _;
 
-use crate::http::observe::{REQUEST_ID, client_request_id};
+use crate::http::observe::{REQUEST_ID, client_request_id, request_id_header};
 use crate::metrics::io::Peer;
 use crate::metrics::{Metrics, Operation, Outcome, Protocol};
 use crate::node::{Node, Origin, request_id};
@@ -112,7 +112,7 @@ pub async fn observe(State(node): State<Arc<Node>>, mut req: Request, next: Next
     req.extensions_mut().insert(Origin::new(Protocol::Grpc, peer).with_request_id(id.as_str()));
     let resp = next.run(req).instrument(span).await;
     let (mut parts, body) = resp.into_parts();
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Some(v) = request_id_header(&id) {
         parts.headers.insert(REQUEST_ID, v);
     }
     let finish = Finish { metrics: node.metrics().clone(), op, start };

@@ -18,7 +18,7 @@ use percent_encoding::percent_decode_str;
 
 use super::AppState;
 use super::handles::{PATH_PREFIX, plain_answer};
-use super::observe::{REQUEST_ID, client_request_id};
+use super::observe::{REQUEST_ID, client_request_id, request_id_header};
 use super::reply::{self, Caching, Render};
 use crate::metrics::{Operation, Outcome, Protocol};
 use crate::node::{now, request_id};
@@ -50,7 +50,7 @@ fn answer(state: &AppState, req: &Request) -> Option<Response> {
     let mut resp = reply::answer(StatusCode::OK, r.body, Render::JSON, Some(r.tag), caching, Some(headers));
     let id = client_request_id(headers.get(REQUEST_ID)).unwrap_or_else(request_id);
     let out = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Some(v) = request_id_header(&id) {
         out.insert(REQUEST_ID, v);
     }
     if state.settings.cors {

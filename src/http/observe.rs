@@ -24,6 +24,14 @@ pub fn client_request_id(value: Option<&HeaderValue>) -> Option<String> {
     (!v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic())).then(|| v.to_owned())
 }
 
+/// The `x-request-id` answer header for `id`, marked never to be indexed by HTTP/2's header compression: a
+/// value that never repeats would only push reusable entries out of the table.
+pub fn request_id_header(id: &str) -> Option<HeaderValue> {
+    let mut v = HeaderValue::from_str(id).ok()?;
+    v.set_sensitive(true);
+    Some(v)
+}
+
 fn operation(method: &Method, path: &str, query: Option<&str>) -> Operation {
     if let Some(rest) = path.strip_prefix("/api/handles") {
         if rest.len() <= 1 {
@@ -63,9 +71,29 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         .map_or_else(|| Outcome::from_http_status(status), |c| Outcome::from_code(*c));
     let elapsed = start.elapsed();
     state.node.metrics().request(Protocol::Rest, op, outcome, elapsed);
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Some(v) = request_id_header(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }
     tracing::debug!(parent: &span, %method, status, operation = op.label(), micros = elapsed.as_micros() as u64, "served");
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, StatusCode, header};
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::http::reply::{self, Caching, Render};
+
+    #[test]
+    fn answer_ids_stay_out_of_the_http2_header_table() {
+        assert!(request_id_header("0123456789abcdef").is_some_and(|v| v.is_sensitive()));
+        assert!(request_id_header("bad\nid").is_none());
+        let tag = Bytes::from_static(b"\"49221fca5066d843\"");
+        let req = HeaderMap::new();
+        let body = Bytes::from_static(b"{}");
+        let resp = reply::answer(StatusCode::OK, body, Render::JSON, Some(tag), Caching::Public(60), Some(&req));
+        assert!(resp.headers()[header::ETAG].is_sensitive(), "one ETag per record");
+    }
 }

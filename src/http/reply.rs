@@ -112,7 +112,9 @@ pub fn answer(
     if let (Some(req), Some(tag)) = (req, tag) {
         headers.insert(header::VARY, HeaderValue::from_static("Authorization"));
         let matched = std::str::from_utf8(&tag).is_ok_and(|t| etag_matches(req, t));
-        if let Ok(v) = HeaderValue::from_maybe_shared(tag) {
+        if let Ok(mut v) = HeaderValue::from_maybe_shared(tag) {
+            // One value per record: with many records, indexing them in HTTP/2's header table only churns it.
+            v.set_sensitive(true);
             headers.insert(header::ETAG, v);
         }
         if matched {
