@@ -73,7 +73,10 @@ pub fn router(node: Arc<Node>, settings: HttpSettings) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state.clone());
-    let app = if cors {
+    // Every request reaches the API through this fallback, so that the fast path runs before routing; the CORS
+    // layer wraps both, so that their answers carry the same CORS headers.
+    let app = Router::new().fallback_service(app).layer(middleware::from_fn_with_state(state, fast::resolve));
+    if cors {
         app.layer(
             CorsLayer::new()
                 .allow_origin(Any)
@@ -89,9 +92,7 @@ pub fn router(node: Arc<Node>, settings: HttpSettings) -> Router {
         )
     } else {
         app
-    };
-    // Every request reaches the API through this fallback, so that the fast path runs before routing.
-    Router::new().fallback_service(app).layer(middleware::from_fn_with_state(state, fast::resolve))
+    }
 }
 
 /// Answers 503 / rc 3 when more than the configured number of requests are in flight; otherwise runs `next`

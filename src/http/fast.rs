@@ -1,17 +1,17 @@
 //! The common lookup answered before the router: an anonymous `GET /api/handles/{handle}` with no query, no
 //! conditional header, for a record in the record cache, spelled as created. That is the QR-code scan, nearly
-//! every request a node sees, and its answer is already rendered (the record's public view); routing, the CORS
-//! layer and the handler's extractors cost more than the answer itself (BENCHMARKS.md, step 19).
+//! every request a node sees, and its answer is already rendered (the record's public view); routing, the
+//! `from_fn` layers and the handler's extractors cost more than the answer itself (BENCHMARKS.md, step 19).
 //!
 //! The answer is the one the full path gives, header for header (a test compares them): the same rendering,
-//! caching headers and ETag ([`reply::answer`]), request id, and the CORS layer's headers when CORS is on. It
+//! caching headers and ETag ([`reply::answer`]) and request id; the CORS layer, when on, wraps this one. It
 //! counts the resolution and the request like the full path; it opens no span, as it logs nothing, and it is
 //! not shed under load (it costs less than the 503 would). Anything else goes on to the router unchanged.
 
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use percent_encoding::percent_decode_str;
@@ -49,21 +49,9 @@ fn answer(state: &AppState, req: &Request) -> Option<Response> {
     let caching = Caching::Public(res.max_age(now()));
     let mut resp = reply::answer(StatusCode::OK, r.body, Render::JSON, Some(r.tag), caching, Some(headers));
     let id = client_request_id(headers.get(REQUEST_ID)).unwrap_or_else(request_id);
-    let out = resp.headers_mut();
     if let Some(v) = request_id_header(&id) {
-        out.insert(REQUEST_ID, v);
-    }
-    if state.settings.cors {
-        // What tower-http's CORS layer adds to an answer that is not a preflight, with any origin allowed.
-        out.append(header::VARY, HeaderValue::from_static(CORS_VARY));
-        out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-        out.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(CORS_EXPOSED));
+        resp.headers_mut().insert(REQUEST_ID, v);
     }
     state.node.metrics().request(Protocol::Rest, Operation::Resolve, Outcome::Ok, start.elapsed());
     Some(resp)
 }
-
-/// The `Vary` the CORS layer adds, and the headers it exposes (the integration test `rest_params` compares both
-/// with the layer's).
-const CORS_VARY: &str = "origin, access-control-request-method, access-control-request-headers";
-const CORS_EXPOSED: &str = "etag,x-request-id";
