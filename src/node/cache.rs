@@ -83,12 +83,8 @@ impl SharedRecord {
     /// Seconds a cache may keep the public view, seen at `now` (epoch seconds): the least of its values' (0 when
     /// it has none).
     pub(crate) fn public_max_age(&self, now: u32) -> u32 {
-        match self.public_ttl {
-            (None, None) => 0,
-            (relative, expiry) => {
-                relative.unwrap_or(u32::MAX).min(expiry.map_or(u32::MAX, |e| Ttl::Absolute(e).max_age(now)))
-            }
-        }
+        let (relative, expiry) = self.public_ttl;
+        relative.into_iter().chain(expiry.map(|e| Ttl::Absolute(e).max_age(now))).min().unwrap_or(0)
     }
 
     /// The rendering `form` of the public view, made by `render` the first time.
