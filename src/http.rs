@@ -8,23 +8,25 @@
 //! - `list`: listing handles and prefixes;
 //! - `stats`: the published statistics;
 //! - [`observe`]: request ids, origins, spans and request metrics around every request;
-//! - `fast`: the anonymous lookup of a cached record, answered before the router.
+//! - `fast`: the anonymous lookup of a cached record, answered before the router;
+//! - `cors`: the CORS layer, and the headers it adds, for the fast path.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderName, Method, StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::Semaphore;
-use tower_http::cors::{Any, CorsLayer};
+use tower::Layer;
 
 use crate::error::ErrorCode;
 use crate::node::Node;
 
 pub(crate) mod auth;
+mod cors;
 mod fast;
 mod handles;
 mod list;
@@ -73,26 +75,19 @@ pub fn router(node: Arc<Node>, settings: HttpSettings) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state.clone());
-    // Every request reaches the API through this fallback, so that the fast path runs before routing; the CORS
-    // layer wraps both, so that their answers carry the same CORS headers.
-    let app = Router::new().fallback_service(app).layer(middleware::from_fn_with_state(state, fast::resolve));
-    if cors {
-        app.layer(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods([Method::GET, Method::PUT, Method::DELETE, Method::OPTIONS])
-                .allow_headers([
-                    header::AUTHORIZATION,
-                    header::CONTENT_TYPE,
-                    header::IF_NONE_MATCH,
-                    header::ACCEPT,
-                    HeaderName::from_static(observe::REQUEST_ID),
-                ])
-                .expose_headers([header::ETAG, HeaderName::from_static("x-request-id")]),
-        )
+    // Every request reaches the API through this fallback, so that the fast path runs before routing and before
+    // the CORS layer, whose headers it adds itself (`cors::Added`, taken from the layer once).
+    let (api, added) = if cors {
+        let layer = cors::layer();
+        match cors::Added::of(&layer, None) {
+            Some(added) => (Router::new().fallback_service(layer.layer(app)), Some(Arc::new(added))),
+            // Headers not known ahead: every request takes the full path.
+            None => return Router::new().fallback_service(layer.layer(app)),
+        }
     } else {
-        app
-    }
+        (Router::new().fallback_service(app), None)
+    };
+    api.layer(middleware::from_fn_with_state(fast::Fast::new(state, added), fast::resolve))
 }
 
 /// Answers 503 / rc 3 when more than the configured number of requests are in flight; otherwise runs `next`

@@ -4,10 +4,11 @@
 //! `from_fn` layers and the handler's extractors cost more than the answer itself (BENCHMARKS.md, step 19).
 //!
 //! The answer is the one the full path gives, header for header (a test compares them): the same rendering,
-//! caching headers and ETag ([`reply::answer`]) and request id; the CORS layer, when on, wraps this one. It
+//! caching headers and ETag ([`reply::answer`]), request id, and the CORS layer's headers (`cors::Added`). It
 //! counts the resolution and the request like the full path; it opens no span, as it logs nothing, and it is
 //! not shed under load (it costs less than the 503 would). Anything else goes on to the router unchanged.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
@@ -17,21 +18,37 @@ use axum::response::Response;
 use percent_encoding::percent_decode_str;
 
 use super::AppState;
+use super::cors::Added;
 use super::handles::{PATH_PREFIX, plain_answer};
 use super::observe::{REQUEST_ID, client_request_id, request_id_header};
 use super::reply::{self, Caching, Render};
 use crate::metrics::{Operation, Outcome, Protocol};
 use crate::node::{now, request_id};
 
+/// What the fast path needs: the handlers' state and, when CORS is on, the headers its layer would add.
+#[derive(Clone)]
+pub struct Fast {
+    state: AppState,
+    cors: Option<Arc<Added>>,
+}
+
+impl Fast {
+    /// The fast path over `state`, adding `cors` to its answers.
+    pub fn new(state: AppState, cors: Option<Arc<Added>>) -> Self {
+        Self { state, cors }
+    }
+}
+
 /// The middleware, outermost.
-pub async fn resolve(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    match answer(&state, &req) {
+pub async fn resolve(State(fast): State<Fast>, req: Request, next: Next) -> Response {
+    match answer(&fast, &req) {
         Some(resp) => resp,
         None => next.run(req).await,
     }
 }
 
-fn answer(state: &AppState, req: &Request) -> Option<Response> {
+fn answer(fast: &Fast, req: &Request) -> Option<Response> {
+    let state = &fast.state;
     let start = Instant::now();
     let headers = req.headers();
     if req.method() != Method::GET
@@ -51,6 +68,9 @@ fn answer(state: &AppState, req: &Request) -> Option<Response> {
     let id = client_request_id(headers.get(REQUEST_ID)).unwrap_or_else(request_id);
     if let Some(v) = request_id_header(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
+    }
+    if let Some(cors) = &fast.cors {
+        cors.apply(resp.headers_mut());
     }
     state.node.metrics().request(Protocol::Rest, Operation::Resolve, Outcome::Ok, start.elapsed());
     Some(resp)
