@@ -100,6 +100,8 @@ pub struct HttpConfig {
     pub max_concurrent_requests: usize,
     /// Send CORS headers allowing any origin.
     pub cors: bool,
+    /// Threads serving the listener, each with its own single-threaded runtime; 0: one per core.
+    pub workers: usize,
 }
 
 impl Default for HttpConfig {
@@ -112,6 +114,7 @@ impl Default for HttpConfig {
             max_body_bytes: 1 << 20,
             max_concurrent_requests: 1024,
             cors: true,
+            workers: 0,
         }
     }
 }
@@ -278,6 +281,9 @@ impl Config {
             || g.max_register_batch == 0
         {
             return Err(ConfigError::Invalid("grpc limits must be positive".into()));
+        }
+        if self.http.workers > 256 {
+            return Err(ConfigError::Invalid("http.workers must be at most 256".into()));
         }
         if self.handle.udp_sockets > 256 {
             return Err(ConfigError::Invalid("handle.udp_sockets must be at most 256".into()));

@@ -4,7 +4,8 @@
 //!
 //! - `admin`: the admin listener (metrics, health, audit) and the node's [`Health`];
 //! - `background`: statistics flushes, metrics upkeep, audit retention;
-//! - `handle`: the Handle protocol listeners and the published `HS_SITE`.
+//! - `handle`: the Handle protocol listeners and the published `HS_SITE`;
+//! - `rest`: the REST listener and its worker threads.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,7 +19,7 @@ use crate::config::Config;
 use crate::demo;
 use crate::grpc::{self, GrpcSettings};
 use crate::http::{self, HttpSettings};
-use crate::metrics::io::{Peer, Tracked, TrackedAcceptor, TrackedListener};
+use crate::metrics::io::Tracked;
 use crate::metrics::{Metrics, Protocol};
 use crate::node::{Node, NodeSettings};
 use crate::record::wire::encode_record;
@@ -29,6 +30,7 @@ mod admin;
 mod background;
 pub(crate) mod coalesce;
 mod handle;
+mod rest;
 
 pub use admin::Health;
 pub use handle::own_site;
@@ -147,7 +149,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     if cfg.grpc.on_http_port {
         app = with_grpc(app, grpc_routes.clone());
     }
-    let (http_addr, task) = serve_http(&cfg, app, &metrics, stopped.clone()).await?;
+    let (http_addr, task) = rest::serve(&cfg, app, &metrics, stopped.clone()).await?;
     tracing::info!(addr = %http_addr, https, "REST API listening");
     let mut servers = vec![("HTTP", task)];
     let grpc_addr = if cfg.grpc.enabled {
@@ -209,47 +211,6 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         servers,
         periodic,
     })
-}
-
-/// Binds and serves the REST listener (HTTPS when a certificate is set); connections are tracked in the metrics.
-async fn serve_http(
-    cfg: &Config,
-    app: axum::Router,
-    metrics: &Arc<Metrics>,
-    stopped: watch::Receiver<bool>,
-) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
-    let listener =
-        std::net::TcpListener::bind(cfg.http.listen).with_context(|| format!("binding {}", cfg.http.listen))?;
-    listener.set_nonblocking(true)?;
-    let addr = listener.local_addr()?;
-    let service = app.into_make_service_with_connect_info::<Peer>();
-    let task = match (&cfg.http.tls_cert, &cfg.http.tls_key) {
-        (Some(cert), Some(key)) => {
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                .await
-                .with_context(|| format!("loading TLS certificate {} and key {}", cert.display(), key.display()))?;
-            let handle = axum_server::Handle::new();
-            let h2 = handle.clone();
-            tokio::spawn(async move {
-                stopping(stopped).await;
-                h2.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-            });
-            let tracked = TrackedAcceptor::new(metrics.clone(), Protocol::Rest);
-            let server = axum_server::from_tcp_rustls(listener, tls)?.map(|a| a.acceptor(tracked)).handle(handle);
-            tokio::spawn(async move { server.serve(service).await.context("HTTPS server failed") })
-        }
-        _ => {
-            let listener =
-                TrackedListener::new(tokio::net::TcpListener::from_std(listener)?, metrics.clone(), Protocol::Rest);
-            tokio::spawn(async move {
-                axum::serve(listener, service)
-                    .with_graceful_shutdown(stopping(stopped))
-                    .await
-                    .context("HTTP server failed")
-            })
-        }
-    };
-    Ok((addr, task))
 }
 
 /// Routes requests with `content-type: application/grpc` to the gRPC services, the rest to the REST API.
