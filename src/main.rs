@@ -12,7 +12,21 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// RocksDB's own allocations (block cache blocks, table readers) still go through glibc's malloc, which gives
+/// each thread that allocates its own arena and never hands memory freed in one arena to another. With the REST
+/// workers and the shared runtime both reading blocks, the block cache's memory ended up held twice, once per
+/// arena, when load moved from one to the other (peak RSS 478 → 728 MiB; BENCHMARKS.md, step 23). One arena
+/// keeps it once; the Rust side allocates with mimalloc and is not affected. `MALLOC_ARENA_MAX` still decides.
+fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets a tunable; called before any other thread exists.
+        unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+    }
+}
+
 fn main() -> anyhow::Result<()> {
+    one_malloc_arena();
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { config } => {
