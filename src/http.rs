@@ -20,7 +20,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::Semaphore;
-use tower::Layer;
 
 use crate::error::ErrorCode;
 use crate::node::Node;
@@ -75,19 +74,23 @@ pub fn router(node: Arc<Node>, settings: HttpSettings) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state.clone());
+    let layer = cors.then(cors::layer);
+    let added = layer.as_ref().map(cors::Added::of);
+    let app = match layer {
+        Some(layer) => app.layer(layer),
+        None => app,
+    };
     // Every request reaches the API through this fallback, so that the fast path runs before routing and before
     // the CORS layer, whose headers it adds itself (`cors::Added`, taken from the layer once).
-    let (api, added) = if cors {
-        let layer = cors::layer();
-        match cors::Added::of(&layer, None) {
-            Some(added) => (Router::new().fallback_service(layer.layer(app)), Some(Arc::new(added))),
-            // Headers not known ahead: every request takes the full path.
-            None => return Router::new().fallback_service(layer.layer(app)),
-        }
-    } else {
-        (Router::new().fallback_service(app), None)
-    };
-    api.layer(middleware::from_fn_with_state(fast::Fast::new(state, added), fast::resolve))
+    let app = Router::new().fallback_service(app);
+    match added {
+        // CORS headers not known ahead: every request takes the full path.
+        Some(None) => app,
+        added => app.layer(middleware::from_fn_with_state(
+            fast::Fast::new(state, added.flatten().map(Arc::new)),
+            fast::resolve,
+        )),
+    }
 }
 
 /// Answers 503 / rc 3 when more than the configured number of requests are in flight; otherwise runs `next`

@@ -264,6 +264,14 @@ async fn serve_grpc(
 }
 
 /// Resolves when the node starts stopping.
+/// A count of threads or sockets set to `n`: `n`, or one per core the process may run on when 0.
+fn per_core(n: usize) -> usize {
+    match n {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    }
+}
+
 async fn stopping(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|s| *s).await;
 }

@@ -49,11 +49,8 @@ pub(super) async fn serve_handle(
 ) -> anyhow::Result<(SocketAddr, SocketAddr)> {
     use crate::hdl::{Responder, server as hdl};
     let h = &cfg.handle;
-    let sockets = match h.udp_sockets {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
-        n => n,
-    };
-    let udp = bind_udp(h.listen_udp, sockets).with_context(|| format!("binding UDP {}", h.listen_udp))?;
+    let udp = bind_udp(h.listen_udp, super::per_core(h.udp_sockets))
+        .with_context(|| format!("binding UDP {}", h.listen_udp))?;
     let tcp =
         tokio::net::TcpListener::bind(h.listen_tcp).await.with_context(|| format!("binding TCP {}", h.listen_tcp))?;
     let (udp_addr, tcp_addr) = (udp[0].local_addr()?, tcp.local_addr()?);

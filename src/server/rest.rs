@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::stopping;
+use super::{per_core, stopping};
 use crate::config::Config;
 use crate::metrics::io::{Peer, TrackedAcceptor, TrackedListener};
 use crate::metrics::{Metrics, Protocol};
@@ -40,7 +40,7 @@ pub async fn serve(
         ),
         _ => None,
     };
-    let n = workers(cfg.http.workers);
+    let n = per_core(cfg.http.workers);
     let mut ended = Vec::new();
     for i in 0..n {
         let worker = Worker {
@@ -71,14 +71,6 @@ pub async fn serve(
         first_error
     });
     Ok((addr, task))
-}
-
-/// The number of workers for the setting `n`: `n`, or one per core the process may run on when 0.
-fn workers(n: usize) -> usize {
-    match n {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
-        n => n,
-    }
 }
 
 /// Threads the workers may start for blocking work (store reads when `node.blocking_reads` is set, listings),
@@ -140,8 +132,8 @@ mod tests {
 
     #[test]
     fn zero_workers_means_one_per_core() {
-        assert_eq!(workers(3), 3);
-        assert_eq!(workers(0), std::thread::available_parallelism().unwrap().get());
+        assert_eq!(per_core(3), 3);
+        assert_eq!(per_core(0), std::thread::available_parallelism().unwrap().get());
     }
 
     /// The number of worker threads in this process (no other unit test starts a REST listener), once it is `n`
