@@ -166,9 +166,12 @@ mod tests {
         let (stop, stopped) = watch::channel(false);
         let (addr, task) = serve(&cfg, app, &Arc::new(Metrics::new()), stopped).await.unwrap();
         assert_eq!(worker_threads(3).await, 3);
-        // One connection per request, some at once.
+        // One connection per request, some at once, until a second worker has served one (or 100 batches).
         let mut served = HashMap::<String, usize>::new();
-        for _ in 0..10 {
+        for _ in 0..100 {
+            if served.len() > 1 {
+                break;
+            }
             let batch: Vec<_> = (0..6)
                 .map(|_| tokio::spawn(async move { reqwest::get(format!("http://{addr}/")).await?.text().await }))
                 .collect();
