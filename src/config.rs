@@ -11,7 +11,7 @@ use crate::store::RocksConfig;
 
 mod ops;
 
-pub use ops::{AdminConfig, AuditConfig, StatsConfig};
+pub use ops::{AdminConfig, AuditConfig, AuthConfig, StatsConfig};
 
 /// Why a configuration is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +55,8 @@ pub struct Config {
     pub statistics: StatsConfig,
     /// The audit log.
     pub audit: AuditConfig,
+    /// The lockout of addresses that fail authentication.
+    pub auth: AuthConfig,
 }
 
 /// Prefixes and identifier rules.
@@ -294,6 +296,9 @@ impl Config {
         if self.statistics.utc_offset_minutes.abs() > 14 * 60 {
             return Err(ConfigError::Invalid("statistics.utc_offset_minutes must be within ±840".into()));
         }
+        if self.auth.max_failures > 0 && !(1..=86_400).contains(&self.auth.lockout_secs) {
+            return Err(ConfigError::Invalid("auth.lockout_secs must be within 1..=86400".into()));
+        }
         if self.bootstrap.admin_secret.as_deref() == Some("") {
             return Err(ConfigError::Invalid("bootstrap.admin_secret must not be empty".into()));
         }
@@ -354,5 +359,12 @@ mod tests {
         let mut c = Config::default();
         c.http.tls_cert = Some("x".into());
         assert!(c.validate().is_err());
+        for secs in [0, u64::MAX] {
+            let mut c = Config::default();
+            c.auth.lockout_secs = secs;
+            assert!(c.validate().unwrap_err().to_string().contains("auth.lockout_secs"), "{secs}");
+            c.auth.max_failures = 0;
+            c.validate().unwrap();
+        }
     }
 }

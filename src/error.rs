@@ -35,6 +35,8 @@ pub enum ErrorCode {
     AuthenticationNeeded,
     /// The credentials were wrong (rc 403).
     AuthenticationFailed,
+    /// The client's address failed authentication too often and is locked out for a while (rc 403, HTTP 429).
+    TooManyFailures,
     /// The request body is larger than the node accepts (rc 202, HTTP 413).
     PayloadTooLarge,
     /// Credentials were sent over plain HTTP where the operator does not allow it (rc 402, HTTP 403).
@@ -60,7 +62,7 @@ impl ErrorCode {
             Self::NotResponsible => 301,
             Self::Forbidden => 400,
             Self::AuthenticationNeeded | Self::InsecureAuthentication => 402,
-            Self::AuthenticationFailed => 403,
+            Self::AuthenticationFailed | Self::TooManyFailures => 403,
             Self::BadRequest => 202,
             Self::NoSuchResource => 2,
         }
@@ -82,6 +84,7 @@ impl ErrorCode {
             Self::NoSuchResource => 404,
             Self::AuthenticationNeeded | Self::AuthenticationFailed => 401,
             Self::PayloadTooLarge => 413,
+            Self::TooManyFailures => 429,
         }
     }
 }
@@ -101,7 +104,7 @@ impl ErrorCode {
             Self::AuthenticationNeeded | Self::AuthenticationFailed | Self::InsecureAuthentication => {
                 Code::Unauthenticated
             }
-            Self::PayloadTooLarge => Code::ResourceExhausted,
+            Self::PayloadTooLarge | Self::TooManyFailures => Code::ResourceExhausted,
         }
     }
 }
@@ -114,12 +117,20 @@ pub struct NodeError {
     pub code: ErrorCode,
     /// A human-readable explanation, safe to show to the client.
     pub message: String,
+    /// Seconds after which the request may succeed when sent again (HTTP `Retry-After`), when known.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl NodeError {
     /// An error with a code and a message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), retry_after_secs: None }
+    }
+
+    /// The same error, to be retried after `secs`.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
     }
 }
 

@@ -37,6 +37,8 @@ pub const RESOLUTIONS_TOTAL: &str = "idnode_core_resolutions_total";
 pub const REGISTRATIONS_TOTAL: &str = "idnode_core_registrations_total";
 /// Audit records written by kind.
 pub const AUDIT_RECORDS_TOTAL: &str = "idnode_audit_records_total";
+/// Client addresses locked out of authentication.
+pub const AUTH_LOCKOUTS_TOTAL: &str = "idnode_auth_lockouts_total";
 /// Statistics flushes by result.
 pub const STATS_FLUSHES_TOTAL: &str = "idnode_stats_flushes_total";
 /// Whether the node is ready (1) or not (0).
@@ -105,6 +107,7 @@ pub struct Metrics {
     registrations: [Counter; 3],
     /// Audit entries: of changes, of refusals.
     audited: [Counter; 2],
+    auth_lockouts: Counter,
     /// Statistics flushes: succeeded, failed.
     stats_flushes: [Counter; 2],
     ready: Gauge,
@@ -156,6 +159,7 @@ impl Metrics {
             registrations: [Change::Create, Change::Update, Change::Delete]
                 .map(|c| counter(REGISTRATIONS_TOTAL, &[("change", c.label())])),
             audited: ["change", "denied"].map(|k| counter(AUDIT_RECORDS_TOTAL, &[("kind", k)])),
+            auth_lockouts: counter(AUTH_LOCKOUTS_TOTAL, &[]),
             stats_flushes: ["ok", "error"].map(|r| counter(STATS_FLUSHES_TOTAL, &[("result", r)])),
             ready: gauge(READY, &[]),
             observed,
@@ -214,6 +218,11 @@ impl Metrics {
     /// Records an audit entry written: of a change, or of a refusal (`denied`).
     pub fn audited(&self, denied: bool) {
         self.audited[usize::from(denied)].increment(1);
+    }
+
+    /// Records a client address locked out of authentication.
+    pub fn auth_lockout(&self) {
+        self.auth_lockouts.increment(1);
     }
 
     /// Records a flush of the statistics.
@@ -363,6 +372,7 @@ fn describe(r: &PrometheusRecorder) {
     c(RESOLUTIONS_TOTAL, None, "Identifiers resolved, by protocol and result (each identifier of a batch counts).");
     c(REGISTRATIONS_TOTAL, None, "Committed changes of records, by kind.");
     c(AUDIT_RECORDS_TOTAL, None, "Audit records written, by kind (change or denied).");
+    c(AUTH_LOCKOUTS_TOTAL, None, "Client addresses locked out of authentication after repeated failures.");
     c(STATS_FLUSHES_TOTAL, None, "Flushes of the resolution statistics to the store, by result.");
     g(READY, None, "1 when the node is ready to serve (store open, listeners bound, not shutting down).");
     g(BUILD_INFO, None, "Build information; always 1.");

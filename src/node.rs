@@ -16,6 +16,7 @@ use crate::record::wire::{StoredRecord, decode_record};
 use crate::stats::Stats;
 use crate::store::{Space, Store};
 use cache::RecordCache;
+use throttle::Throttle;
 
 mod auth;
 mod cache;
@@ -23,6 +24,7 @@ mod commit;
 mod list;
 mod read;
 mod site;
+mod throttle;
 mod write;
 
 pub use write::{PutOutcome, RecordMode, ValueMode};
@@ -58,6 +60,7 @@ pub struct Node {
     metrics: Arc<Metrics>,
     stats: Stats,
     audit: Audit,
+    throttle: Throttle,
     blocking_reads: bool,
 }
 
@@ -112,6 +115,7 @@ impl Node {
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             cache: RecordCache::new(0, LOCK_STRIPES),
             metrics,
+            throttle: Throttle::off(),
             blocking_reads: false,
         }
     }
@@ -126,6 +130,13 @@ impl Node {
     /// Whether reads run on the blocking pool (see [`Node::reading`]).
     pub fn blocking_reads(&self) -> bool {
         self.blocking_reads
+    }
+
+    /// Locks a client address out of authentication for `lockout` after `max_failures` failed authentications
+    /// within `lockout` (0: never); see [`throttle`].
+    pub fn with_auth_throttle(mut self, max_failures: u32, lockout: std::time::Duration) -> Self {
+        self.throttle = Throttle::new(max_failures, lockout);
+        self
     }
 
     /// Keeps up to `bytes` of decoded records in memory (0: none); see [`cache`].

@@ -112,7 +112,8 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     let node = Arc::new(
         Node::with_metrics(store, settings, metrics.clone(), cfg.statistics.utc_offset_minutes)
             .with_blocking_reads(cfg.node.blocking_reads)
-            .with_record_cache(cfg.node.record_cache_mb << 20),
+            .with_record_cache(cfg.node.record_cache_mb << 20)
+            .with_auth_throttle(cfg.auth.max_failures, std::time::Duration::from_secs(cfg.auth.lockout_secs)),
     );
     {
         let node = node.clone();

@@ -1,4 +1,4 @@
-//! The operators' sections: the admin listener, statistics and the audit log.
+//! The operators' sections: the admin listener, statistics, the audit log and the authentication lockout.
 
 use std::net::SocketAddr;
 
@@ -49,5 +49,21 @@ pub struct AuditConfig {
 impl Default for AuditConfig {
     fn default() -> Self {
         Self { retention_days: 400, sweep_interval_secs: 3600 }
+    }
+}
+
+/// Brute-force protection of the secret keys (REST and gRPC credentials).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Failed authentications from one client address (an IPv6 /64) that lock it out (0: no lockout).
+    pub max_failures: u32,
+    /// Seconds the failures are counted over, and the lockout lasts.
+    pub lockout_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { max_failures: 10, lockout_secs: 300 }
     }
 }

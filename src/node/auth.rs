@@ -13,8 +13,10 @@ use subtle::ConstantTimeEq;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::Node;
+use super::throttle::Failure;
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, Prefix};
 use crate::metrics::Protocol;
@@ -132,6 +134,14 @@ impl Caller {
     }
 }
 
+fn locked_out(secs: u64) -> NodeError {
+    NodeError::new(
+        ErrorCode::TooManyFailures,
+        format!("too many failed authentications from this address; try again in {secs} s"),
+    )
+    .retry_after(secs)
+}
+
 fn auth_failed(user: &str) -> NodeError {
     NodeError::new(ErrorCode::AuthenticationFailed, format!("authentication failed for {user}"))
 }
@@ -172,14 +182,30 @@ impl Node {
     }
 
     /// The caller of a request from `origin` with an `Authorization` header value (or none). Failed
-    /// authentications are written to the audit log.
+    /// authentications are written to the audit log; an address that fails too often is locked out for a while
+    /// ([`throttle`](super::throttle)), and that is written once.
     pub fn caller_from(&self, authorization: Option<&str>, origin: Origin) -> Result<Caller, NodeError> {
         let Some(value) = authorization else { return Ok(Caller::new(None, origin)) };
+        let peer = origin.peer.map(|p| p.ip());
+        let now = Instant::now();
+        if let Err(secs) = self.throttle.check(peer, now) {
+            return Err(locked_out(secs));
+        }
         match self.authenticate_basic(value) {
-            Ok(id) => Ok(Caller::new(Some(id), origin)),
+            Ok(id) => {
+                self.throttle.succeeded(peer);
+                Ok(Caller::new(Some(id), origin))
+            }
             Err(e) => {
                 if e.code == ErrorCode::AuthenticationFailed {
-                    self.write_refusal(&Caller::new(None, origin), "authenticate", "", "", &e);
+                    let caller = Caller::new(None, origin);
+                    self.write_refusal(&caller, "authenticate", "", "", &e);
+                    if self.throttle.failed(peer, now) == Failure::LockedOut {
+                        let secs = self.throttle.check(peer, now).err().unwrap_or_default();
+                        tracing::warn!(peer = ?caller.origin().peer, secs, "authentication locked out after repeated failures");
+                        self.metrics.auth_lockout();
+                        self.write_refusal(&caller, "authenticate", "", "", &locked_out(secs));
+                    }
                 }
                 Err(e)
             }

@@ -8,6 +8,7 @@ mod grpc_interop;
 mod handle_protocol;
 mod harness;
 mod loadgen;
+mod lockout;
 mod observability;
 mod prometheus;
 mod pyhandle;

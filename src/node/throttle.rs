@@ -1,0 +1,216 @@
+//! Brute-force protection for the secret keys: a client address that fails authentication `max_failures` times
+//! within `lockout` of its first failure is locked out for `lockout`. While locked out, its credentials are
+//! refused unchecked, so guessing stops, and each refusal is not written to the audit log (the lockout is, once),
+//! so failures cannot be turned into a stream of fsyncs either.
+//!
+//! IPv6 clients are counted per /64, the block a single host is normally given. Requests from inside the process
+//! (no address) are never throttled. The table is bounded: when it is full of live entries, new addresses are not
+//! tracked until some expire.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Most client addresses tracked at once (about 6 MiB at worst).
+const MAX_TRACKED: usize = 100_000;
+
+/// The count of one address.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// When the counted failures began.
+    since: Instant,
+    failures: u32,
+    /// Until when the address is locked out, once it is.
+    locked_until: Option<Instant>,
+}
+
+/// Failed authentications by client address.
+#[derive(Debug)]
+pub struct Throttle {
+    max_failures: u32,
+    lockout: Duration,
+    table: Mutex<HashMap<IpAddr, Entry>>,
+}
+
+/// What a failure did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Counted; the address may try again.
+    Counted,
+    /// This failure locked the address out.
+    LockedOut,
+}
+
+impl Throttle {
+    /// Locks an address out for `lockout` after `max_failures` failures within `lockout`; 0 failures: never.
+    pub fn new(max_failures: u32, lockout: Duration) -> Self {
+        Self { max_failures, lockout, table: Mutex::new(HashMap::new()) }
+    }
+
+    /// No throttling.
+    pub fn off() -> Self {
+        Self::new(0, Duration::ZERO)
+    }
+
+    fn on(&self) -> bool {
+        self.max_failures > 0 && !self.lockout.is_zero()
+    }
+
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Entry>> {
+        self.table.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `Err(seconds)` when `peer` is locked out at `now`, with the whole seconds until it may try again.
+    pub fn check(&self, peer: Option<IpAddr>, now: Instant) -> Result<(), u64> {
+        let Some(ip) = peer.filter(|_| self.on()).map(key) else { return Ok(()) };
+        match self.table().get(&ip).and_then(|e| e.locked_until) {
+            Some(until) if until > now => Err((until - now).as_secs_f64().ceil() as u64),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failed authentication of `peer` at `now`.
+    pub fn failed(&self, peer: Option<IpAddr>, now: Instant) -> Failure {
+        let Some(ip) = peer.filter(|_| self.on()).map(key) else { return Failure::Counted };
+        let mut table = self.table();
+        if table.len() >= MAX_TRACKED && !table.contains_key(&ip) {
+            table.retain(|_, e| !self.expired(e, now));
+            if table.len() >= MAX_TRACKED {
+                return Failure::Counted;
+            }
+        }
+        let e = table.entry(ip).or_insert(Entry { since: now, failures: 0, locked_until: None });
+        if self.expired(e, now) {
+            *e = Entry { since: now, failures: 0, locked_until: None };
+        }
+        e.failures += 1;
+        if e.failures >= self.max_failures && e.locked_until.is_none() {
+            e.locked_until = Some(now + self.lockout);
+            return Failure::LockedOut;
+        }
+        Failure::Counted
+    }
+
+    /// Forgets the failures of `peer` after it authenticated.
+    pub fn succeeded(&self, peer: Option<IpAddr>) {
+        if let Some(ip) = peer.filter(|_| self.on()).map(key) {
+            self.table().remove(&ip);
+        }
+    }
+
+    /// Whether `e` no longer counts: its lockout is over, or its failures are older than the window.
+    fn expired(&self, e: &Entry, now: Instant) -> bool {
+        match e.locked_until {
+            Some(until) => until <= now,
+            None => now.duration_since(e.since) >= self.lockout,
+        }
+    }
+
+    /// Addresses tracked now.
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.table().len()
+    }
+}
+
+/// The address counted for `ip`: itself, IPv4-mapped IPv6 as IPv4, other IPv6 as its /64.
+fn key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn locks_out_after_max_failures_for_the_lockout() {
+        let t = Throttle::new(3, Duration::from_secs(60));
+        let t0 = Instant::now();
+        let a = ip("192.0.2.1");
+        assert_eq!(t.failed(a, t0), Failure::Counted);
+        assert_eq!(t.failed(a, t0 + Duration::from_secs(1)), Failure::Counted);
+        assert_eq!(t.check(a, t0 + Duration::from_secs(2)), Ok(()));
+        assert_eq!(t.failed(a, t0 + Duration::from_secs(2)), Failure::LockedOut);
+        assert_eq!(t.check(a, t0 + Duration::from_secs(2)), Err(60));
+        assert_eq!(t.check(a, t0 + Duration::from_millis(61_500)), Err(1));
+        // another address is not affected
+        assert_eq!(t.check(ip("192.0.2.2"), t0 + Duration::from_secs(2)), Ok(()));
+        // the lockout ends, and the count starts again
+        let later = t0 + Duration::from_secs(62);
+        assert_eq!(t.check(a, later), Ok(()));
+        assert_eq!(t.failed(a, later), Failure::Counted);
+        assert_eq!(t.check(a, later), Ok(()));
+    }
+
+    #[test]
+    fn failures_spread_over_more_than_the_window_do_not_lock_out() {
+        let t = Throttle::new(3, Duration::from_secs(60));
+        let t0 = Instant::now();
+        let a = ip("192.0.2.1");
+        for i in 0..10 {
+            assert_eq!(t.failed(a, t0 + Duration::from_secs(31 * i)), Failure::Counted, "failure {i}");
+        }
+    }
+
+    #[test]
+    fn success_forgets_the_failures() {
+        let t = Throttle::new(2, Duration::from_secs(60));
+        let t0 = Instant::now();
+        let a = ip("192.0.2.1");
+        t.failed(a, t0);
+        t.succeeded(a);
+        assert_eq!(t.failed(a, t0), Failure::Counted);
+        assert_eq!(t.failed(a, t0), Failure::LockedOut);
+    }
+
+    #[test]
+    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
+        let t = Throttle::new(2, Duration::from_secs(60));
+        let t0 = Instant::now();
+        t.failed(ip("2001:db8:1:2::1"), t0);
+        assert_eq!(t.failed(ip("2001:db8:1:2:ffff::9"), t0), Failure::LockedOut);
+        assert_eq!(t.check(ip("2001:db8:1:3::1"), t0), Ok(()));
+        t.failed(ip("::ffff:192.0.2.7"), t0);
+        assert_eq!(t.failed(ip("192.0.2.7"), t0), Failure::LockedOut);
+    }
+
+    #[test]
+    fn internal_requests_and_a_disabled_throttle_are_never_locked_out() {
+        let t0 = Instant::now();
+        let t = Throttle::new(1, Duration::from_secs(60));
+        assert_eq!(t.failed(None, t0), Failure::Counted);
+        assert_eq!(t.check(None, t0), Ok(()));
+        let off = Throttle::off();
+        for _ in 0..100 {
+            assert_eq!(off.failed(ip("192.0.2.1"), t0), Failure::Counted);
+        }
+        assert_eq!(off.check(ip("192.0.2.1"), t0), Ok(()));
+        assert_eq!(off.tracked(), 0);
+    }
+
+    #[test]
+    fn the_table_is_bounded_and_expired_entries_make_room() {
+        let t = Throttle::new(5, Duration::from_secs(60));
+        let t0 = Instant::now();
+        for i in 0..MAX_TRACKED as u32 {
+            t.failed(Some(IpAddr::V4(i.into())), t0);
+        }
+        assert_eq!(t.tracked(), MAX_TRACKED);
+        let extra = Some(IpAddr::V4(u32::MAX.into()));
+        t.failed(extra, t0);
+        assert_eq!(t.tracked(), MAX_TRACKED, "full of live entries: the new address is not tracked");
+        t.failed(extra, t0 + Duration::from_secs(61));
+        assert_eq!(t.tracked(), 1, "the expired entries were swept");
+    }
+}
