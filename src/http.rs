@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::Semaphore;
 
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, NodeError};
 use crate::node::Node;
 
 pub(crate) mod auth;
@@ -101,8 +101,8 @@ async fn shed_load(state: &AppState, req: Request, next: Next) -> Response {
         Err(_) => {
             let raw = req.uri().path().strip_prefix("/api/handles/").unwrap_or("");
             let handle = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
-            ApiError::new(ErrorCode::Overloaded, &handle, "server too busy; retry later", &Render::default())
-                .into_response()
+            let busy = NodeError::new(ErrorCode::Overloaded, "server too busy; retry later").retry_after(1);
+            ApiError::from_node(busy, &handle, &Render::default()).into_response()
         }
     }
 }

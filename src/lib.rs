@@ -17,6 +17,7 @@
 //! - [`demo`]: the deterministic ceramics demo data set.
 //! - [`stats`]: registrations and resolutions per prefix and day, kept durably and reported.
 //! - [`loadgen`]: the load generator of `idnode bench` (all protocols, HDR histograms).
+//! - `lowprio`: threads at a lowered CPU priority with a bounded job queue (maintenance, statistics reports).
 //! - [`server`]: opens the store, binds listeners, serves until shutdown.
 //! - [`cli`]: the command line of the `idnode` binary.
 
@@ -33,6 +34,7 @@ pub mod hdl;
 pub mod http;
 pub mod id;
 pub mod loadgen;
+mod lowprio;
 pub mod metrics;
 pub mod node;
 pub mod record;

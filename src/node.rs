@@ -23,6 +23,7 @@ mod cache;
 mod commit;
 mod list;
 mod read;
+mod reports;
 mod site;
 mod throttle;
 mod write;
@@ -33,6 +34,7 @@ pub use auth::{Caller, Identity, Origin};
 pub use cache::{CacheFigures, Form, Rendered, SharedRecord};
 pub use list::Page;
 pub use read::{Filter, Resolution};
+pub use reports::REPORT_QUEUE;
 
 /// Number of lock stripes serializing read-modify-write cycles on the same handle.
 const LOCK_STRIPES: usize = 64;
@@ -61,6 +63,7 @@ pub struct Node {
     stats: Stats,
     audit: Audit,
     throttle: Throttle,
+    reports: std::sync::OnceLock<crate::lowprio::LowPriority>,
     blocking_reads: bool,
 }
 
@@ -116,6 +119,7 @@ impl Node {
             cache: RecordCache::new(0, LOCK_STRIPES),
             metrics,
             throttle: Throttle::off(),
+            reports: std::sync::OnceLock::new(),
             blocking_reads: false,
         }
     }

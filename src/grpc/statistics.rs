@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::{Shared, pb, status};
-use crate::error::{ErrorCode, NodeError};
+use crate::error::NodeError;
 use crate::stats::{Counts, Report, ReportQuery, parse_date};
 
 /// The `idnode.v1.Statistics` service.
@@ -54,11 +54,6 @@ impl pb::statistics_server::Statistics for StatisticsService {
         req: Request<pb::StatisticsRequest>,
     ) -> Result<Response<pb::StatisticsReport>, Status> {
         let q = query(req.get_ref()).map_err(status)?;
-        let node = self.0.node.clone();
-        tokio::task::spawn_blocking(move || node.stats().report(&q))
-            .await
-            .map_err(|_| status(NodeError::new(ErrorCode::Internal, "statistics task failed")))?
-            .map(|r| Response::new(report(r)))
-            .map_err(status)
+        self.0.node.report(q).await.map(|r| Response::new(report(r))).map_err(status)
     }
 }

@@ -27,11 +27,8 @@ fn report_query(params: &Params) -> Result<ReportQuery, NodeError> {
 pub async fn stats(State(state): State<AppState>, uri: Uri) -> Response {
     let params = Params::parse(uri.query());
     let render = Render::from_params(&params).unwrap_or_default();
-    let node = state.node.clone();
     let report = match report_query(&params) {
-        Ok(q) => crate::node::blocking(move || node.stats().report(&q))
-            .await
-            .unwrap_or_else(|_| Err(NodeError::new(ErrorCode::Internal, "statistics task failed"))),
+        Ok(q) => state.node.report(q).await,
         Err(e) => Err(e),
     };
     match report {

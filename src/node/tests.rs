@@ -338,3 +338,47 @@ fn record_cache_never_keeps_a_record_read_before_a_change() {
     assert_eq!(reader.join().unwrap().as_deref(), Some(&b"old"[..]), "the reader read before the change");
     assert_eq!(resolved_url(&n, &x).as_deref(), Some(&b"new"[..]), "and its read was not cached after it");
 }
+
+#[tokio::test]
+async fn reports_beyond_the_queue_are_refused_with_a_time_to_retry() {
+    use std::future::Future;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::Poll;
+    let n = Arc::new(node());
+    let q = crate::stats::ReportQuery::default();
+    assert_eq!(n.report(q.clone()).await.unwrap().days.len(), 30);
+    // Hold the reports thread with one job and fill its queue with more; the first poll of a job queues it.
+    let lane = n.reports.get().unwrap().clone();
+    let released = Arc::new(AtomicBool::new(false));
+    let hold = |started: Option<tokio::sync::oneshot::Sender<()>>| {
+        let released = released.clone();
+        Box::pin(lane.run(move || {
+            if let Some(s) = started {
+                let _ = s.send(());
+            }
+            while !released.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }))
+    };
+    /// Polls `job` once, which queues it; whether it then waits.
+    async fn queue<F: Future>(job: &mut std::pin::Pin<Box<F>>) -> bool {
+        std::future::poll_fn(|cx| Poll::Ready(job.as_mut().poll(cx).is_pending())).await
+    }
+    let (started, running) = tokio::sync::oneshot::channel();
+    let mut held = vec![hold(Some(started))];
+    assert!(queue(&mut held[0]).await);
+    running.await.unwrap();
+    for i in 0..REPORT_QUEUE {
+        let mut job = hold(None);
+        assert!(queue(&mut job).await, "job {i} queued");
+        held.push(job);
+    }
+    let e = n.report(q.clone()).await.unwrap_err();
+    assert_eq!((e.code, e.retry_after_secs), (ErrorCode::Overloaded, Some(5)), "{e}");
+    released.store(true, Ordering::SeqCst);
+    for job in held {
+        job.await.unwrap();
+    }
+    assert!(n.report(q).await.is_ok(), "served again once the queue drains");
+}

@@ -1,9 +1,9 @@
 //! Periodic work of a running node: flushing the resolution statistics, draining histogram samples, and
 //! sweeping the audit log past its retention. Each task stops with the node; the statistics get a last flush.
 //!
-//! The work runs on one maintenance thread at the lowest CPU priority (nice 19), not on the blocking pool: a
-//! statistics flush of a few thousand counters takes milliseconds of CPU, and on a busy core it must yield to
-//! lookups rather than stall them (BENCHMARKS.md, tuning step 8).
+//! The work runs on one maintenance thread at the lowest CPU priority (nice 19, [`LowPriority`]), not on the
+//! blocking pool: a statistics flush of a few thousand counters takes milliseconds of CPU, and on a busy core it
+//! must yield to lookups rather than stall them (BENCHMARKS.md, tuning step 8).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,59 +12,18 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::lowprio::LowPriority;
 use crate::node::Node;
 
 /// How often histogram samples are drained into their buckets.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
-type Job = Box<dyn FnOnce() + Send>;
-
-/// The maintenance thread's queue.
-#[derive(Clone)]
-struct Maintenance {
-    jobs: std::sync::mpsc::Sender<Job>,
-}
-
-impl Maintenance {
-    /// Starts the thread; it ends when every sender is gone.
-    fn start() -> std::io::Result<Self> {
-        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
-        std::thread::Builder::new().name("idnode-maint".into()).spawn(move || {
-            lower_priority();
-            for job in queue {
-                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
-                    tracing::error!("a maintenance task panicked");
-                }
-            }
-        })?;
-        Ok(Self { jobs })
-    }
-
-    /// Runs `work` on the thread and waits for it.
-    async fn run(&self, work: impl FnOnce() + Send + 'static) {
-        let (done, finished) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            work();
-            let _ = done.send(());
-        });
-        if self.jobs.send(job).is_ok() {
-            let _ = finished.await;
-        }
-    }
-}
-
-/// Lowers the calling thread to nice 19 (on Linux the nice value is per thread).
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority only reads its integer arguments; `who` 0 is the calling thread.
-    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) } != 0 {
-        tracing::debug!(error = %std::io::Error::last_os_error(), "cannot lower the maintenance thread's priority");
-    }
-}
+/// Jobs waiting for the maintenance thread at most: each periodic task waits for its own, so three at most.
+const MAINTENANCE_QUEUE: usize = 8;
 
 /// Runs `work` on the maintenance thread every `period` until `stop`; once more at the end when `last` is set.
 fn every(
-    maintenance: &Maintenance,
+    maintenance: &LowPriority,
     period: Duration,
     mut stop: watch::Receiver<bool>,
     last: bool,
@@ -80,17 +39,23 @@ fn every(
                 _ = tick.tick() => {}
                 _ = stop.wait_for(|s| *s) => break,
             }
-            maintenance.run(work.clone()).await;
+            run(&maintenance, work.clone()).await;
         }
         if last {
-            maintenance.run(work).await;
+            run(&maintenance, work).await;
         }
     })
 }
 
+async fn run(maintenance: &LowPriority, work: impl FnOnce() + Send + 'static) {
+    if let Err(e) = maintenance.run(work).await {
+        tracing::error!(?e, "a maintenance task did not run");
+    }
+}
+
 /// Starts the periodic tasks of `node`.
 pub fn spawn(cfg: &Config, node: &Arc<Node>, stop: &watch::Receiver<bool>) -> std::io::Result<Vec<JoinHandle<()>>> {
-    let m = Maintenance::start()?;
+    let m = LowPriority::start("idnode-maint", 19, MAINTENANCE_QUEUE)?;
     let n = node.clone();
     let flush = move || match n.stats().flush() {
         Ok(()) => n.metrics().stats_flushed(true),

@@ -101,7 +101,9 @@ async fn overload_answers_503() {
             break;
         }
     }
-    got.expect("a 503 while the permit is held").expect(503, 3, H);
+    let got = got.expect("a 503 while the permit is held");
+    got.expect(503, 3, H);
+    assert_eq!(got.header("retry-after"), Some("1"));
     // The cached answer costs less than the 503 would: it is not shed.
     n.get(&format!("/api/handles/{H}")).await.expect(200, 1, H);
     let (tx, slow) = held.expect("a PUT in flight");
