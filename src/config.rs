@@ -177,6 +177,11 @@ pub struct HandleConfig {
     pub udp_max_response_packets: usize,
     /// UDP sockets sharing the port (`SO_REUSEPORT`), each with its own receive loop; 0: one per runtime worker.
     pub udp_sockets: usize,
+    /// KiB of UDP answers per second per source block (IPv4 /24, IPv6 /56) before answers go out truncated, so
+    /// that the client asks again over TCP (against reflection attacks); 0: no limit.
+    pub udp_answer_kib_per_source: u64,
+    /// Networks whose sources the UDP answer limit does not count (CIDR), such as trusted enterprise resolvers.
+    pub udp_unlimited_sources: Vec<String>,
     /// Serial number of the published `HS_SITE`.
     pub site_serial: u16,
 }
@@ -193,6 +198,8 @@ impl Default for HandleConfig {
             max_in_flight: 4096,
             udp_max_response_packets: 32,
             udp_sockets: 0,
+            udp_answer_kib_per_source: 256,
+            udp_unlimited_sources: vec!["127.0.0.0/8".into(), "::1/128".into()],
             site_serial: 1,
         }
     }
@@ -258,6 +265,13 @@ impl Config {
         Ok(())
     }
 
+    /// The networks of `handle.udp_unlimited_sources`.
+    pub fn udp_unlimited_sources(&self) -> Result<Vec<crate::hdl::limit::Network>, ConfigError> {
+        let parse =
+            |s: &String| s.parse().map_err(|e| ConfigError::Invalid(format!("handle.udp_unlimited_sources: {e}")));
+        self.handle.udp_unlimited_sources.iter().map(parse).collect()
+    }
+
     /// Checks values that serde cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.node.prefixes.is_empty() {
@@ -287,6 +301,7 @@ impl Config {
         if self.http.workers > 256 {
             return Err(ConfigError::Invalid("http.workers must be at most 256".into()));
         }
+        self.udp_unlimited_sources()?;
         if self.handle.udp_sockets > 256 {
             return Err(ConfigError::Invalid("handle.udp_sockets must be at most 256".into()));
         }
@@ -359,6 +374,9 @@ mod tests {
         let mut c = Config::default();
         c.http.tls_cert = Some("x".into());
         assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.handle.udp_unlimited_sources = vec!["10.0.0.0/8".into(), "10.0.0.0".into()];
+        assert!(c.validate().unwrap_err().to_string().contains("udp_unlimited_sources"));
         for secs in [0, u64::MAX] {
             let mut c = Config::default();
             c.auth.lockout_secs = secs;

@@ -20,6 +20,7 @@ use crate::record::wire::put_bytes;
 
 pub mod client;
 pub mod codec;
+pub mod limit;
 pub mod server;
 pub mod udp;
 

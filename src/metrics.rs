@@ -39,6 +39,8 @@ pub const REGISTRATIONS_TOTAL: &str = "idnode_core_registrations_total";
 pub const AUDIT_RECORDS_TOTAL: &str = "idnode_audit_records_total";
 /// Client addresses locked out of authentication.
 pub const AUTH_LOCKOUTS_TOTAL: &str = "idnode_auth_lockouts_total";
+/// Handle UDP answers sent truncated because their source block was over its budget.
+pub const UDP_LIMITED_TOTAL: &str = "idnode_handle_udp_limited_total";
 /// Statistics flushes by result.
 pub const STATS_FLUSHES_TOTAL: &str = "idnode_stats_flushes_total";
 /// Whether the node is ready (1) or not (0).
@@ -108,6 +110,7 @@ pub struct Metrics {
     /// Audit entries: of changes, of refusals.
     audited: [Counter; 2],
     auth_lockouts: Counter,
+    udp_limited: Counter,
     /// Statistics flushes: succeeded, failed.
     stats_flushes: [Counter; 2],
     ready: Gauge,
@@ -160,6 +163,7 @@ impl Metrics {
                 .map(|c| counter(REGISTRATIONS_TOTAL, &[("change", c.label())])),
             audited: ["change", "denied"].map(|k| counter(AUDIT_RECORDS_TOTAL, &[("kind", k)])),
             auth_lockouts: counter(AUTH_LOCKOUTS_TOTAL, &[]),
+            udp_limited: counter(UDP_LIMITED_TOTAL, &[]),
             stats_flushes: ["ok", "error"].map(|r| counter(STATS_FLUSHES_TOTAL, &[("result", r)])),
             ready: gauge(READY, &[]),
             observed,
@@ -223,6 +227,11 @@ impl Metrics {
     /// Records a client address locked out of authentication.
     pub fn auth_lockout(&self) {
         self.auth_lockouts.increment(1);
+    }
+
+    /// Records a Handle UDP answer sent truncated by the answer-rate limit.
+    pub fn udp_limited(&self) {
+        self.udp_limited.increment(1);
     }
 
     /// Records a flush of the statistics.
@@ -373,6 +382,11 @@ fn describe(r: &PrometheusRecorder) {
     c(REGISTRATIONS_TOTAL, None, "Committed changes of records, by kind.");
     c(AUDIT_RECORDS_TOTAL, None, "Audit records written, by kind (change or denied).");
     c(AUTH_LOCKOUTS_TOTAL, None, "Client addresses locked out of authentication after repeated failures.");
+    c(
+        UDP_LIMITED_TOTAL,
+        None,
+        "Handle UDP answers sent truncated (retry over TCP): their source block was over its budget.",
+    );
     c(STATS_FLUSHES_TOTAL, None, "Flushes of the resolution statistics to the store, by result.");
     g(READY, None, "1 when the node is ready to serve (store open, listeners bound, not shutting down).");
     g(BUILD_INFO, None, "Build information; always 1.");

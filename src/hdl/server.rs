@@ -13,6 +13,7 @@ use super::Responder;
 use super::codec::{
     ENVELOPE_LEN, Envelope, Header, UDP_CHUNK, UDP_PACKET_LEN, flag, join_udp_parts, push_udp_packets, rc,
 };
+use super::limit::SourceLimit;
 use super::udp::{Datagrams, RecvBuffers};
 use crate::metrics::Protocol;
 use crate::metrics::io::Tracked;
@@ -29,6 +30,8 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// UDP responses longer than this many packets are answered truncated (retry over TCP).
     pub udp_max_response_packets: usize,
+    /// Answer bytes per second per UDP source block; beyond, answers go out truncated.
+    pub udp_source_limit: Arc<SourceLimit>,
 }
 
 /// A response message as UDP datagrams, back to back: every packet but the last is [`UDP_PACKET_LEN`] bytes. A
@@ -119,7 +122,6 @@ pub async fn serve_udp(
         }
         for (peer, env, message) in received.requests.drain(..) {
             let origin = Origin::new(Protocol::HandleUdp, Some(peer));
-            let max_packets = limits.udp_max_response_packets;
             let Ok(permit) = permits.clone().try_acquire_owned() else {
                 let msg = responder.busy(Protocol::HandleUdp, &message);
                 received.answers.push((peer, udp_datagrams(&env, &msg, 1)));
@@ -127,13 +129,13 @@ pub async fn serve_udp(
             };
             if inline {
                 let response = responder.respond_from(&env, &message, origin);
-                received.answers.push((peer, udp_datagrams(&env, &response, max_packets)));
+                received.answers.push((peer, answer(&limits, &responder, peer, &env, &response)));
                 continue;
             }
-            let (socket, responder) = (socket.clone(), responder.clone());
+            let (socket, responder, limits) = (socket.clone(), responder.clone(), limits.clone());
             tokio::spawn(async move {
                 let response = responder.respond_read(env, message, origin).await;
-                send(&socket, &responder, peer, &udp_datagrams(&env, &response, max_packets)).await;
+                send(&socket, &responder, peer, &answer(&limits, &responder, peer, &env, &response)).await;
                 drop(permit);
             });
         }
@@ -141,6 +143,17 @@ pub async fn serve_udp(
             send(&socket, &responder, peer, &datagrams).await;
         }
     }
+}
+
+/// The datagrams of an answer to `peer`: in full, or truncated when they would take `peer`'s block over its
+/// budget ([`SourceLimit`]).
+fn answer(limits: &Limits, responder: &Responder, peer: SocketAddr, env: &Envelope, response: &[u8]) -> Vec<u8> {
+    let full = udp_datagrams(env, response, limits.udp_max_response_packets);
+    if limits.udp_source_limit.allow(peer.ip(), full.len(), Instant::now()) {
+        return full;
+    }
+    responder.metrics().udp_limited();
+    udp_datagrams(env, response, 0)
 }
 
 fn reassemble(

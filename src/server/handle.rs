@@ -66,6 +66,10 @@ pub(super) async fn serve_handle(
         tcp_idle_timeout: std::time::Duration::from_secs(h.tcp_idle_timeout_secs),
         max_in_flight: h.max_in_flight,
         udp_max_response_packets: h.udp_max_response_packets,
+        udp_source_limit: Arc::new(crate::hdl::limit::SourceLimit::new(
+            h.udp_answer_kib_per_source.saturating_mul(1024),
+            cfg.udp_unlimited_sources()?,
+        )),
     };
     let in_flight = Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight));
     for socket in udp {

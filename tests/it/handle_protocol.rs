@@ -231,3 +231,39 @@ async fn overload_answers_too_busy() {
     }
     n.stop().await;
 }
+
+#[tokio::test]
+async fn udp_answers_over_a_source_budget_go_out_truncated() {
+    const H: &str = "88.798.1/JDZ-2024-000123";
+    // 2 KiB a second for each source block, loopback not exempt: one full answer, then truncated ones.
+    let n = TestNode::start_with(|c| {
+        c.handle.udp_answer_kib_per_source = 2;
+        c.handle.udp_unlimited_sources = vec![];
+    })
+    .await;
+    let (udp, tcp) = addrs(&n);
+    let full = client::resolve(udp, Transport::Udp, H, &[], &[], false).await.unwrap();
+    assert_eq!(full.response_code, 1);
+    let mut truncated = 0;
+    for _ in 0..10 {
+        match client::resolve(udp, Transport::Udp, H, &[], &[], false).await {
+            Err(ClientError::Truncated) => truncated += 1,
+            Ok(r) => assert_eq!(r, full),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(truncated >= 8, "{truncated} of 10 answers truncated");
+    // TCP, which cannot be spoofed, is not limited
+    for _ in 0..10 {
+        assert_eq!(client::resolve(tcp, Transport::Tcp, H, &[], &[], false).await.unwrap(), full);
+    }
+    assert_eq!(count(&n.metrics().await, "idnode_handle_udp_limited_total"), f64::from(truncated));
+    n.stop().await;
+    // by default loopback is exempt
+    let n = TestNode::start_with(|c| c.handle.udp_answer_kib_per_source = 2).await;
+    let (udp, _) = addrs(&n);
+    for _ in 0..20 {
+        assert_eq!(client::resolve(udp, Transport::Udp, H, &[], &[], false).await.unwrap(), full);
+    }
+    n.stop().await;
+}

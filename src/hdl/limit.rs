@@ -1,0 +1,213 @@
+//! Answer-rate limiting of Handle UDP, against reflection: a spoofed 80-byte request can draw a full answer of
+//! several 512-byte packets towards the victim whose address it carries. Each source block (IPv4 /24, IPv6 /56,
+//! as DNS response-rate limiting counts them) gets a budget of answer bytes per second, refilled continuously
+//! with one second of burst. Beyond it, answers go out truncated: 44 bytes that tell a real client to ask again
+//! over TCP, which cannot be spoofed. Nothing is dropped, and the node never sends a victim more bytes than the
+//! attacker sent it. Sources in the exempt networks (loopback by default, and the operator's trusted networks)
+//! are not counted.
+//!
+//! The table is sharded by source block, and bounded: when a shard is full of active sources, a new source's
+//! answers go out truncated until idle entries make room, so a flood of random spoofed sources cannot grow it.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Shards of the table.
+const SHARDS: usize = 64;
+/// Source blocks tracked per shard at most.
+const SHARD_CAPACITY: usize = 4096;
+/// A full shard is swept of refilled entries at most this often, so that a flood of new sources costs a sweep
+/// per interval, not per packet.
+const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
+
+/// A network in CIDR notation, such as `10.0.0.0/8` or `::1/128`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    base: IpAddr,
+    len: u8,
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a network such as 10.0.0.0/8 or 2001:db8::/32");
+        let (ip, len) = s.split_once('/').ok_or_else(bad)?;
+        let base: IpAddr = ip.parse().map_err(|_| bad())?;
+        let len: u8 = len.parse().map_err(|_| bad())?;
+        let max = if base.is_ipv4() { 32 } else { 128 };
+        if len > max {
+            return Err(bad());
+        }
+        Ok(Self { base: mask(base, len), len })
+    }
+}
+
+impl Network {
+    /// Whether `ip` is in the network (IPv4-mapped IPv6 addresses as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        ip.is_ipv4() == self.base.is_ipv4() && mask(ip, self.len) == self.base
+    }
+}
+
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn mask(ip: IpAddr, len: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4((u32::from(v4) & u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0)).into()),
+        IpAddr::V6(v6) => {
+            IpAddr::V6((u128::from(v6) & u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0)).into())
+        }
+    }
+}
+
+/// The block a source is counted in.
+fn block(ip: IpAddr) -> IpAddr {
+    let ip = canonical(ip);
+    mask(ip, if ip.is_ipv4() { 24 } else { 56 })
+}
+
+/// The budget of one source block.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    /// Bytes that may still be sent; below zero after a large answer.
+    tokens: f64,
+    last: Instant,
+}
+
+/// Answer bytes per second per source block.
+#[derive(Debug)]
+pub struct SourceLimit {
+    /// Bytes per second; 0: no limit.
+    rate: f64,
+    exempt: Vec<Network>,
+    shards: Vec<Mutex<Shard>>,
+}
+
+/// Part of the table.
+#[derive(Debug, Default)]
+struct Shard {
+    buckets: HashMap<IpAddr, Bucket>,
+    swept: Option<Instant>,
+}
+
+impl SourceLimit {
+    /// `bytes_per_sec` of answers per source block (0: no limit), not counting sources in `exempt`.
+    pub fn new(bytes_per_sec: u64, exempt: Vec<Network>) -> Self {
+        let shards = if bytes_per_sec == 0 { 0 } else { SHARDS };
+        Self { rate: bytes_per_sec as f64, exempt, shards: (0..shards).map(|_| Mutex::default()).collect() }
+    }
+
+    /// Whether an answer of `bytes` to `source` at `now` may go out in full; if so, it is charged.
+    pub fn allow(&self, source: IpAddr, bytes: usize, now: Instant) -> bool {
+        if self.shards.is_empty() || self.exempt.iter().any(|n| n.contains(source)) {
+            return true;
+        }
+        let key = block(source);
+        let shard = &self.shards[shard_of(key)];
+        let mut shard = shard.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if shard.buckets.len() >= SHARD_CAPACITY && !shard.buckets.contains_key(&key) {
+            if shard.swept.is_some_and(|t| now.duration_since(t) < SWEEP_INTERVAL) {
+                return false;
+            }
+            // Entries whose budget has refilled are as good as new: forgetting them changes nothing.
+            let rate = self.rate;
+            shard.buckets.retain(|_, b| b.tokens + now.duration_since(b.last).as_secs_f64() * rate < rate);
+            shard.swept = Some(now);
+            if shard.buckets.len() >= SHARD_CAPACITY {
+                return false;
+            }
+        }
+        let b = shard.buckets.entry(key).or_insert(Bucket { tokens: self.rate, last: now });
+        b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * self.rate).min(self.rate);
+        b.last = now;
+        if b.tokens <= 0.0 {
+            return false;
+        }
+        b.tokens -= bytes as f64;
+        true
+    }
+}
+
+fn shard_of(key: IpAddr) -> usize {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    (BuildHasherDefault::<DefaultHasher>::default().hash_one(key) as usize) % SHARDS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn networks_parse_and_contain() {
+        let n: Network = "10.1.2.3/8".parse().unwrap();
+        assert!(n.contains(ip("10.200.0.1")) && !n.contains(ip("11.0.0.1")));
+        assert!(n.contains(ip("::ffff:10.0.0.9")), "IPv4-mapped");
+        let one: Network = "::1/128".parse().unwrap();
+        assert!(one.contains(ip("::1")) && !one.contains(ip("::2")) && !one.contains(ip("0.0.0.1")));
+        assert!("0.0.0.0/0".parse::<Network>().unwrap().contains(ip("192.0.2.1")));
+        for bad in ["10.0.0.0", "10.0.0.0/33", "::/129", "x/8", "10.0.0.0/-1"] {
+            assert!(bad.parse::<Network>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_block_gets_its_budget_per_second_then_truncated_answers() {
+        let l = SourceLimit::new(1000, vec![]);
+        let t0 = Instant::now();
+        // 1,000 bytes of burst: answers of 400 bytes go out while any budget is left.
+        let sent: Vec<bool> = (0..5).map(|_| l.allow(ip("192.0.2.1"), 400, t0)).collect();
+        assert_eq!(sent, [true, true, true, false, false]);
+        // the same /24 shares the budget; another block has its own
+        assert!(!l.allow(ip("192.0.2.200"), 400, t0));
+        assert!(l.allow(ip("192.0.3.1"), 400, t0));
+        // refilled at 1,000 bytes a second
+        assert!(!l.allow(ip("192.0.2.1"), 400, t0 + Duration::from_millis(150)), "200 bytes short");
+        assert!(l.allow(ip("192.0.2.1"), 400, t0 + Duration::from_millis(500)));
+        // never more than one second of burst
+        let later = t0 + Duration::from_secs(60);
+        let sent = (0..5).filter(|_| l.allow(ip("192.0.2.1"), 400, later)).count();
+        assert_eq!(sent, 3);
+    }
+
+    #[test]
+    fn ipv6_counts_per_56_exempt_networks_and_zero_are_unlimited() {
+        let t0 = Instant::now();
+        let l = SourceLimit::new(100, vec!["127.0.0.0/8".parse().unwrap(), "2001:db8:ff::/48".parse().unwrap()]);
+        assert!(l.allow(ip("2001:db8:1:100::1"), 500, t0));
+        assert!(!l.allow(ip("2001:db8:1:1ff::2"), 500, t0), "same /56");
+        assert!(l.allow(ip("2001:db8:1:200::1"), 500, t0), "another /56");
+        for _ in 0..100 {
+            assert!(l.allow(ip("127.0.0.1"), 10_000, t0));
+            assert!(l.allow(ip("2001:db8:ff:1::1"), 10_000, t0));
+        }
+        let off = SourceLimit::new(0, vec![]);
+        assert!((0..100).all(|_| off.allow(ip("192.0.2.1"), 10_000, t0)));
+    }
+
+    #[test]
+    fn the_table_is_bounded_and_idle_blocks_make_room() {
+        let l = SourceLimit::new(1000, vec![]);
+        let t0 = Instant::now();
+        let mut refused = 0;
+        for i in 0..(SHARDS * SHARD_CAPACITY * 2) as u32 {
+            refused += usize::from(!l.allow(IpAddr::V4((i << 8).into()), 10, t0));
+        }
+        assert!(refused >= SHARDS * SHARD_CAPACITY, "new sources beyond the bound get truncated answers: {refused}");
+        let tracked: usize = l.shards.iter().map(|s| s.lock().unwrap().buckets.len()).sum();
+        assert_eq!(tracked, SHARDS * SHARD_CAPACITY);
+        assert!(l.allow(ip("198.51.100.1"), 10, t0 + Duration::from_secs(2)), "idle entries were swept");
+    }
+}
