@@ -37,10 +37,14 @@ listen = "127.0.0.1:18180"
 TOML
 url=http://127.0.0.1:18000/api/handles/88.798.1/JDZ-2024-000123
 year="http://127.0.0.1:18000/api/stats?from=$(date -u -d '-365 days' +%F)&to=$(date -u +%F)"
+node=""
+trap '[[ -n $node ]] && kill "$node" 2>/dev/null' EXIT
+number() { [[ $1 =~ ^[0-9.]+$ ]] || { echo "stats_flood: no figure from wrk (see $WORK)" >&2; exit 1; }; echo "$1"; }
 for bin in "${bins[@]}"; do
     "$bin" serve -c "$WORK/node.toml" >"$WORK/node.log" 2>&1 &
     node=$!
     for _ in $(seq 100); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
+    kill -0 "$node" 2>/dev/null && curl -sf -o /dev/null "$url" || { echo "stats_flood: $bin did not start (see $WORK/node.log)" >&2; exit 1; }
     one=$(curl -s -o /dev/null -w '%{http_code} in %{time_total} s' "$year")
     wrk -t1 -c32 -d8s --latency "$url" >"$WORK/alone.txt"
     wrk -t1 -c16 -d11s --timeout 60s "$year" >"$WORK/reports.txt" &
@@ -49,7 +53,8 @@ for bin in "${bins[@]}"; do
     wrk -t1 -c32 -d8s --latency "$url" >"$WORK/flood.txt"
     wait "$flood"
     kill "$node" && wait "$node" || true
-    rate() { awk '/Requests\/sec/ {print $2}' "$1"; }
+    node=""
+    rate() { number "$(awk '/Requests\/sec/ {print $2}' "$1")"; }
     p99() { awk '$1 == "99%" {print $2}' "$1"; }
     total=$(awk '/requests in/ {print $1}' "$WORK/reports.txt")
     refused=$(awk '/Non-2xx/ {print $NF}' "$WORK/reports.txt")

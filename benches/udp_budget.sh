@@ -35,17 +35,34 @@ TOML
 config off "udp_answer_kib_per_source = 0"
 config on "udp_answer_kib_per_source = 1000000000
 udp_unlimited_sources = []"
+node=""
+trap '[[ -n $node ]] && kill "$node" 2>/dev/null' EXIT
 rate() { # config -> req/s of a measured run after a warm-up
     taskset -c "$SERVER_CPU" "$BIN" serve -c "$WORK/udp-$1.toml" >"$WORK/udp-$1.log" 2>&1 &
-    local node=$!
+    node=$!
     for _ in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:18180/readyz && break; sleep 0.2; done
+    if ! kill -0 "$node" 2>/dev/null || ! curl -sf -o /dev/null http://127.0.0.1:18180/readyz; then
+        echo "udp_budget: the node did not start (see $WORK/udp-$1.log)" >&2
+        return 1
+    fi
     local gen=(taskset -c "$GEN_CPU" "$BIN" bench --proto handle-udp --target 127.0.0.1:18641 -c 64 --count "$COUNT")
     "${gen[@]}" -d 5 >/dev/null
-    "${gen[@]}" -d 8 | awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "req/s") print $i}'
+    local r
+    r=$("${gen[@]}" -d 8 | awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "req/s") print $i}')
     kill "$node" && wait "$node" || true
+    node=""
+    [[ $r =~ ^[0-9]+$ ]] || { echo "udp_budget: no figure from idnode bench" >&2; return 1; }
+    echo "$r"
 }
 for round in $(seq "$ROUNDS"); do
     # alternate which one goes first
-    if ((round % 2)); then off=$(rate off); on=$(rate on); else on=$(rate on); off=$(rate off); fi
+    # (a failed run inside $(…) does not stop the script by itself: `|| exit 1` does)
+    if ((round % 2)); then
+        off=$(rate off) || exit 1
+        on=$(rate on) || exit 1
+    else
+        on=$(rate on) || exit 1
+        off=$(rate off) || exit 1
+    fi
     echo "round $round: off $off req/s, on $on req/s, on/off $(python3 -c "print(round($on / $off, 3))")"
 done

@@ -56,7 +56,7 @@ impl Default for AuditConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    /// Failed authentications from one client address (an IPv6 /64) that lock it out (0: no lockout).
+    /// Failed authentications from one client address (an IPv6 /56) that lock it out (0: no lockout).
     pub max_failures: u32,
     /// Seconds the failures are counted over, and the lockout lasts.
     pub lockout_secs: u64,

@@ -1,15 +1,18 @@
 //! Answer-rate limiting of Handle UDP, against reflection: a spoofed 80-byte request can draw a full answer of
 //! several 512-byte packets towards the victim whose address it carries. Each source block (IPv4 /24, IPv6 /56,
 //! as DNS response-rate limiting counts them) gets a budget of answer bytes per second, refilled continuously
-//! with one second of burst. Beyond it, answers go out truncated: 44 bytes that tell a real client to ask again
-//! over TCP, which cannot be spoofed. Nothing is dropped, and the node never sends a victim more bytes than the
-//! attacker sent it. Sources in the exempt networks (loopback by default, and the operator's trusted networks)
-//! are not counted.
+//! with one second of burst; an answer goes out in full only if the budget left covers it. Beyond the budget,
+//! answers go out truncated: 44 bytes, less than any request, that tell a real client to ask again over TCP,
+//! which cannot be spoofed. Nothing is dropped, and once a block's budget is spent, the node sends it fewer bytes
+//! than were sent in its name. Sources in the exempt networks (loopback by default, and the operator's trusted
+//! networks) are not counted.
 //!
-//! The table is sharded by source block, and bounded: when a shard is full of active sources, a new source's
-//! answers go out truncated until idle entries make room, so a flood of random spoofed sources cannot grow it.
+//! The table is sharded by source block with a per-process random hash (so that an attacker cannot aim at the
+//! shard of a victim), and bounded: when a shard is full of active sources, a new source's answers go out
+//! truncated until refilled entries make room, so a flood of random spoofed sources cannot grow it.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -36,11 +39,19 @@ impl std::str::FromStr for Network {
         let bad = || format!("{s:?} is not a network such as 10.0.0.0/8 or 2001:db8::/32");
         let (ip, len) = s.split_once('/').ok_or_else(bad)?;
         let base: IpAddr = ip.parse().map_err(|_| bad())?;
-        let len: u8 = len.parse().map_err(|_| bad())?;
+        let mut len: u8 = len.parse().map_err(|_| bad())?;
         let max = if base.is_ipv4() { 32 } else { 128 };
         if len > max {
             return Err(bad());
         }
+        // An IPv4-mapped network (`::ffff:10.0.0.0/104`) is the IPv4 network, as addresses are compared.
+        let base = match base {
+            IpAddr::V6(v6) if len >= 96 && v6.to_ipv4_mapped().is_some() => {
+                len -= 96;
+                canonical(base)
+            }
+            other => other,
+        };
         Ok(Self { base: mask(base, len), len })
     }
 }
@@ -90,6 +101,7 @@ pub struct SourceLimit {
     rate: f64,
     exempt: Vec<Network>,
     shards: Vec<Mutex<Shard>>,
+    hasher: std::hash::RandomState,
 }
 
 /// Part of the table.
@@ -103,7 +115,12 @@ impl SourceLimit {
     /// `bytes_per_sec` of answers per source block (0: no limit), not counting sources in `exempt`.
     pub fn new(bytes_per_sec: u64, exempt: Vec<Network>) -> Self {
         let shards = if bytes_per_sec == 0 { 0 } else { SHARDS };
-        Self { rate: bytes_per_sec as f64, exempt, shards: (0..shards).map(|_| Mutex::default()).collect() }
+        Self {
+            rate: bytes_per_sec as f64,
+            exempt,
+            shards: (0..shards).map(|_| Mutex::default()).collect(),
+            hasher: std::hash::RandomState::new(),
+        }
     }
 
     /// Whether an answer of `bytes` to `source` at `now` may go out in full; if so, it is charged.
@@ -112,7 +129,7 @@ impl SourceLimit {
             return true;
         }
         let key = block(source);
-        let shard = &self.shards[shard_of(key)];
+        let shard = &self.shards[self.hasher.hash_one(key) as usize % SHARDS];
         let mut shard = shard.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if shard.buckets.len() >= SHARD_CAPACITY && !shard.buckets.contains_key(&key) {
             if shard.swept.is_some_and(|t| now.duration_since(t) < SWEEP_INTERVAL) {
@@ -129,17 +146,12 @@ impl SourceLimit {
         let b = shard.buckets.entry(key).or_insert(Bucket { tokens: self.rate, last: now });
         b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * self.rate).min(self.rate);
         b.last = now;
-        if b.tokens <= 0.0 {
+        if b.tokens < bytes as f64 {
             return false;
         }
         b.tokens -= bytes as f64;
         true
     }
-}
-
-fn shard_of(key: IpAddr) -> usize {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    (BuildHasherDefault::<DefaultHasher>::default().hash_one(key) as usize) % SHARDS
 }
 
 #[cfg(test)]
@@ -155,6 +167,12 @@ mod tests {
         let n: Network = "10.1.2.3/8".parse().unwrap();
         assert!(n.contains(ip("10.200.0.1")) && !n.contains(ip("11.0.0.1")));
         assert!(n.contains(ip("::ffff:10.0.0.9")), "IPv4-mapped");
+        let mapped: Network = "::ffff:10.0.0.0/104".parse().unwrap();
+        assert!(
+            mapped.contains(ip("10.1.1.1"))
+                && mapped.contains(ip("::ffff:10.2.0.1"))
+                && !mapped.contains(ip("11.0.0.1"))
+        );
         let one: Network = "::1/128".parse().unwrap();
         assert!(one.contains(ip("::1")) && !one.contains(ip("::2")) && !one.contains(ip("0.0.0.1")));
         assert!("0.0.0.0/0".parse::<Network>().unwrap().contains(ip("192.0.2.1")));
@@ -167,28 +185,32 @@ mod tests {
     fn a_block_gets_its_budget_per_second_then_truncated_answers() {
         let l = SourceLimit::new(1000, vec![]);
         let t0 = Instant::now();
-        // 1,000 bytes of burst: answers of 400 bytes go out while any budget is left.
-        let sent: Vec<bool> = (0..5).map(|_| l.allow(ip("192.0.2.1"), 400, t0)).collect();
-        assert_eq!(sent, [true, true, true, false, false]);
+        // 1,000 bytes of burst: answers of 400 bytes go out while the budget left covers them.
+        let sent: Vec<bool> = (0..4).map(|_| l.allow(ip("192.0.2.1"), 400, t0)).collect();
+        assert_eq!(sent, [true, true, false, false]);
+        // a small answer still fits in the 200 bytes left
+        assert!(l.allow(ip("192.0.2.1"), 150, t0));
         // the same /24 shares the budget; another block has its own
         assert!(!l.allow(ip("192.0.2.200"), 400, t0));
         assert!(l.allow(ip("192.0.3.1"), 400, t0));
         // refilled at 1,000 bytes a second
-        assert!(!l.allow(ip("192.0.2.1"), 400, t0 + Duration::from_millis(150)), "200 bytes short");
-        assert!(l.allow(ip("192.0.2.1"), 400, t0 + Duration::from_millis(500)));
+        assert!(!l.allow(ip("192.0.2.1"), 400, t0 + Duration::from_millis(300)), "50 bytes short");
+        assert!(l.allow(ip("192.0.2.1"), 400, t0 + Duration::from_millis(400)));
         // never more than one second of burst
         let later = t0 + Duration::from_secs(60);
         let sent = (0..5).filter(|_| l.allow(ip("192.0.2.1"), 400, later)).count();
-        assert_eq!(sent, 3);
+        assert_eq!(sent, 2);
+        // an answer larger than the whole budget never goes out in full
+        assert!(!l.allow(ip("192.0.4.1"), 1001, later));
     }
 
     #[test]
     fn ipv6_counts_per_56_exempt_networks_and_zero_are_unlimited() {
         let t0 = Instant::now();
-        let l = SourceLimit::new(100, vec!["127.0.0.0/8".parse().unwrap(), "2001:db8:ff::/48".parse().unwrap()]);
-        assert!(l.allow(ip("2001:db8:1:100::1"), 500, t0));
-        assert!(!l.allow(ip("2001:db8:1:1ff::2"), 500, t0), "same /56");
-        assert!(l.allow(ip("2001:db8:1:200::1"), 500, t0), "another /56");
+        let l = SourceLimit::new(1000, vec!["127.0.0.0/8".parse().unwrap(), "2001:db8:ff::/48".parse().unwrap()]);
+        assert!(l.allow(ip("2001:db8:1:100::1"), 600, t0));
+        assert!(!l.allow(ip("2001:db8:1:1ff::2"), 600, t0), "same /56");
+        assert!(l.allow(ip("2001:db8:1:200::1"), 600, t0), "another /56");
         for _ in 0..100 {
             assert!(l.allow(ip("127.0.0.1"), 10_000, t0));
             assert!(l.allow(ip("2001:db8:ff:1::1"), 10_000, t0));

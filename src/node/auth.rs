@@ -192,10 +192,7 @@ impl Node {
             return Err(locked_out(secs));
         }
         match self.authenticate_basic(value) {
-            Ok(id) => {
-                self.throttle.succeeded(peer);
-                Ok(Caller::new(Some(id), origin))
-            }
+            Ok(id) => Ok(Caller::new(Some(id), origin)),
             Err(e) => {
                 if e.code == ErrorCode::AuthenticationFailed {
                     let caller = Caller::new(None, origin);

@@ -3,9 +3,14 @@
 //! refused unchecked, so guessing stops, and each refusal is not written to the audit log (the lockout is, once),
 //! so failures cannot be turned into a stream of fsyncs either.
 //!
-//! IPv6 clients are counted per /64, the block a single host is normally given. Requests from inside the process
-//! (no address) are never throttled. The table is bounded: when it is full of live entries, new addresses are not
-//! tracked until some expire.
+//! IPv6 clients are counted per /56, the block one site is normally given (a /64 per network within it), so that
+//! an attacker holding a block cannot multiply its guesses by the networks in it. A success does not clear an
+//! address's failures (a valid key of one's own must not reset the count of guesses at another's); they expire
+//! with the window. Requests from inside the process (no address) are never throttled.
+//!
+//! The table is bounded. When it is full, expired entries are swept at most once a second; when none have expired,
+//! new addresses are not tracked (logged as a warning), so a guessing campaign from more than [`MAX_TRACKED`]
+//! addresses within one window gets `max_failures` guesses per address and then more, but the node stays up.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -14,6 +19,10 @@ use std::time::{Duration, Instant};
 
 /// Most client addresses tracked at once (about 6 MiB at worst).
 const MAX_TRACKED: usize = 100_000;
+/// A full table is swept at most this often.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// Longest lockout: a day.
+const MAX_LOCKOUT: Duration = Duration::from_secs(86_400);
 
 /// The count of one address.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +39,14 @@ struct Entry {
 pub struct Throttle {
     max_failures: u32,
     lockout: Duration,
-    table: Mutex<HashMap<IpAddr, Entry>>,
+    table: Mutex<Table>,
+}
+
+/// The tracked addresses.
+#[derive(Debug, Default)]
+struct Table {
+    entries: HashMap<IpAddr, Entry>,
+    swept: Option<Instant>,
 }
 
 /// What a failure did.
@@ -43,9 +59,10 @@ pub enum Failure {
 }
 
 impl Throttle {
-    /// Locks an address out for `lockout` after `max_failures` failures within `lockout`; 0 failures: never.
+    /// Locks an address out for `lockout` (at most a day) after `max_failures` failures within `lockout`; 0
+    /// failures: never.
     pub fn new(max_failures: u32, lockout: Duration) -> Self {
-        Self { max_failures, lockout, table: Mutex::new(HashMap::new()) }
+        Self { max_failures, lockout: lockout.min(MAX_LOCKOUT), table: Mutex::default() }
     }
 
     /// No throttling.
@@ -57,14 +74,14 @@ impl Throttle {
         self.max_failures > 0 && !self.lockout.is_zero()
     }
 
-    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Entry>> {
+    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
         self.table.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// `Err(seconds)` when `peer` is locked out at `now`, with the whole seconds until it may try again.
     pub fn check(&self, peer: Option<IpAddr>, now: Instant) -> Result<(), u64> {
         let Some(ip) = peer.filter(|_| self.on()).map(key) else { return Ok(()) };
-        match self.table().get(&ip).and_then(|e| e.locked_until) {
+        match self.table().entries.get(&ip).and_then(|e| e.locked_until) {
             Some(until) if until > now => Err((until - now).as_secs_f64().ceil() as u64),
             _ => Ok(()),
         }
@@ -74,13 +91,18 @@ impl Throttle {
     pub fn failed(&self, peer: Option<IpAddr>, now: Instant) -> Failure {
         let Some(ip) = peer.filter(|_| self.on()).map(key) else { return Failure::Counted };
         let mut table = self.table();
-        if table.len() >= MAX_TRACKED && !table.contains_key(&ip) {
-            table.retain(|_, e| !self.expired(e, now));
-            if table.len() >= MAX_TRACKED {
+        if table.entries.len() >= MAX_TRACKED && !table.entries.contains_key(&ip) {
+            if table.swept.is_some_and(|t| now.duration_since(t) < SWEEP_INTERVAL) {
+                return Failure::Counted;
+            }
+            table.entries.retain(|_, e| !self.expired(e, now));
+            table.swept = Some(now);
+            if table.entries.len() >= MAX_TRACKED {
+                tracing::warn!(tracked = MAX_TRACKED, "too many addresses failing authentication to track them all");
                 return Failure::Counted;
             }
         }
-        let e = table.entry(ip).or_insert(Entry { since: now, failures: 0, locked_until: None });
+        let e = table.entries.entry(ip).or_insert(Entry { since: now, failures: 0, locked_until: None });
         if self.expired(e, now) {
             *e = Entry { since: now, failures: 0, locked_until: None };
         }
@@ -90,13 +112,6 @@ impl Throttle {
             return Failure::LockedOut;
         }
         Failure::Counted
-    }
-
-    /// Forgets the failures of `peer` after it authenticated.
-    pub fn succeeded(&self, peer: Option<IpAddr>) {
-        if let Some(ip) = peer.filter(|_| self.on()).map(key) {
-            self.table().remove(&ip);
-        }
     }
 
     /// Whether `e` no longer counts: its lockout is over, or its failures are older than the window.
@@ -110,17 +125,17 @@ impl Throttle {
     /// Addresses tracked now.
     #[cfg(test)]
     fn tracked(&self) -> usize {
-        self.table().len()
+        self.table().entries.len()
     }
 }
 
-/// The address counted for `ip`: itself, IPv4-mapped IPv6 as IPv4, other IPv6 as its /64.
+/// The address counted for `ip`: itself, IPv4-mapped IPv6 as IPv4, other IPv6 as its /56.
 fn key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 72) - 1)).into()),
         },
     }
 }
@@ -164,23 +179,20 @@ mod tests {
     }
 
     #[test]
-    fn success_forgets_the_failures() {
-        let t = Throttle::new(2, Duration::from_secs(60));
+    fn a_lockout_longer_than_a_day_is_a_day() {
+        let t = Throttle::new(1, Duration::MAX);
         let t0 = Instant::now();
-        let a = ip("192.0.2.1");
-        t.failed(a, t0);
-        t.succeeded(a);
-        assert_eq!(t.failed(a, t0), Failure::Counted);
-        assert_eq!(t.failed(a, t0), Failure::LockedOut);
+        assert_eq!(t.failed(ip("192.0.2.1"), t0), Failure::LockedOut);
+        assert_eq!(t.check(ip("192.0.2.1"), t0), Err(86_400));
     }
 
     #[test]
-    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
+    fn ipv6_counts_per_56_and_mapped_ipv4_as_ipv4() {
         let t = Throttle::new(2, Duration::from_secs(60));
         let t0 = Instant::now();
         t.failed(ip("2001:db8:1:2::1"), t0);
-        assert_eq!(t.failed(ip("2001:db8:1:2:ffff::9"), t0), Failure::LockedOut);
-        assert_eq!(t.check(ip("2001:db8:1:3::1"), t0), Ok(()));
+        assert_eq!(t.failed(ip("2001:db8:1:ff:ffff::9"), t0), Failure::LockedOut, "another /64 of the same /56");
+        assert_eq!(t.check(ip("2001:db8:1:100::1"), t0), Ok(()));
         t.failed(ip("::ffff:192.0.2.7"), t0);
         assert_eq!(t.failed(ip("192.0.2.7"), t0), Failure::LockedOut);
     }
@@ -210,6 +222,8 @@ mod tests {
         let extra = Some(IpAddr::V4(u32::MAX.into()));
         t.failed(extra, t0);
         assert_eq!(t.tracked(), MAX_TRACKED, "full of live entries: the new address is not tracked");
+        t.failed(extra, t0 + Duration::from_millis(500));
+        assert_eq!(t.tracked(), MAX_TRACKED, "swept at most once a second");
         t.failed(extra, t0 + Duration::from_secs(61));
         assert_eq!(t.tracked(), 1, "the expired entries were swept");
     }

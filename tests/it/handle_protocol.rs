@@ -235,31 +235,33 @@ async fn overload_answers_too_busy() {
 #[tokio::test]
 async fn udp_answers_over_a_source_budget_go_out_truncated() {
     const H: &str = "88.798.1/JDZ-2024-000123";
-    // 2 KiB a second for each source block, loopback not exempt: one full answer, then truncated ones.
+    const BIG: &str = "88.798.1/UDP-BIG";
+    // 2 KiB a second for each source block, loopback not exempt.
     let n = TestNode::start_with(|c| {
         c.handle.udp_answer_kib_per_source = 2;
         c.handle.udp_unlimited_sources = vec![];
     })
     .await;
     let (udp, tcp) = addrs(&n);
+    // An answer that fits the fresh budget goes out in full.
     let full = client::resolve(udp, Transport::Udp, H, &[], &[], false).await.unwrap();
     assert_eq!(full.response_code, 1);
-    let mut truncated = 0;
+    // An answer of over 3 KB never fits in 2 KiB: it always goes out truncated, and in full over TCP.
+    let values: Vec<serde_json::Value> =
+        (1..=6).map(|i| json!({"index": i, "type": "NOTE", "data": "x".repeat(500)})).collect();
+    n.put(&format!("/api/handles/{BIG}"), E1, json!(values)).await.expect(201, 1, BIG);
     for _ in 0..10 {
-        match client::resolve(udp, Transport::Udp, H, &[], &[], false).await {
-            Err(ClientError::Truncated) => truncated += 1,
-            Ok(r) => assert_eq!(r, full),
-            Err(e) => panic!("{e}"),
-        }
+        let r = client::resolve(udp, Transport::Udp, BIG, &[], &[], false).await;
+        assert!(matches!(r, Err(ClientError::Truncated)), "{r:?}");
+        assert_eq!(
+            client::resolve(tcp, Transport::Tcp, BIG, &[], &[], false).await.unwrap().values.len(),
+            7,
+            "with the HS_ADMIN added"
+        );
     }
-    assert!(truncated >= 8, "{truncated} of 10 answers truncated");
-    // TCP, which cannot be spoofed, is not limited
-    for _ in 0..10 {
-        assert_eq!(client::resolve(tcp, Transport::Tcp, H, &[], &[], false).await.unwrap(), full);
-    }
-    assert_eq!(count(&n.metrics().await, "idnode_handle_udp_limited_total"), f64::from(truncated));
+    assert_eq!(count(&n.metrics().await, "idnode_handle_udp_limited_total"), 10.0);
     n.stop().await;
-    // by default loopback is exempt
+    // By default loopback is exempt.
     let n = TestNode::start_with(|c| c.handle.udp_answer_kib_per_source = 2).await;
     let (udp, _) = addrs(&n);
     for _ in 0..20 {
