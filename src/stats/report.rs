@@ -7,7 +7,7 @@ use time::{Date, Duration, macros::format_description};
 
 use super::{ALL_KEYS, DAY_KEYS, Stats, day_number};
 use crate::error::{ErrorCode, NodeError};
-use crate::store::Visit;
+use crate::store::{Space, Visit, decode_counter};
 
 /// Longest period of one report, days.
 pub const MAX_DAYS: i64 = 366;
@@ -154,19 +154,39 @@ impl Stats {
         })?;
         let mut days: BTreeMap<u32, Counts> = BTreeMap::new();
         let mut period: HashMap<String, Counts> = HashMap::new();
-        let after = format!("{DAY_KEYS}{first}");
-        self.scan_counters(DAY_KEYS, Some(after.as_bytes()), &mut |rest, kind, n| {
-            let Some((day, prefix)) = rest.split_once('/') else { return Visit::Continue };
-            let Ok(day) = day.parse::<u32>() else { return Visit::Continue };
-            if day > last {
-                return Visit::Stop;
+        let mut count = |day: u32, prefix: &str, kind: char, n: i64| {
+            days.entry(day).or_default().add(kind, n);
+            period.entry(prefix.to_owned()).or_default().add(kind, n);
+        };
+        match q.prefix.as_deref() {
+            // One prefix: its four counters of each day, a seek per day (keys are day first, then prefix).
+            Some(p) => {
+                for day in (0..=(to - from).whole_days()).map(|i| day_number(from + Duration::days(i))) {
+                    let base = format!("{DAY_KEYS}{day}/{p}/");
+                    self.store.scan(Space::Meta, base.as_bytes(), None, &mut |k, v| {
+                        if let [kind] = &k[base.len()..] {
+                            count(day, p, char::from(*kind), decode_counter(v));
+                        }
+                        Visit::Continue
+                    })?;
+                }
             }
-            if day >= first && want(prefix) {
-                days.entry(day).or_default().add(kind, n);
-                period.entry(prefix.to_owned()).or_default().add(kind, n);
+            // Every prefix: one scan of the period's counters.
+            None => {
+                let after = format!("{DAY_KEYS}{first}");
+                self.scan_counters(DAY_KEYS, Some(after.as_bytes()), &mut |rest, kind, n| {
+                    let Some((day, prefix)) = rest.split_once('/') else { return Visit::Continue };
+                    let Ok(day) = day.parse::<u32>() else { return Visit::Continue };
+                    if day > last {
+                        return Visit::Stop;
+                    }
+                    if day >= first {
+                        count(day, prefix, kind, n);
+                    }
+                    Visit::Continue
+                })?;
             }
-            Visit::Continue
-        })?;
+        }
         for (prefix, r, m) in self.unflushed() {
             let c = Counts { resolutions: r, misses: m, ..Counts::default() };
             all.entry(prefix.clone()).or_default().merge(&c);

@@ -52,10 +52,25 @@ fn filters_by_prefix_and_bounds_queries() {
     let (store, s) = stats();
     commit(store.as_ref(), &s, "88.798.1", Change::Create, 2);
     commit(store.as_ref(), &s, "88.798.2", Change::Create, 1);
+    commit(store.as_ref(), &s, "88.798.10", Change::Create, 5);
     let only = s.report(&ReportQuery { prefix: Some("88.798.2".into()), ..ReportQuery::default() }).unwrap();
     assert_eq!(only.period.created, 1);
     assert_eq!(only.prefixes.len(), 1);
-    assert_eq!(only.registered, 3, "node totals stay node-wide");
+    assert_eq!(only.registered, 8, "node totals stay node-wide");
+    // 88.798.1 is not 88.798.10, and a filtered report agrees with the prefix's row of the whole report, over
+    // several days (resolutions written on an earlier day here).
+    let earlier = day_number(s.today() - time::Duration::days(3));
+    let mut b = Batch::new();
+    b.add(Space::Meta, format!("stats/day/{earlier}/88.798.1/r").into_bytes(), 7);
+    b.add(Space::Meta, format!("stats/day/{earlier}/88.798.10/r").into_bytes(), 100);
+    store.write(b).unwrap();
+    let one = s.report(&ReportQuery { prefix: Some("88.798.1".into()), ..ReportQuery::default() }).unwrap();
+    assert_eq!((one.period.created, one.period.resolutions), (2, 7));
+    let whole = s.report(&ReportQuery { top: Some(100), ..ReportQuery::default() }).unwrap();
+    let row = whole.prefixes.iter().find(|r| r.prefix == "88.798.1").unwrap();
+    assert_eq!(row.period, one.period);
+    let day = one.days.iter().filter(|d| d.counts.resolutions == 7).count();
+    assert_eq!(day, 1, "{:?}", one.days);
     let today = s.today();
     let yesterday = s
         .report(&ReportQuery {
