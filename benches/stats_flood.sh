@@ -2,7 +2,7 @@
 # The public statistics report under abuse. For each idnode binary given: resolution throughput (wrk, 32
 # connections, a cached record) alone, then while 16 more connections ask for a year's report over and over; a
 # year of statistics for 2,000 prefixes is written first (examples/stats_history.rs). Prints one line per binary
-# with the ratio of the two throughputs (the machine's noise cancels in it), the p99s, and how many reports were
+# with the time of a year's report alone (of every prefix, and of one), the ratio of the two throughputs (the machine's noise cancels in it), the p99s, and how many reports were
 # answered and how many refused. Server and generators share the machine's cores, as an attacker's requests would.
 #
 #   benches/stats_flood.sh                          # the release build of this checkout
@@ -46,6 +46,7 @@ for bin in "${bins[@]}"; do
     for _ in $(seq 100); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
     kill -0 "$node" 2>/dev/null && curl -sf -o /dev/null "$url" || { echo "stats_flood: $bin did not start (see $WORK/node.log)" >&2; exit 1; }
     one=$(curl -s -o /dev/null -w '%{http_code} in %{time_total} s' "$year")
+    mine=$(curl -s -o /dev/null -w '%{http_code} in %{time_total} s' "$year&prefix=88.798.7")
     wrk -t1 -c32 -d8s --latency "$url" >"$WORK/alone.txt"
     wrk -t1 -c16 -d11s --timeout 60s "$year" >"$WORK/reports.txt" &
     flood=$!
@@ -58,5 +59,5 @@ for bin in "${bins[@]}"; do
     p99() { awk '$1 == "99%" {print $2}' "$1"; }
     total=$(awk '/requests in/ {print $1}' "$WORK/reports.txt")
     refused=$(awk '/Non-2xx/ {print $NF}' "$WORK/reports.txt")
-    echo "$bin: a year's report alone: $one; resolution alone $(rate "$WORK/alone.txt") req/s (p99 $(p99 "$WORK/alone.txt")), during the flood $(rate "$WORK/flood.txt") req/s (p99 $(p99 "$WORK/flood.txt")): ratio $(python3 -c "print(round($(rate "$WORK/flood.txt") / $(rate "$WORK/alone.txt"), 3))"); reports answered $((total - ${refused:-0})), refused ${refused:-0}"
+    echo "$bin: a year's report alone: $one (of one prefix: $mine); resolution alone $(rate "$WORK/alone.txt") req/s (p99 $(p99 "$WORK/alone.txt")), during the flood $(rate "$WORK/flood.txt") req/s (p99 $(p99 "$WORK/flood.txt")): ratio $(python3 -c "print(round($(rate "$WORK/flood.txt") / $(rate "$WORK/alone.txt"), 3))"); reports answered $((total - ${refused:-0})), refused ${refused:-0}"
 done
