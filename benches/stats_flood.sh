@@ -2,8 +2,9 @@
 # The public statistics report under abuse. For each idnode binary given: resolution throughput (wrk, 32
 # connections, a cached record) alone, then while 16 more connections ask for a year's report over and over; a
 # year of statistics for 2,000 prefixes is written first (examples/stats_history.rs). Prints one line per binary
-# with the time of a year's report alone (of every prefix, and of one), the ratio of the two throughputs (the machine's noise cancels in it), the p99s, and how many reports were
-# answered and how many refused. Server and generators share the machine's cores, as an attacker's requests would.
+# with the time of a year's report alone (of every prefix, and of one), the ratio of the two throughputs (the
+# machine's noise cancels in it), the p99s, and how many reports were answered and how many refused. Server and
+# generators share the machine's cores, as an attacker's requests would.
 #
 #   benches/stats_flood.sh                          # the release build of this checkout
 #   benches/stats_flood.sh /tmp/idnode-old /tmp/idnode-new
