@@ -63,7 +63,7 @@ pub struct Node {
     stats: Stats,
     audit: Audit,
     throttle: Throttle,
-    reports: std::sync::OnceLock<crate::lowprio::LowPriority>,
+    reports: reports::Reports,
     blocking_reads: bool,
 }
 
@@ -119,7 +119,7 @@ impl Node {
             cache: RecordCache::new(0, LOCK_STRIPES),
             metrics,
             throttle: Throttle::off(),
-            reports: std::sync::OnceLock::new(),
+            reports: reports::Reports::default(),
             blocking_reads: false,
         }
     }

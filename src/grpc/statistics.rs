@@ -4,6 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::{Shared, pb, status};
 use crate::error::NodeError;
+use crate::node::Origin;
 use crate::stats::{Counts, Report, ReportQuery, parse_date};
 
 /// The `idnode.v1.Statistics` service.
@@ -54,6 +55,8 @@ impl pb::statistics_server::Statistics for StatisticsService {
         req: Request<pb::StatisticsRequest>,
     ) -> Result<Response<pb::StatisticsReport>, Status> {
         let q = query(req.get_ref()).map_err(status)?;
-        self.0.node.report(q).await.map(|r| Response::new(report(r))).map_err(status)
+        let client =
+            req.extensions().get::<Origin>().and_then(|o| o.peer).or_else(|| req.remote_addr()).map(|p| p.ip());
+        self.0.node.report(q, client).await.map(|r| Response::new(report(r))).map_err(status)
     }
 }

@@ -1,6 +1,7 @@
 //! `GET /api/stats`: the node's published statistics (public, read-only): `from`, `to` (`YYYY-MM-DD`), `prefix`
 //! and `top` select the report.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -9,6 +10,7 @@ use super::AppState;
 use super::query::Params;
 use super::reply::{self, ApiError, Caching, Render};
 use crate::error::{ErrorCode, NodeError};
+use crate::node::Origin;
 use crate::stats::{ReportQuery, parse_date};
 
 /// Reads the report query from the parameters.
@@ -24,11 +26,12 @@ fn report_query(params: &Params) -> Result<ReportQuery, NodeError> {
 }
 
 /// The handler.
-pub async fn stats(State(state): State<AppState>, uri: Uri) -> Response {
+pub async fn stats(State(state): State<AppState>, origin: Option<Extension<Origin>>, uri: Uri) -> Response {
+    let client = origin.and_then(|o| o.peer).map(|p| p.ip());
     let params = Params::parse(uri.query());
     let render = Render::from_params(&params).unwrap_or_default();
     let report = match report_query(&params) {
-        Ok(q) => state.node.report(q).await,
+        Ok(q) => state.node.report(q, client).await,
         Err(e) => Err(e),
     };
     match report {

@@ -346,9 +346,9 @@ async fn reports_beyond_the_queue_are_refused_with_a_time_to_retry() {
     use std::task::Poll;
     let n = Arc::new(node());
     let q = crate::stats::ReportQuery::default();
-    assert_eq!(n.report(q.clone()).await.unwrap().days.len(), 30);
+    assert_eq!(n.report(q.clone(), None).await.unwrap().days.len(), 30);
     // Hold the reports thread with one job and fill its queue with more; the first poll of a job queues it.
-    let lane = n.reports.get().unwrap().clone();
+    let lane = n.reports.lane.get().unwrap().clone();
     let released = Arc::new(AtomicBool::new(false));
     let hold = |started: Option<tokio::sync::oneshot::Sender<()>>| {
         let released = released.clone();
@@ -374,11 +374,34 @@ async fn reports_beyond_the_queue_are_refused_with_a_time_to_retry() {
         assert!(queue(&mut job).await, "job {i} queued");
         held.push(job);
     }
-    let e = n.report(q.clone()).await.unwrap_err();
+    let e = n.report(q.clone(), None).await.unwrap_err();
     assert_eq!((e.code, e.retry_after_secs), (ErrorCode::Overloaded, Some(5)), "{e}");
     released.store(true, Ordering::SeqCst);
     for job in held {
         job.await.unwrap();
     }
-    assert!(n.report(q).await.is_ok(), "served again once the queue drains");
+    assert!(n.report(q, None).await.is_ok(), "served again once the queue drains");
+}
+
+#[tokio::test]
+async fn a_client_has_one_report_in_the_queue_at_a_time() {
+    let n = Arc::new(node());
+    let q = crate::stats::ReportQuery::default();
+    let a: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+    let b: std::net::IpAddr = "192.0.2.2".parse().unwrap();
+    let first = n.report(q.clone(), Some(a));
+    tokio::pin!(first);
+    // The first poll takes the client's place (and queues the report).
+    assert!(std::future::poll_fn(|cx| std::task::Poll::Ready(first.as_mut().poll(cx).is_pending())).await);
+    let e = n.report(q.clone(), Some(a)).await.unwrap_err();
+    assert_eq!((e.code, e.retry_after_secs), (ErrorCode::Overloaded, Some(5)), "{e}");
+    assert!(n.report(q.clone(), Some(b)).await.is_ok(), "another client is served");
+    assert!(first.await.is_ok());
+    assert!(n.report(q.clone(), Some(a)).await.is_ok(), "the place is given back");
+    // An abandoned report (its client went away) gives its place back too.
+    let mut abandoned = Box::pin(n.report(q.clone(), Some(a)));
+    let _ = std::future::poll_fn(|cx| std::task::Poll::Ready(abandoned.as_mut().poll(cx).is_pending())).await;
+    assert!(n.report(q.clone(), Some(a)).await.is_err(), "its place is taken");
+    drop(abandoned);
+    assert!(n.report(q, Some(a)).await.is_ok());
 }

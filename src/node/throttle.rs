@@ -130,7 +130,7 @@ impl Throttle {
 }
 
 /// The address counted for `ip`: itself, IPv4-mapped IPv6 as IPv4, other IPv6 as its /56.
-fn key(ip: IpAddr) -> IpAddr {
+pub(super) fn key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
