@@ -71,6 +71,8 @@ pub struct NodeConfig {
     pub blocking_reads: bool,
     /// Memory for decoded records of recently resolved handles, MiB (0: no record cache).
     pub record_cache_mb: u64,
+    /// Seconds a graceful stop waits for connections to finish before closing them.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for NodeConfig {
@@ -80,6 +82,7 @@ impl Default for NodeConfig {
             suffix_case: SuffixCase::Sensitive,
             blocking_reads: false,
             record_cache_mb: crate::node::DEFAULT_RECORD_CACHE_MB,
+            shutdown_grace_secs: 10,
         }
     }
 }

@@ -55,6 +55,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     servers: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
     periodic: Vec<JoinHandle<()>>,
+    grace: std::time::Duration,
 }
 
 impl Running {
@@ -64,8 +65,19 @@ impl Running {
         self.node.metrics().set_ready(false);
         grpc::set_health(&self.health_reporter, false).await;
         let _ = self.stop.send(true);
-        for (name, task) in self.servers {
-            task.await.with_context(|| format!("{name} task panicked"))??;
+        // Listeners stop accepting at once; a connection still open after the grace period (a client sending its
+        // headers slowly, say) must not keep the node from stopping: it is closed when the process ends.
+        let servers = async {
+            for (name, task) in self.servers {
+                task.await.with_context(|| format!("{name} task panicked"))??;
+            }
+            anyhow::Ok(())
+        };
+        match tokio::time::timeout(self.grace, servers).await {
+            Ok(result) => result?,
+            Err(_) => {
+                tracing::warn!(grace = ?self.grace, "connections still open after the grace period; stopping anyway")
+            }
         }
         for task in self.periodic {
             task.await.context("periodic task panicked")?;
@@ -211,6 +223,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         stop,
         servers,
         periodic,
+        grace: std::time::Duration::from_secs(cfg.node.shutdown_grace_secs),
     })
 }
 

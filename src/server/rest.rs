@@ -49,6 +49,7 @@ pub async fn serve(
             app: app.clone(),
             metrics: metrics.clone(),
             stopped: stopped.clone(),
+            grace: std::time::Duration::from_secs(cfg.node.shutdown_grace_secs),
             blocking_threads: (BLOCKING_THREADS / n).max(4),
         };
         let (done, end) = oneshot::channel();
@@ -84,6 +85,8 @@ struct Worker {
     app: axum::Router,
     metrics: Arc<Metrics>,
     stopped: watch::Receiver<bool>,
+    /// How long a stop waits for connections over TLS to finish (the plain server's are bounded by the node's).
+    grace: std::time::Duration,
     blocking_threads: usize,
 }
 
@@ -98,7 +101,7 @@ impl Worker {
     }
 
     async fn serve(self) -> anyhow::Result<()> {
-        let Self { listener, tls, app, metrics, stopped, .. } = self;
+        let Self { listener, tls, app, metrics, stopped, grace, .. } = self;
         let service = app.into_make_service_with_connect_info::<Peer>();
         match tls {
             Some(tls) => {
@@ -106,7 +109,7 @@ impl Worker {
                 let h = handle.clone();
                 tokio::spawn(async move {
                     stopping(stopped).await;
-                    h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+                    h.graceful_shutdown(Some(grace));
                 });
                 let tracked = TrackedAcceptor::new(metrics, Protocol::Rest);
                 let server = axum_server::from_tcp_rustls(listener, tls)?.map(|a| a.acceptor(tracked)).handle(handle);

@@ -15,5 +15,6 @@ mod pyhandle;
 mod rest_params;
 mod rest_status;
 mod rest_writes;
+mod shutdown;
 mod stats_audit;
 mod tls;
