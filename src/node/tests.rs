@@ -341,9 +341,7 @@ fn record_cache_never_keeps_a_record_read_before_a_change() {
 
 #[tokio::test]
 async fn reports_beyond_the_queue_are_refused_with_a_time_to_retry() {
-    use std::future::Future;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::task::Poll;
     let n = Arc::new(node());
     let q = crate::stats::ReportQuery::default();
     assert_eq!(n.report(q.clone(), None).await.unwrap().days.len(), 30);
@@ -361,10 +359,6 @@ async fn reports_beyond_the_queue_are_refused_with_a_time_to_retry() {
             }
         }))
     };
-    /// Polls `job` once, which queues it; whether it then waits.
-    async fn queue<F: Future>(job: &mut std::pin::Pin<Box<F>>) -> bool {
-        std::future::poll_fn(|cx| Poll::Ready(job.as_mut().poll(cx).is_pending())).await
-    }
     let (started, running) = tokio::sync::oneshot::channel();
     let mut held = vec![hold(Some(started))];
     assert!(queue(&mut held[0]).await);
@@ -383,25 +377,43 @@ async fn reports_beyond_the_queue_are_refused_with_a_time_to_retry() {
     assert!(n.report(q, None).await.is_ok(), "served again once the queue drains");
 }
 
+/// Polls `job` once, which queues it; whether it then waits.
+async fn queue<F: std::future::Future>(job: &mut std::pin::Pin<Box<F>>) -> bool {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(job.as_mut().poll(cx).is_pending())).await
+}
+
 #[tokio::test]
 async fn a_client_has_one_report_in_the_queue_at_a_time() {
+    use std::sync::atomic::{AtomicBool, Ordering};
     let n = Arc::new(node());
     let q = crate::stats::ReportQuery::default();
-    let a: std::net::IpAddr = "192.0.2.1".parse().unwrap();
-    let b: std::net::IpAddr = "192.0.2.2".parse().unwrap();
-    let first = n.report(q.clone(), Some(a));
-    tokio::pin!(first);
-    // The first poll takes the client's place (and queues the report).
-    assert!(std::future::poll_fn(|cx| std::task::Poll::Ready(first.as_mut().poll(cx).is_pending())).await);
+    let (a, b): (std::net::IpAddr, std::net::IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+    assert!(n.report(q.clone(), None).await.is_ok());
+    // Hold the reports thread, so that every report below waits in the queue.
+    let lane = n.reports.lane.get().unwrap().clone();
+    let released = Arc::new(AtomicBool::new(false));
+    let (started, running) = tokio::sync::oneshot::channel();
+    let held = released.clone();
+    let mut hold = Box::pin(lane.run(move || {
+        let _ = started.send(());
+        while !held.load(Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }));
+    assert!(queue(&mut hold).await);
+    running.await.unwrap();
+    let mut first = Box::pin(n.report(q.clone(), Some(a)));
+    assert!(queue(&mut first).await, "queued");
     let e = n.report(q.clone(), Some(a)).await.unwrap_err();
     assert_eq!((e.code, e.retry_after_secs), (ErrorCode::Overloaded, Some(5)), "{e}");
-    assert!(n.report(q.clone(), Some(b)).await.is_ok(), "another client is served");
-    assert!(first.await.is_ok());
-    assert!(n.report(q.clone(), Some(a)).await.is_ok(), "the place is given back");
-    // An abandoned report (its client went away) gives its place back too.
-    let mut abandoned = Box::pin(n.report(q.clone(), Some(a)));
-    let _ = std::future::poll_fn(|cx| std::task::Poll::Ready(abandoned.as_mut().poll(cx).is_pending())).await;
-    assert!(n.report(q.clone(), Some(a)).await.is_err(), "its place is taken");
-    drop(abandoned);
-    assert!(n.report(q, Some(a)).await.is_ok());
+    let mut other = Box::pin(n.report(q.clone(), Some(b)));
+    assert!(queue(&mut other).await, "another client is queued");
+    // A report abandoned (its client went away) gives its place back.
+    drop(first);
+    let mut again = Box::pin(n.report(q.clone(), Some(a)));
+    assert!(queue(&mut again).await, "queued again");
+    released.store(true, Ordering::SeqCst);
+    hold.await.unwrap();
+    assert!(other.await.is_ok() && again.await.is_ok());
+    assert!(n.report(q, Some(a)).await.is_ok(), "the place is given back when the report is done");
 }
