@@ -269,7 +269,7 @@ impl Config {
     }
 
     /// The networks of `handle.udp_unlimited_sources`.
-    pub fn udp_unlimited_sources(&self) -> Result<Vec<crate::hdl::limit::Network>, ConfigError> {
+    pub fn udp_unlimited_sources(&self) -> Result<Vec<crate::net::Network>, ConfigError> {
         let parse =
             |s: &String| s.parse().map_err(|e| ConfigError::Invalid(format!("handle.udp_unlimited_sources: {e}")));
         self.handle.udp_unlimited_sources.iter().map(parse).collect()

@@ -7,6 +7,7 @@
 //! - [`store`]: the object-safe [`store::Store`] trait, `RocksStore` (the embedded default) and `MemoryStore`.
 //! - [`node`]: the service core (resolve, register, authorize); knows nothing of any protocol.
 //! - [`metrics`]: metric names, descriptions and per-node handles on a Prometheus recorder.
+//! - [`net`]: client addresses and blocks as the limits count them, CIDR networks.
 //! - [`error`]: error codes mapped once to Handle response codes and HTTP statuses.
 //! - [`http`]: the Handle.Net-compatible REST API (axum), a thin adapter over [`node`].
 //! - [`hdl`]: the Handle binary protocol (RFC 3652) on UDP and TCP, and its client.
@@ -36,6 +37,7 @@ pub mod id;
 pub mod loadgen;
 mod lowprio;
 pub mod metrics;
+pub mod net;
 pub mod node;
 pub mod record;
 #[cfg(feature = "rocksdb")]

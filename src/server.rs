@@ -277,7 +277,6 @@ async fn serve_grpc(
     Ok((addr, task))
 }
 
-/// Resolves when the node starts stopping.
 /// A count of threads or sockets set to `n`: `n`, or one per core the process may run on when 0.
 fn per_core(n: usize) -> usize {
     match n {
@@ -286,6 +285,7 @@ fn per_core(n: usize) -> usize {
     }
 }
 
+/// Resolves when the node starts stopping.
 async fn stopping(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|s| *s).await;
 }

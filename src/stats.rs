@@ -185,7 +185,7 @@ impl Stats {
     }
 
     /// Visits the counters under `base` (after `after`, when given) as `(rest, kind, value)`, where `rest` is the
-    /// key between `base` and `/<kind>`.
+    /// key between `base` and `/<kind>` (empty when `base` ends with the `/` before the kind).
     fn scan_counters(
         &self,
         base: &str,
@@ -193,7 +193,7 @@ impl Stats {
         visit: &mut dyn FnMut(&str, char, i64) -> Visit,
     ) -> Result<(), StoreError> {
         self.store.scan(Space::Meta, base.as_bytes(), after, &mut |k, v| {
-            let rest = std::str::from_utf8(&k[base.len()..]).ok().and_then(|r| r.rsplit_once('/'));
+            let rest = std::str::from_utf8(&k[base.len()..]).ok().map(|r| r.rsplit_once('/').unwrap_or(("", r)));
             match rest {
                 Some((head, kind)) if kind.len() == 1 => visit(head, char::from(kind.as_bytes()[0]), decode_counter(v)),
                 _ => Visit::Continue,

@@ -197,8 +197,7 @@ impl Node {
                 if e.code == ErrorCode::AuthenticationFailed {
                     let caller = Caller::new(None, origin);
                     self.write_refusal(&caller, "authenticate", "", "", &e);
-                    if self.throttle.failed(peer, now) == Failure::LockedOut {
-                        let secs = self.throttle.check(peer, now).err().unwrap_or_default();
+                    if let Failure::LockedOut(secs) = self.throttle.failed(peer, now) {
                         tracing::warn!(peer = ?caller.origin().peer, secs, "authentication locked out after repeated failures");
                         self.metrics.auth_lockout();
                         self.write_refusal(&caller, "authenticate", "", "", &locked_out(secs));

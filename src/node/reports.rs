@@ -43,7 +43,7 @@ impl Drop for Place<'_> {
 impl Reports {
     /// A place for `client` (none: from inside the process), unless it has one already.
     fn place(&self, client: Option<IpAddr>) -> Option<Place<'_>> {
-        let client = client.map(super::throttle::key);
+        let client = client.map(crate::net::client);
         if let Some(c) = client
             && !self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(c)
         {

@@ -17,6 +17,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::net::client;
+
 /// Most client addresses tracked at once (about 6 MiB at worst).
 const MAX_TRACKED: usize = 100_000;
 /// A full table is swept at most this often.
@@ -54,8 +56,8 @@ struct Table {
 pub enum Failure {
     /// Counted; the address may try again.
     Counted,
-    /// This failure locked the address out.
-    LockedOut,
+    /// This failure locked the address out, for this many seconds.
+    LockedOut(u64),
 }
 
 impl Throttle {
@@ -80,7 +82,7 @@ impl Throttle {
 
     /// `Err(seconds)` when `peer` is locked out at `now`, with the whole seconds until it may try again.
     pub fn check(&self, peer: Option<IpAddr>, now: Instant) -> Result<(), u64> {
-        let Some(ip) = peer.filter(|_| self.on()).map(key) else { return Ok(()) };
+        let Some(ip) = peer.filter(|_| self.on()).map(client) else { return Ok(()) };
         match self.table().entries.get(&ip).and_then(|e| e.locked_until) {
             Some(until) if until > now => Err((until - now).as_secs_f64().ceil() as u64),
             _ => Ok(()),
@@ -89,7 +91,7 @@ impl Throttle {
 
     /// Counts a failed authentication of `peer` at `now`.
     pub fn failed(&self, peer: Option<IpAddr>, now: Instant) -> Failure {
-        let Some(ip) = peer.filter(|_| self.on()).map(key) else { return Failure::Counted };
+        let Some(ip) = peer.filter(|_| self.on()).map(client) else { return Failure::Counted };
         let mut table = self.table();
         if table.entries.len() >= MAX_TRACKED && !table.entries.contains_key(&ip) {
             if table.swept.is_some_and(|t| now.duration_since(t) < SWEEP_INTERVAL) {
@@ -109,7 +111,7 @@ impl Throttle {
         e.failures += 1;
         if e.failures >= self.max_failures && e.locked_until.is_none() {
             e.locked_until = Some(now + self.lockout);
-            return Failure::LockedOut;
+            return Failure::LockedOut(self.lockout.as_secs());
         }
         Failure::Counted
     }
@@ -129,17 +131,6 @@ impl Throttle {
     }
 }
 
-/// The address counted for `ip`: itself, IPv4-mapped IPv6 as IPv4, other IPv6 as its /56.
-pub(super) fn key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6((u128::from(v6) & !((1u128 << 72) - 1)).into()),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,7 +147,7 @@ mod tests {
         assert_eq!(t.failed(a, t0), Failure::Counted);
         assert_eq!(t.failed(a, t0 + Duration::from_secs(1)), Failure::Counted);
         assert_eq!(t.check(a, t0 + Duration::from_secs(2)), Ok(()));
-        assert_eq!(t.failed(a, t0 + Duration::from_secs(2)), Failure::LockedOut);
+        assert_eq!(t.failed(a, t0 + Duration::from_secs(2)), Failure::LockedOut(60));
         assert_eq!(t.check(a, t0 + Duration::from_secs(2)), Err(60));
         assert_eq!(t.check(a, t0 + Duration::from_millis(61_500)), Err(1));
         // another address is not affected
@@ -182,7 +173,7 @@ mod tests {
     fn a_lockout_longer_than_a_day_is_a_day() {
         let t = Throttle::new(1, Duration::MAX);
         let t0 = Instant::now();
-        assert_eq!(t.failed(ip("192.0.2.1"), t0), Failure::LockedOut);
+        assert_eq!(t.failed(ip("192.0.2.1"), t0), Failure::LockedOut(86_400));
         assert_eq!(t.check(ip("192.0.2.1"), t0), Err(86_400));
     }
 
@@ -191,10 +182,10 @@ mod tests {
         let t = Throttle::new(2, Duration::from_secs(60));
         let t0 = Instant::now();
         t.failed(ip("2001:db8:1:2::1"), t0);
-        assert_eq!(t.failed(ip("2001:db8:1:ff:ffff::9"), t0), Failure::LockedOut, "another /64 of the same /56");
+        assert_eq!(t.failed(ip("2001:db8:1:ff:ffff::9"), t0), Failure::LockedOut(60), "another /64 of the same /56");
         assert_eq!(t.check(ip("2001:db8:1:100::1"), t0), Ok(()));
         t.failed(ip("::ffff:192.0.2.7"), t0);
-        assert_eq!(t.failed(ip("192.0.2.7"), t0), Failure::LockedOut);
+        assert_eq!(t.failed(ip("192.0.2.7"), t0), Failure::LockedOut(60));
     }
 
     #[test]

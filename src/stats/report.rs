@@ -7,7 +7,7 @@ use time::{Date, Duration, macros::format_description};
 
 use super::{ALL_KEYS, DAY_KEYS, Stats, day_number};
 use crate::error::{ErrorCode, NodeError};
-use crate::store::{Space, Visit, decode_counter};
+use crate::store::Visit;
 
 /// Longest period of one report, days.
 pub const MAX_DAYS: i64 = 366;
@@ -146,6 +146,7 @@ impl Stats {
             return Err(bad(format!("top is at most {MAX_TOP}")));
         }
         let (first, last, now) = (day_number(from), day_number(to), day_number(today));
+        let dates = || (0..=(to - from).whole_days()).map(|i| from + Duration::days(i));
         let want = |p: &str| q.prefix.as_deref().is_none_or(|w| w == p);
         let mut all: BTreeMap<String, Counts> = BTreeMap::new();
         self.scan_counters(ALL_KEYS, None, &mut |prefix, kind, n| {
@@ -161,11 +162,10 @@ impl Stats {
         match q.prefix.as_deref() {
             // One prefix: its four counters of each day, a seek per day (keys are day first, then prefix).
             Some(p) => {
-                for day in (0..=(to - from).whole_days()).map(|i| day_number(from + Duration::days(i))) {
-                    let base = format!("{DAY_KEYS}{day}/{p}/");
-                    self.store.scan(Space::Meta, base.as_bytes(), None, &mut |k, v| {
-                        if let [kind] = &k[base.len()..] {
-                            count(day, p, char::from(*kind), decode_counter(v));
+                for day in dates().map(day_number) {
+                    self.scan_counters(&format!("{DAY_KEYS}{day}/{p}/"), None, &mut |rest, kind, n| {
+                        if rest.is_empty() {
+                            count(day, p, kind, n);
                         }
                         Visit::Continue
                     })?;
@@ -214,8 +214,7 @@ impl Stats {
             (b.period.resolutions, b.registered, &a.prefix).cmp(&(a.period.resolutions, a.registered, &b.prefix))
         });
         rows.truncate(top);
-        let day_rows = (0..=(to - from).whole_days())
-            .map(|i| from + Duration::days(i))
+        let day_rows = dates()
             .map(|d| DayRow { date: format_date(d), counts: days.get(&day_number(d)).copied().unwrap_or_default() })
             .collect();
         let (h, m, _) = self.offset.as_hms();
