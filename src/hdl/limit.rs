@@ -64,11 +64,16 @@ impl SourceLimit {
         }
     }
 
-    /// Whether an answer of `bytes` to `source` at `now` may go out in full; if so, it is charged.
-    pub fn allow(&self, source: IpAddr, bytes: usize, now: Instant) -> bool {
-        if self.shards.is_empty() || self.exempt.iter().any(|n| n.contains(source)) {
-            return true;
-        }
+    /// Whether an answer of `bytes` to `source` may go out in full; if so, it is charged.
+    pub fn allow(&self, source: IpAddr, bytes: usize) -> bool {
+        // An exempt source, or no limit at all, costs no clock read and no lock.
+        self.shards.is_empty()
+            || self.exempt.iter().any(|n| n.contains(source))
+            || self.charge(source, bytes, Instant::now())
+    }
+
+    /// Whether an answer of `bytes` to `source` at `now` fits its block's budget; if so, it is charged.
+    fn charge(&self, source: IpAddr, bytes: usize, now: Instant) -> bool {
         let key = block(source, 24, 56);
         let shard = &self.shards[self.hasher.hash_one(key) as usize % SHARDS];
         let mut shard = shard.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -108,37 +113,37 @@ mod tests {
         let l = SourceLimit::new(1000, vec![]);
         let t0 = Instant::now();
         // 1,000 bytes of burst: answers of 400 bytes go out while the budget left covers them.
-        let sent: Vec<bool> = (0..4).map(|_| l.allow(ip("192.0.2.1"), 400, t0)).collect();
+        let sent: Vec<bool> = (0..4).map(|_| l.charge(ip("192.0.2.1"), 400, t0)).collect();
         assert_eq!(sent, [true, true, false, false]);
         // a small answer still fits in the 200 bytes left
-        assert!(l.allow(ip("192.0.2.1"), 150, t0));
+        assert!(l.charge(ip("192.0.2.1"), 150, t0));
         // the same /24 shares the budget; another block has its own
-        assert!(!l.allow(ip("192.0.2.200"), 400, t0));
-        assert!(l.allow(ip("192.0.3.1"), 400, t0));
+        assert!(!l.charge(ip("192.0.2.200"), 400, t0));
+        assert!(l.charge(ip("192.0.3.1"), 400, t0));
         // refilled at 1,000 bytes a second
-        assert!(!l.allow(ip("192.0.2.1"), 400, t0 + Duration::from_millis(300)), "50 bytes short");
-        assert!(l.allow(ip("192.0.2.1"), 400, t0 + Duration::from_millis(400)));
+        assert!(!l.charge(ip("192.0.2.1"), 400, t0 + Duration::from_millis(300)), "50 bytes short");
+        assert!(l.charge(ip("192.0.2.1"), 400, t0 + Duration::from_millis(400)));
         // never more than one second of burst
         let later = t0 + Duration::from_secs(60);
-        let sent = (0..5).filter(|_| l.allow(ip("192.0.2.1"), 400, later)).count();
+        let sent = (0..5).filter(|_| l.charge(ip("192.0.2.1"), 400, later)).count();
         assert_eq!(sent, 2);
         // an answer larger than the whole budget never goes out in full
-        assert!(!l.allow(ip("192.0.4.1"), 1001, later));
+        assert!(!l.charge(ip("192.0.4.1"), 1001, later));
     }
 
     #[test]
     fn ipv6_counts_per_56_exempt_networks_and_zero_are_unlimited() {
         let t0 = Instant::now();
         let l = SourceLimit::new(1000, vec!["127.0.0.0/8".parse().unwrap(), "2001:db8:ff::/48".parse().unwrap()]);
-        assert!(l.allow(ip("2001:db8:1:100::1"), 600, t0));
-        assert!(!l.allow(ip("2001:db8:1:1ff::2"), 600, t0), "same /56");
-        assert!(l.allow(ip("2001:db8:1:200::1"), 600, t0), "another /56");
+        assert!(l.charge(ip("2001:db8:1:100::1"), 600, t0));
+        assert!(!l.charge(ip("2001:db8:1:1ff::2"), 600, t0), "same /56");
+        assert!(l.charge(ip("2001:db8:1:200::1"), 600, t0), "another /56");
         for _ in 0..100 {
-            assert!(l.allow(ip("127.0.0.1"), 10_000, t0));
-            assert!(l.allow(ip("2001:db8:ff:1::1"), 10_000, t0));
+            assert!(l.allow(ip("127.0.0.1"), 10_000));
+            assert!(l.allow(ip("2001:db8:ff:1::1"), 10_000));
         }
         let off = SourceLimit::new(0, vec![]);
-        assert!((0..100).all(|_| off.allow(ip("192.0.2.1"), 10_000, t0)));
+        assert!((0..100).all(|_| off.allow(ip("192.0.2.1"), 10_000)));
     }
 
     #[test]
@@ -147,11 +152,11 @@ mod tests {
         let t0 = Instant::now();
         let mut refused = 0;
         for i in 0..(SHARDS * SHARD_CAPACITY * 2) as u32 {
-            refused += usize::from(!l.allow(IpAddr::V4((i << 8).into()), 10, t0));
+            refused += usize::from(!l.charge(IpAddr::V4((i << 8).into()), 10, t0));
         }
         assert!(refused >= SHARDS * SHARD_CAPACITY, "new sources beyond the bound get truncated answers: {refused}");
         let tracked: usize = l.shards.iter().map(|s| s.lock().unwrap().buckets.len()).sum();
         assert_eq!(tracked, SHARDS * SHARD_CAPACITY);
-        assert!(l.allow(ip("198.51.100.1"), 10, t0 + Duration::from_secs(2)), "idle entries were swept");
+        assert!(l.charge(ip("198.51.100.1"), 10, t0 + Duration::from_secs(2)), "idle entries were swept");
     }
 }

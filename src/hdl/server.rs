@@ -149,7 +149,7 @@ pub async fn serve_udp(
 /// budget ([`SourceLimit`]).
 fn answer(limits: &Limits, responder: &Responder, peer: SocketAddr, env: &Envelope, response: &[u8]) -> Vec<u8> {
     let full = udp_datagrams(env, response, limits.udp_max_response_packets);
-    if limits.udp_source_limit.allow(peer.ip(), full.len(), Instant::now()) {
+    if limits.udp_source_limit.allow(peer.ip(), full.len()) {
         return full;
     }
     responder.metrics().udp_limited();
