@@ -3,5 +3,4 @@
 # the crash test and the pyhandle interoperability test. Installs missing system prerequisites first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/prereqs.sh
-exec cargo test --all-targets "$@"
+exec scripts/cargo.sh test --all-targets "$@"
