@@ -94,10 +94,11 @@ if ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-rec
     exit 1
 fi
 
+installed=("${packages[@]}")
 check_all
 if ((${#missing[@]})); then
-    echo "prereqs: still missing after installing ${packages[*]}: ${missing[*]}." >&2
+    echo "prereqs: still missing after installing ${installed[*]}: ${missing[*]}." >&2
     echo "prereqs: install them by hand (for libclang, LIBCLANG_PATH may name its directory), then run this again." >&2
     exit 1
 fi
-echo "prereqs: installed ${packages[*]}" >&2
+echo "prereqs: installed ${installed[*]}" >&2
