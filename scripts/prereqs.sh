@@ -47,26 +47,27 @@ python_ok() { command -v python3 >/dev/null 2>&1 && python3 -c 'import venv, ens
 
 prometheus_ok() { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; }
 
-# check NAME PACKAGE: NAME_ok says whether it is there; PACKAGE is the Debian package that brings it.
+# check NAME PACKAGE WHAT: NAME_ok says whether it is there; PACKAGE is the Debian package that brings it.
 missing=()
 packages=()
 check() {
     if ! "$1_ok"; then
-        missing+=("$1")
+        missing+=("$3")
         packages+=("$2")
     fi
 }
 check_all() {
     missing=()
     packages=()
-    check ca ca-certificates
-    check cc gcc
-    check cxx g++
-    check libclang libclang-dev
-    check clang_headers libclang-dev
-    check python python3-venv
-    check prometheus prometheus
+    check ca ca-certificates "CA certificates"
+    check cc gcc "a C compiler (cc)"
+    check cxx g++ "a C++ compiler (c++)"
+    check libclang libclang-dev "libclang (libclang.so or libclang-N.so)"
+    check clang_headers libclang-dev "clang's headers (stddef.h)"
+    check python python3-venv "Python 3 with venv"
+    check prometheus prometheus "Prometheus and promtool"
 }
+list() { local IFS=, s; s="$*"; echo "${s//,/, }"; }
 
 if ! rust_ok; then
     echo "prereqs: the Rust toolchain (cargo and rustc 1.88 or newer) is missing or too old." >&2
@@ -77,8 +78,10 @@ fi
 check_all
 ((${#missing[@]})) || exit 0
 
-mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
-echo "prereqs: missing ${missing[*]}; installing the Debian packages ${packages[*]}" >&2
+unique=()
+for p in "${packages[@]}"; do [[ " ${unique[*]} " == *" $p "* ]] || unique+=("$p"); done
+packages=("${unique[@]}")
+echo "prereqs: missing: $(list "${missing[@]}")" >&2
 sudo=""
 if [[ $(id -u) -ne 0 ]]; then
     command -v sudo >/dev/null 2>&1 && sudo="sudo"
@@ -88,6 +91,7 @@ if ! command -v apt-get >/dev/null 2>&1 || { [[ $(id -u) -ne 0 ]] && [[ -z $sudo
     echo "prereqs: install by hand: ${packages[*]} (Debian/Ubuntu names), then run this again." >&2
     exit 1
 fi
+echo "prereqs: installing the Debian packages ${packages[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 if ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null; }; then
     echo "prereqs: 'apt-get install ${packages[*]}' failed (see above); install them, then run this again." >&2
@@ -97,7 +101,7 @@ fi
 installed=("${packages[@]}")
 check_all
 if ((${#missing[@]})); then
-    echo "prereqs: still missing after installing ${installed[*]}: ${missing[*]}." >&2
+    echo "prereqs: still missing after installing ${installed[*]}: $(list "${missing[@]}")." >&2
     echo "prereqs: install them by hand (for libclang, LIBCLANG_PATH may name its directory), then run this again." >&2
     exit 1
 fi
