@@ -152,7 +152,7 @@ started=$(date +%s)
 status=0
 in_root 'cd /root/idnode && scripts/test.sh' >"$logs/test.log" 2>&1 || status=$?
 test_time=$(elapsed "$started")
-counts=$(awk '/^test result:/ {p += $4; f += $6; i += $8; n++} END {printf "%d passed, %d failed, %d ignored in %d test binaries", p, f, i, n}' "$logs/test.log")
+counts=$(awk '/^test result:/ {p += $4; f += $6; i += $8} END {printf "%d passed, %d failed, %d ignored", p, f, i}' "$logs/test.log")
 
 say "installed by the scripts: $(grep -h '^prereqs: installed' "$logs/demo.log" "$logs/test.log" | sed 's/^prereqs: installed //' | paste -sd' ')"
 say "scripts/demo.sh: answered a resolution after $demo_time"
