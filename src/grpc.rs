@@ -15,7 +15,8 @@ use tonic::metadata::MetadataValue;
 use tonic::{Request, Status};
 
 use crate::error::{ErrorCode, NodeError};
-use crate::node::{Caller, Node, Origin};
+use crate::node::{Caller, Node};
+use crate::request::{Origin, Protocol};
 
 pub mod convert;
 mod observe;
@@ -63,11 +64,8 @@ pub(crate) struct Shared {
 impl Shared {
     /// The caller of a request, from `authorization` metadata, and where it came from.
     pub fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
-        let origin = req
-            .extensions()
-            .get::<Origin>()
-            .cloned()
-            .unwrap_or_else(|| Origin::new(crate::metrics::Protocol::Grpc, req.remote_addr()));
+        let origin =
+            req.extensions().get::<Origin>().cloned().unwrap_or_else(|| Origin::new(Protocol::Grpc, req.remote_addr()));
         let Some(v) = req.metadata().get("authorization") else { return Ok(Caller::new(None, origin)) };
         if !self.settings.secure && !self.settings.allow_insecure_auth {
             return Err(status(NodeError::new(
@@ -134,6 +132,9 @@ pub async fn routes(
         .add_service(reflection_v1alpha)
         .prepare()
         .into_axum_router()
-        .layer(axum::middleware::from_fn_with_state(shared.node, observe::observe));
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(crate::request::RequestMetrics::new(shared.node.metrics())),
+            observe::observe,
+        ));
     Ok((tonic::service::Routes::from(router), reporter))
 }

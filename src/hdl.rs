@@ -14,9 +14,9 @@ use bytes::Bytes;
 use md5::Digest as _;
 
 use crate::error::{ErrorCode, NodeError};
-use crate::metrics::{Operation, Outcome, Protocol};
-use crate::node::{Caller, Filter, Form, Node, Origin, Rendered, now};
+use crate::node::{Caller, Filter, Form, Node, Rendered, now};
 use crate::record::wire::put_bytes;
+use crate::request::{Operation, Origin, Outcome, Protocol, RequestMetrics};
 
 pub mod client;
 pub mod codec;
@@ -33,6 +33,7 @@ use codec::{
 #[derive(Clone)]
 pub struct Responder {
     node: Arc<Node>,
+    requests: Arc<RequestMetrics>,
     site: Arc<Vec<u8>>,
     site_serial: u16,
 }
@@ -65,7 +66,8 @@ fn error_body(message: &str) -> Vec<u8> {
 impl Responder {
     /// A responder answering with `site` (binary `HS_SITE` data) for site-info requests.
     pub fn new(node: Arc<Node>, site: Vec<u8>, site_serial: u16) -> Self {
-        Self { node, site: Arc::new(site), site_serial }
+        let requests = Arc::new(RequestMetrics::new(node.metrics()));
+        Self { node, requests, site: Arc::new(site), site_serial }
     }
 
     fn header(&self, req: &Header, response_code: u32) -> Header {
@@ -96,7 +98,7 @@ impl Responder {
         let start = std::time::Instant::now();
         let protocol = origin.protocol;
         let (op, rc, response) = self.answer(env, message, &Caller::new(None, origin));
-        self.node.metrics().request(protocol, op, Outcome::from_response_code(rc), start.elapsed());
+        self.requests.record(protocol, op, Outcome::from_response_code(rc), start.elapsed());
         response
     }
 
@@ -108,18 +110,13 @@ impl Responder {
 
     /// The "too busy" answer to `message`, counted as shed.
     pub fn busy(&self, protocol: Protocol, message: &[u8]) -> Vec<u8> {
-        self.node.metrics().request(protocol, operation(message), Outcome::Overloaded, std::time::Duration::ZERO);
+        self.requests.record(protocol, operation(message), Outcome::Overloaded, std::time::Duration::ZERO);
         self.error(&Header::default(), rc::TOO_BUSY, "server too busy; retry later")
     }
 
     /// The node answering.
     pub fn node(&self) -> &Arc<Node> {
         &self.node
-    }
-
-    /// The metrics of the node.
-    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
-        self.node.metrics()
     }
 
     /// The answer to a request: its operation, response code and message.

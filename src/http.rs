@@ -23,6 +23,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::{ErrorCode, NodeError};
 use crate::node::Node;
+use crate::request::RequestMetrics;
 
 pub(crate) mod auth;
 mod cors;
@@ -55,6 +56,7 @@ pub struct HttpSettings {
 #[derive(Clone)]
 pub struct AppState {
     node: Arc<Node>,
+    requests: Arc<RequestMetrics>,
     settings: Arc<HttpSettings>,
     permits: Arc<Semaphore>,
 }
@@ -63,7 +65,8 @@ pub struct AppState {
 pub fn router(node: Arc<Node>, settings: HttpSettings) -> Router {
     let permits = Arc::new(Semaphore::new(settings.max_concurrent_requests));
     let cors = settings.cors;
-    let state = AppState { node, settings: Arc::new(settings), permits };
+    let requests = Arc::new(RequestMetrics::new(node.metrics()));
+    let state = AppState { node, requests, settings: Arc::new(settings), permits };
     let app = Router::new()
         .route("/api/handles", get(list::list_handles))
         .route("/api/handles/", get(list::list_handles))

@@ -6,7 +6,9 @@
 //! - [`record`]: handle values, permissions and their codecs (wire/storage bytes, JSON, `HS_ADMIN`, `HS_SITE`).
 //! - [`store`]: the object-safe [`store::Store`] trait, `RocksStore` (the embedded default) and `MemoryStore`.
 //! - [`node`]: the service core (resolve, register, authorize); knows nothing of any protocol.
-//! - [`metrics`]: metric names, descriptions and per-node handles on a Prometheus recorder.
+//! - [`metrics`]: a Prometheus recorder per node on which each part registers its own labelled series.
+//! - [`connection`]: connections that count their bytes and themselves, for every listener.
+//! - [`request`]: what every door shares about a request: protocol, operation, outcome, origin, request id.
 //! - [`net`]: client addresses and blocks as the limits count them, CIDR networks.
 //! - [`error`]: error codes mapped once to Handle response codes and HTTP statuses.
 //! - [`http`]: the Handle.Net-compatible REST API (axum), a thin adapter over [`node`].
@@ -27,6 +29,7 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod connection;
 pub mod dataset;
 pub mod demo;
 pub mod error;
@@ -40,6 +43,7 @@ pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod record;
+pub mod request;
 #[cfg(feature = "rocksdb")]
 pub mod server;
 pub mod stats;

@@ -16,11 +16,13 @@ use crate::record::wire::{StoredRecord, decode_record};
 use crate::stats::Stats;
 use crate::store::{Space, Store};
 use cache::RecordCache;
+use counters::CoreMetrics;
 use throttle::Throttle;
 
 mod auth;
 mod cache;
 mod commit;
+mod counters;
 mod list;
 mod read;
 mod reports;
@@ -30,7 +32,7 @@ mod write;
 
 pub use write::{PutOutcome, RecordMode, ValueMode};
 
-pub use auth::{Caller, Identity, Origin};
+pub use auth::{Caller, Identity};
 pub use cache::{CacheFigures, Form, Rendered, SharedRecord};
 pub use list::Page;
 pub use read::{Filter, Resolution};
@@ -60,6 +62,7 @@ pub struct Node {
     stripes: Vec<Mutex<()>>,
     cache: RecordCache,
     metrics: Arc<Metrics>,
+    counters: CoreMetrics,
     stats: Stats,
     audit: Audit,
     throttle: Throttle,
@@ -71,16 +74,6 @@ impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Node").field("settings", &self.settings).finish_non_exhaustive()
     }
-}
-
-/// A new request id: 16 hex digits, unique within this process and unlikely to repeat across restarts.
-pub fn request_id() -> String {
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static BASE: OnceLock<u64> = OnceLock::new();
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let base = *BASE.get_or_init(|| rand::random::<u64>() & 0xffff_ffff_0000_0000);
-    format!("{:016x}", base.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)))
 }
 
 /// Runs `f` on the blocking pool inside the caller's tracing span (so its logs keep the request id).
@@ -117,6 +110,7 @@ impl Node {
             settings,
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             cache: RecordCache::new(0, LOCK_STRIPES),
+            counters: CoreMetrics::new(&metrics),
             metrics,
             throttle: Throttle::off(),
             reports: reports::Reports::default(),
@@ -172,7 +166,7 @@ impl Node {
         &self.store
     }
 
-    /// The metrics this core records into.
+    /// The recorder this core and its doors record into.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
     }

@@ -16,13 +16,14 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::connection::{ConnectionMetrics, Tracked};
 use crate::demo;
 use crate::grpc::{self, GrpcSettings};
 use crate::http::{self, HttpSettings};
-use crate::metrics::io::Tracked;
-use crate::metrics::{Metrics, Protocol};
+use crate::metrics::Metrics;
 use crate::node::{Node, NodeSettings};
 use crate::record::wire::encode_record;
+use crate::request::Protocol;
 use crate::store::{Batch, RocksStore, Space, Store};
 use coalesce::Coalesced;
 
@@ -31,6 +32,7 @@ mod background;
 pub(crate) mod coalesce;
 mod handle;
 mod rest;
+mod scrape;
 
 pub use admin::Health;
 pub use handle::own_site;
@@ -52,6 +54,7 @@ pub struct Running {
     /// The node's phase.
     pub health: Arc<Health>,
     health_reporter: tonic_health::server::HealthReporter,
+    ready: metrics::Gauge,
     stop: watch::Sender<bool>,
     servers: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
     periodic: Vec<JoinHandle<()>>,
@@ -62,7 +65,7 @@ impl Running {
     /// Turns not-ready, stops accepting, lets requests in flight finish, flushes the statistics and the store.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.health.set_stopping();
-        self.node.metrics().set_ready(false);
+        self.ready.set(0.0);
         grpc::set_health(&self.health_reporter, false).await;
         let _ = self.stop.send(true);
         // Listeners stop accepting at once; a connection still open after the grace period (a client sending its
@@ -120,6 +123,11 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         tokio::task::spawn_blocking(move || open_store(&cfg, with_demo)).await??
     };
     let metrics = Arc::new(Metrics::new());
+    let connections = Arc::new(ConnectionMetrics::new(&metrics));
+    let ready = metrics.gauge(
+        "idnode_node_ready",
+        "1 when the node is ready to serve (store open, listeners bound, not shutting down).",
+    );
     let settings = NodeSettings { prefixes: cfg.homed_prefixes()?, suffix_case: cfg.node.suffix_case };
     let node = Arc::new(
         Node::with_metrics(store, settings, metrics.clone(), cfg.statistics.utc_offset_minutes)
@@ -162,11 +170,11 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     if cfg.grpc.on_http_port {
         app = with_grpc(app, grpc_routes.clone());
     }
-    let (http_addr, task) = rest::serve(&cfg, app, &metrics, stopped.clone()).await?;
+    let (http_addr, task) = rest::serve(&cfg, app, &connections, stopped.clone()).await?;
     tracing::info!(addr = %http_addr, https, "REST API listening");
     let mut servers = vec![("HTTP", task)];
     let grpc_addr = if cfg.grpc.enabled {
-        let (addr, task) = serve_grpc(&cfg, grpc_routes, &metrics, stopped.clone()).await?;
+        let (addr, task) = serve_grpc(&cfg, grpc_routes, &connections, stopped.clone()).await?;
         tracing::info!(addr = %addr, tls = https, "gRPC API listening");
         servers.push(("gRPC", task));
         Some(addr)
@@ -174,7 +182,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         None
     };
     let handle_addrs = if cfg.handle.enabled {
-        let addrs = handle::serve_handle(&cfg, node.clone(), http_addr, stopped.clone()).await?;
+        let addrs = handle::serve_handle(&cfg, node.clone(), &connections, http_addr, stopped.clone()).await?;
         tracing::info!(udp = %addrs.0, tcp = %addrs.1, "Handle protocol listening");
         Some(addrs)
     } else {
@@ -185,6 +193,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
             node: node.clone(),
             health: health.clone(),
             allow_insecure_auth: cfg.http.allow_insecure_auth || cfg.admin.listen.ip().is_loopback(),
+            scrape: Arc::new(scrape::Scrape::new(&metrics)),
         };
         let listener = tokio::net::TcpListener::bind(cfg.admin.listen)
             .await
@@ -208,7 +217,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     };
     let periodic = background::spawn(&cfg, &node, &stopped).context("starting the maintenance thread")?;
     health.set_ready();
-    metrics.set_ready(true);
+    ready.set(1.0);
     grpc::set_health(&health_reporter, true).await;
     tracing::info!("node ready");
     Ok(Running {
@@ -220,6 +229,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         node,
         health,
         health_reporter,
+        ready,
         stop,
         servers,
         periodic,
@@ -249,7 +259,7 @@ fn with_grpc(rest: axum::Router, grpc: tonic::service::Routes) -> axum::Router {
 async fn serve_grpc(
     cfg: &Config,
     routes: tonic::service::Routes,
-    metrics: &Arc<Metrics>,
+    metrics: &Arc<ConnectionMetrics>,
     stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
     let listener = tokio::net::TcpListener::bind(cfg.grpc.listen)

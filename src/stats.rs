@@ -17,12 +17,43 @@ use std::sync::{Arc, RwLock};
 
 use time::{Date, OffsetDateTime, UtcOffset};
 
-use crate::metrics::Change;
+use crate::metrics::Label;
 use crate::store::{Batch, Space, Store, StoreError, Visit, decode_counter};
 
 mod report;
 
 pub use report::{Counts, DayRow, PrefixRow, Report, ReportQuery, parse_date};
+
+/// A committed change of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A new handle.
+    Create,
+    /// Values of an existing handle added, replaced or removed.
+    Update,
+    /// A handle deleted.
+    Delete,
+}
+
+impl Change {
+    /// Every kind of change, in declaration order.
+    pub const ALL: [Change; 3] = [Change::Create, Change::Update, Change::Delete];
+}
+
+impl Label for Change {
+    const KEY: &'static str = "change";
+    const ALL: &'static [Self] = &Change::ALL;
+    fn value(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        }
+    }
+    fn index(self) -> usize {
+        self as usize
+    }
+}
 
 /// The pseudo-prefix of misses under prefixes with no record on this node.
 pub const OTHER: &str = "(other)";

@@ -17,10 +17,9 @@ use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use tracing::Instrument as _;
 
-use crate::http::observe::{REQUEST_ID, client_request_id, request_id_header};
-use crate::metrics::io::Peer;
-use crate::metrics::{Metrics, Operation, Outcome, Protocol};
-use crate::node::{Node, Origin, request_id};
+use crate::connection::Peer;
+use crate::http::observe::request_id_header;
+use crate::request::{Operation, Origin, Outcome, Protocol, REQUEST_ID, RequestMetrics, take_request_id};
 
 fn operation(path: &str) -> Operation {
     let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or(("", ""));
@@ -50,14 +49,14 @@ fn outcome(headers: &HeaderMap) -> Option<Outcome> {
 
 /// Records the call when its final status is known.
 struct Finish {
-    metrics: Arc<Metrics>,
+    metrics: Arc<RequestMetrics>,
     op: Operation,
     start: Instant,
 }
 
 impl Finish {
     fn record(self, outcome: Outcome) {
-        self.metrics.request(Protocol::Grpc, self.op, outcome, self.start.elapsed());
+        self.metrics.record(Protocol::Grpc, self.op, outcome, self.start.elapsed());
     }
 }
 
@@ -99,7 +98,7 @@ impl http_body::Body for Observed {
 }
 
 /// The middleware.
-pub async fn observe(State(node): State<Arc<Node>>, mut req: Request, next: Next) -> Response {
+pub async fn observe(State(metrics): State<Arc<RequestMetrics>>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
     let op = operation(req.uri().path());
     let peer = req
@@ -107,7 +106,7 @@ pub async fn observe(State(node): State<Arc<Node>>, mut req: Request, next: Next
         .get::<tonic::transport::server::TcpConnectInfo>()
         .and_then(|c| c.remote_addr())
         .or_else(|| req.extensions().get::<ConnectInfo<Peer>>().map(|c| c.0.0));
-    let id = client_request_id(req.headers().get(REQUEST_ID)).unwrap_or_else(request_id);
+    let id = take_request_id(req.headers().get(REQUEST_ID).map(|v| v.as_bytes()));
     let span = tracing::info_span!("request", request_id = %id, protocol = "grpc", method = %req.uri().path());
     req.extensions_mut().insert(Origin::new(Protocol::Grpc, peer).with_request_id(id.as_str()));
     let resp = next.run(req).instrument(span).await;
@@ -115,7 +114,7 @@ pub async fn observe(State(node): State<Arc<Node>>, mut req: Request, next: Next
     if let Some(v) = request_id_header(&id) {
         parts.headers.insert(REQUEST_ID, v);
     }
-    let finish = Finish { metrics: node.metrics().clone(), op, start };
+    let finish = Finish { metrics, op, start };
     if let Some(o) = outcome(&parts.headers) {
         finish.record(o);
         return Response::from_parts(parts, body);

@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::{Shared, pb, status};
 use crate::error::NodeError;
-use crate::node::Origin;
+use crate::request::Origin;
 use crate::stats::{Counts, Report, ReportQuery, parse_date};
 
 /// The `idnode.v1.Statistics` service.

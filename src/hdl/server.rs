@@ -15,9 +15,8 @@ use super::codec::{
 };
 use super::limit::SourceLimit;
 use super::udp::{Datagrams, RecvBuffers};
-use crate::metrics::Protocol;
-use crate::metrics::io::Tracked;
-use crate::node::Origin;
+use crate::connection::{ConnectionMetrics, Tracked};
+use crate::request::{Origin, Protocol};
 
 /// Limits of the listeners.
 #[derive(Debug, Clone)]
@@ -68,6 +67,23 @@ struct Partial {
 const MAX_PARTIALS: usize = 1024;
 const PARTIAL_TTL: Duration = Duration::from_secs(5);
 
+/// What the listeners count beside the requests: traffic, connections, and UDP answers the budget truncated.
+#[derive(Clone)]
+struct Counted {
+    connections: Arc<ConnectionMetrics>,
+    udp_limited: metrics::Counter,
+}
+
+impl Counted {
+    fn new(responder: &Responder, connections: Arc<ConnectionMetrics>) -> Self {
+        let udp_limited = responder.node().metrics().counter(
+            "idnode_handle_udp_limited_total",
+            "Handle UDP answers sent truncated (retry over TCP): their source block was over its budget.",
+        );
+        Self { connections, udp_limited }
+    }
+}
+
 /// What the datagrams of one receive asked for: complete requests, and answers already made (errors).
 #[derive(Default)]
 struct Received {
@@ -78,8 +94,8 @@ struct Received {
 
 impl Received {
     /// Takes one datagram: a whole request, a part of one, or garbage (dropped).
-    fn datagram(&mut self, responder: &Responder, packet: &[u8], peer: SocketAddr) {
-        responder.metrics().bytes(Protocol::HandleUdp, packet.len() as u64, 0);
+    fn datagram(&mut self, responder: &Responder, counted: &Counted, packet: &[u8], peer: SocketAddr) {
+        counted.connections.bytes(Protocol::HandleUdp, packet.len() as u64, 0);
         let Ok(env) = Envelope::decode(packet) else { return };
         let Ok(total) = env.checked_len() else {
             let msg = responder.error(&Header::default(), rc::PROTOCOL_ERROR, "message length outside the limits");
@@ -106,15 +122,17 @@ pub async fn serve_udp(
     responder: Responder,
     limits: Limits,
     permits: Arc<Semaphore>,
+    connections: Arc<ConnectionMetrics>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let counted = Counted::new(&responder, connections);
     let socket = Arc::new(socket);
     let inline = !responder.node().blocking_reads();
     let mut bufs = RecvBuffers::new(32);
     let mut received = Received::default();
     loop {
         let r = tokio::select! {
-            r = socket.recv(&mut bufs, |packet, peer| received.datagram(&responder, packet, peer)) => r,
+            r = socket.recv(&mut bufs, |packet, peer| received.datagram(&responder, &counted, packet, peer)) => r,
             _ = stop.wait_for(|s| *s) => return,
         };
         if r.is_err() {
@@ -129,30 +147,31 @@ pub async fn serve_udp(
             };
             if inline {
                 let response = responder.respond_from(&env, &message, origin);
-                received.answers.push((peer, answer(&limits, &responder, peer, &env, &response)));
+                received.answers.push((peer, answer(&limits, &counted, peer, &env, &response)));
                 continue;
             }
-            let (socket, responder, limits) = (socket.clone(), responder.clone(), limits.clone());
+            let (socket, responder, limits, counted) =
+                (socket.clone(), responder.clone(), limits.clone(), counted.clone());
             tokio::spawn(async move {
                 let response = responder.respond_read(env, message, origin).await;
-                send(&socket, &responder, peer, &answer(&limits, &responder, peer, &env, &response)).await;
+                send(&socket, &counted, peer, &answer(&limits, &counted, peer, &env, &response)).await;
                 drop(permit);
             });
         }
         for (peer, datagrams) in received.answers.drain(..) {
-            send(&socket, &responder, peer, &datagrams).await;
+            send(&socket, &counted, peer, &datagrams).await;
         }
     }
 }
 
 /// The datagrams of an answer to `peer`: in full, or truncated when they would take `peer`'s block over its
 /// budget ([`SourceLimit`]).
-fn answer(limits: &Limits, responder: &Responder, peer: SocketAddr, env: &Envelope, response: &[u8]) -> Vec<u8> {
+fn answer(limits: &Limits, counted: &Counted, peer: SocketAddr, env: &Envelope, response: &[u8]) -> Vec<u8> {
     let full = udp_datagrams(env, response, limits.udp_max_response_packets);
     if limits.udp_source_limit.allow(peer.ip(), full.len()) {
         return full;
     }
-    responder.metrics().udp_limited();
+    counted.udp_limited.increment(1);
     udp_datagrams(env, response, 0)
 }
 
@@ -190,14 +209,20 @@ fn reassemble(
     }
 }
 
-async fn send(socket: &Datagrams, responder: &Responder, peer: SocketAddr, datagrams: &[u8]) {
+async fn send(socket: &Datagrams, counted: &Counted, peer: SocketAddr, datagrams: &[u8]) {
     if socket.send(peer, datagrams, UDP_PACKET_LEN).await.is_ok() {
-        responder.metrics().bytes(Protocol::HandleUdp, 0, datagrams.len() as u64);
+        counted.connections.bytes(Protocol::HandleUdp, 0, datagrams.len() as u64);
     }
 }
 
 /// Serves TCP until `stop` turns true.
-pub async fn serve_tcp(listener: TcpListener, responder: Responder, limits: Limits, mut stop: watch::Receiver<bool>) {
+pub async fn serve_tcp(
+    listener: TcpListener,
+    responder: Responder,
+    limits: Limits,
+    counted: Arc<ConnectionMetrics>,
+    mut stop: watch::Receiver<bool>,
+) {
     let connections = Arc::new(Semaphore::new(limits.max_tcp_connections));
     let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
     loop {
@@ -210,7 +235,7 @@ pub async fn serve_tcp(listener: TcpListener, responder: Responder, limits: Limi
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let stream = Tracked::new(stream, responder.metrics().clone(), Protocol::HandleTcp);
+        let stream = Tracked::new(stream, counted.clone(), Protocol::HandleTcp);
         let (responder, limits, in_flight, stop) = (responder.clone(), limits.clone(), in_flight.clone(), stop.clone());
         tokio::spawn(async move {
             connection(stream, peer, responder, limits, in_flight, stop).await;

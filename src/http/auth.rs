@@ -3,7 +3,8 @@
 use axum::http::{HeaderMap, header};
 
 use crate::error::{ErrorCode, NodeError};
-use crate::node::{Caller, Node, Origin};
+use crate::node::{Caller, Node};
+use crate::request::Origin;
 
 /// Authenticates the request's credentials, if any. `secure` is whether the connection is TLS.
 pub fn caller(

@@ -15,7 +15,7 @@ use axum::response::Response;
 use tower::{Layer, ServiceExt, service_fn};
 use tower_http::cors::{Any, CorsLayer};
 
-use super::observe::REQUEST_ID;
+use crate::request::REQUEST_ID;
 
 /// The layer of every answer but the fast path's.
 pub fn layer() -> CorsLayer {

@@ -20,10 +20,10 @@ use percent_encoding::percent_decode_str;
 use super::AppState;
 use super::cors::Added;
 use super::handles::{PATH_PREFIX, plain_answer};
-use super::observe::{REQUEST_ID, client_request_id, request_id_header};
+use super::observe::request_id_header;
 use super::reply::{self, Caching, Render};
-use crate::metrics::{Operation, Outcome, Protocol};
-use crate::node::{now, request_id};
+use crate::node::now;
+use crate::request::{Operation, Outcome, Protocol, REQUEST_ID, take_request_id};
 
 /// What the fast path needs: the handlers' state and, when CORS is on, the headers its layer would add.
 #[derive(Clone)]
@@ -65,13 +65,13 @@ fn answer(fast: &Fast, req: &Request) -> Option<Response> {
     let r = plain_answer(&res);
     let caching = Caching::Public(res.max_age(now()));
     let mut resp = reply::answer(StatusCode::OK, r.body, Render::JSON, Some(r.tag), caching, Some(headers));
-    let id = client_request_id(headers.get(REQUEST_ID)).unwrap_or_else(request_id);
+    let id = take_request_id(headers.get(REQUEST_ID).map(|v| v.as_bytes()));
     if let Some(v) = request_id_header(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }
     if let Some(cors) = &fast.cors {
         cors.apply(resp.headers_mut());
     }
-    state.node.metrics().request(Protocol::Rest, Operation::Resolve, Outcome::Ok, start.elapsed());
+    state.requests.record(Protocol::Rest, Operation::Resolve, Outcome::Ok, start.elapsed());
     Some(resp)
 }

@@ -14,10 +14,10 @@ use super::query::{IndexParam, Params};
 use super::reply::{self, ApiError, Caching, Render};
 use super::{AppState, auth};
 use crate::error::ErrorCode;
-use crate::metrics::Protocol;
-use crate::node::{Caller, Filter, Form, Origin, PutOutcome, Rendered, Resolution, ValueMode, now};
+use crate::node::{Caller, Filter, Form, PutOutcome, Rendered, Resolution, ValueMode, now};
 use crate::record::HandleValue;
 use crate::record::json::{ValueJson, parse_values, value_json};
+use crate::request::{Origin, Protocol};
 
 /// Where the identifiers are.
 pub(super) const PATH_PREFIX: &str = "/api/handles/";

@@ -12,7 +12,8 @@ use super::reply::{self, ApiError, Caching, Render};
 use super::{AppState, auth};
 use crate::error::ErrorCode;
 use crate::id::Prefix;
-use crate::node::{Origin, Page};
+use crate::node::Page;
+use crate::request::Origin;
 
 /// Handles per page when `page` is given without `pageSize`.
 const DEFAULT_PAGE_SIZE: u64 = 1000;

@@ -10,19 +10,9 @@ use axum::response::Response;
 use tracing::Instrument as _;
 
 use super::AppState;
+use crate::connection::Peer;
 use crate::error::ErrorCode;
-use crate::metrics::io::Peer;
-use crate::metrics::{Operation, Outcome, Protocol};
-use crate::node::{Origin, request_id};
-
-/// The request id header.
-pub const REQUEST_ID: &str = "x-request-id";
-
-/// The request id the client sent, when it is 1 to 128 visible ASCII characters.
-pub fn client_request_id(value: Option<&HeaderValue>) -> Option<String> {
-    let v = value?.to_str().ok()?;
-    (!v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic())).then(|| v.to_owned())
-}
+use crate::request::{Operation, Origin, Outcome, Protocol, REQUEST_ID, take_request_id};
 
 /// The `x-request-id` answer header for `id`, marked never to be indexed by HTTP/2's header compression: a
 /// value that never repeats would only push reusable entries out of the table.
@@ -56,7 +46,7 @@ fn operation(method: &Method, path: &str, query: Option<&str>) -> Operation {
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
     let peer = req.extensions().get::<ConnectInfo<Peer>>().map(|c| c.0.0);
-    let id = client_request_id(req.headers().get(REQUEST_ID)).unwrap_or_else(request_id);
+    let id = take_request_id(req.headers().get(REQUEST_ID).map(|v| v.as_bytes()));
     let op = operation(req.method(), req.uri().path(), req.uri().query());
     // The span (named for the protocol) carries only the request id: its fields are formatted on every request.
     // The method is in the "served" event.
@@ -70,7 +60,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         .get::<ErrorCode>()
         .map_or_else(|| Outcome::from_http_status(status), |c| Outcome::from_code(*c));
     let elapsed = start.elapsed();
-    state.node.metrics().request(Protocol::Rest, op, outcome, elapsed);
+    state.requests.record(Protocol::Rest, op, outcome, elapsed);
     if let Some(v) = request_id_header(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }

@@ -10,7 +10,7 @@ use super::AppState;
 use super::query::Params;
 use super::reply::{self, ApiError, Caching, Render};
 use crate::error::{ErrorCode, NodeError};
-use crate::node::Origin;
+use crate::request::Origin;
 use crate::stats::{ReportQuery, parse_date};
 
 /// Reads the report query from the parameters.

@@ -11,17 +11,15 @@ use base64::engine::general_purpose::STANDARD as B64;
 use percent_encoding::percent_decode;
 use subtle::ConstantTimeEq;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
 use super::Node;
 use super::throttle::Failure;
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, Prefix};
-use crate::metrics::Protocol;
 use crate::record::admin::{AdminRef, decode_vlist, perm};
 use crate::record::{HandleValue, types};
+use crate::request::Origin;
 
 /// Deepest nesting of `HS_VLIST` groups followed.
 const MAX_GROUP_DEPTH: usize = 4;
@@ -57,36 +55,6 @@ impl Identity {
 impl std::fmt::Display for Identity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}", self.index, self.handle)
-    }
-}
-
-/// Where a request came from: the protocol, the client's address and the request id, for the audit log, the
-/// logs and the metrics.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    /// The door it came through.
-    pub protocol: Protocol,
-    /// The client's address, when known.
-    pub peer: Option<SocketAddr>,
-    /// The request id (`x-request-id`), when known.
-    pub request_id: Option<Arc<str>>,
-}
-
-impl Origin {
-    /// A request from `peer` through `protocol`.
-    pub fn new(protocol: Protocol, peer: Option<SocketAddr>) -> Self {
-        Self { protocol, peer, request_id: None }
-    }
-
-    /// A request made inside the process (demo data, tests, benchmarks).
-    pub fn internal() -> Self {
-        Self::new(Protocol::Internal, None)
-    }
-
-    /// The same origin with a request id.
-    pub fn with_request_id(mut self, id: impl Into<Arc<str>>) -> Self {
-        self.request_id = Some(id.into());
-        self
     }
 }
 
@@ -199,7 +167,7 @@ impl Node {
                     self.write_refusal(&caller, "authenticate", "", "", &e);
                     if let Failure::LockedOut(secs) = self.throttle.failed(peer, now) {
                         tracing::warn!(peer = ?caller.origin().peer, secs, "authentication locked out after repeated failures");
-                        self.metrics.auth_lockout();
+                        self.counters.auth_lockout();
                         self.write_refusal(&caller, "authenticate", "", "", &locked_out(secs));
                     }
                 }

@@ -7,9 +7,9 @@ use super::{Caller, Node};
 use crate::audit::Event;
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
-use crate::metrics::Change;
 use crate::record::wire::encode_record;
 use crate::record::{HandleValue, types};
+use crate::stats::Change;
 use crate::store::{Batch, Space};
 
 /// Value types whose change is an administrative change.
@@ -89,8 +89,8 @@ impl Node {
             digest = entry.digest.as_deref().unwrap_or(""),
             "committed"
         );
-        self.metrics.registration(change);
-        self.metrics.audited(false);
+        self.counters.registration(change);
+        self.counters.audited(false);
         Ok(())
     }
 
@@ -116,7 +116,7 @@ impl Node {
         event.result = format!("denied: {}", e.message);
         let entry = self.audit.entry(event);
         match self.audit.write(&entry) {
-            Ok(()) => self.metrics.audited(true),
+            Ok(()) => self.counters.audited(true),
             Err(err) => tracing::error!(error = %err, "cannot write an audit entry"),
         }
     }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use super::{Caller, Form, Node, Rendered, SharedRecord};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
-use crate::metrics::{Outcome, Protocol};
 use crate::record::HandleValue;
 use crate::record::admin::perm;
+use crate::request::{Outcome, Protocol};
 
 /// Which values a resolution asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl Node {
             Ok(_) => Outcome::NotFound,
             Err(e) => Outcome::from_code(e.code),
         };
-        self.metrics.resolution(caller.origin().protocol, outcome);
+        self.counters.resolution(caller.origin().protocol, outcome);
         match &r {
             Ok(_) => self.stats.count_resolution(h.prefix_key(), true),
             Err(e) if e.code == ErrorCode::HandleNotFound => self.stats.count_resolution(h.prefix_key(), false),
@@ -97,7 +97,7 @@ impl Node {
     pub fn resolve_cached_public(&self, h: &Handle, spelled: &str, protocol: Protocol) -> Option<Resolution> {
         self.check_responsible(h).ok()?;
         let shared = self.cache.get_if(h.key(), |s| s.record.handle == spelled)?;
-        self.metrics.resolution(protocol, Outcome::Ok);
+        self.counters.resolution(protocol, Outcome::Ok);
         self.stats.count_resolution(h.prefix_key(), true);
         Some(Resolution { shared, picked: None, matched: true })
     }

@@ -15,8 +15,8 @@ use crate::audit::AuditQuery;
 use crate::error::{ErrorCode, NodeError};
 use crate::http::query::Params;
 use crate::http::reply::{self, ApiError, Caching, Render};
-use crate::metrics::Protocol;
-use crate::node::{Node, Origin};
+use crate::node::Node;
+use crate::request::{Origin, Protocol};
 use crate::store::{Space, Store};
 
 /// The phase of the node, as `/readyz` and the gRPC health service report it.
@@ -59,6 +59,8 @@ pub struct AdminState {
     pub health: Arc<Health>,
     /// Accept credentials over plain HTTP.
     pub allow_insecure_auth: bool,
+    /// The figures read at each scrape.
+    pub scrape: Arc<super::scrape::Scrape>,
 }
 
 /// The admin router.
@@ -73,9 +75,12 @@ pub fn router(state: AdminState) -> Router {
 
 async fn metrics(State(s): State<AdminState>) -> Response {
     let node = s.node.clone();
-    match tokio::task::spawn_blocking(move || node.metrics().render(&node.store().figures(), &node.cache_figures()))
-        .await
-    {
+    let scrape = s.scrape.clone();
+    let render = move || {
+        scrape.observe(&node.store().figures(), &node.cache_figures());
+        node.metrics().render()
+    };
+    match tokio::task::spawn_blocking(render).await {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "metrics task failed\n").into_response(),
     }

@@ -57,10 +57,14 @@ async fn run(maintenance: &LowPriority, work: impl FnOnce() + Send + 'static) {
 pub fn spawn(cfg: &Config, node: &Arc<Node>, stop: &watch::Receiver<bool>) -> std::io::Result<Vec<JoinHandle<()>>> {
     let m = LowPriority::start("idnode-maint", 19, MAINTENANCE_QUEUE)?;
     let n = node.clone();
+    let [flushed, failed] = ["ok", "error"].map(|result| {
+        let help = "Flushes of the resolution statistics to the store, by result.";
+        node.metrics().counter_with("idnode_stats_flushes_total", help, &[("result", result)])
+    });
     let flush = move || match n.stats().flush() {
-        Ok(()) => n.metrics().stats_flushed(true),
+        Ok(()) => flushed.increment(1),
         Err(e) => {
-            n.metrics().stats_flushed(false);
+            failed.increment(1);
             tracing::error!(error = %e, "cannot flush statistics; they stay counted for the next flush");
         }
     };

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::connection::ConnectionMetrics;
 use crate::node::Node;
 
 /// This node's `HS_SITE`: one server, its UDP and TCP query interfaces and its REST interface.
@@ -44,6 +45,7 @@ pub fn own_site(cfg: &Config, udp: SocketAddr, tcp: SocketAddr, http: SocketAddr
 pub(super) async fn serve_handle(
     cfg: &Config,
     node: Arc<Node>,
+    connections: &Arc<ConnectionMetrics>,
     http_addr: SocketAddr,
     stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, SocketAddr)> {
@@ -75,9 +77,9 @@ pub(super) async fn serve_handle(
     for socket in udp {
         let socket = crate::hdl::udp::Datagrams::new(socket).context("setting up a UDP socket")?;
         let (responder, limits, in_flight) = (responder.clone(), limits.clone(), in_flight.clone());
-        tokio::spawn(hdl::serve_udp(socket, responder, limits, in_flight, stopped.clone()));
+        tokio::spawn(hdl::serve_udp(socket, responder, limits, in_flight, connections.clone(), stopped.clone()));
     }
-    tokio::spawn(hdl::serve_tcp(tcp, responder, limits, stopped));
+    tokio::spawn(hdl::serve_tcp(tcp, responder, limits, connections.clone(), stopped));
     Ok((udp_addr, tcp_addr))
 }
 

@@ -17,15 +17,18 @@ use tokio::task::JoinHandle;
 
 use super::{per_core, stopping};
 use crate::config::Config;
-use crate::metrics::io::{Peer, TrackedAcceptor, TrackedListener};
-use crate::metrics::{Metrics, Protocol};
+use tokio::net::TcpStream;
+
+use super::coalesce::Coalesced;
+use crate::connection::{ConnectionMetrics, Peer, Tracked, TrackedListener};
+use crate::request::Protocol;
 
 /// Binds the REST listener (HTTPS when a certificate is set) and starts its workers; the task ends when all of
 /// them have stopped, after `stopped`, with the first error any of them met.
 pub async fn serve(
     cfg: &Config,
     app: axum::Router,
-    metrics: &Arc<Metrics>,
+    metrics: &Arc<ConnectionMetrics>,
     stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
     let listener =
@@ -83,7 +86,7 @@ struct Worker {
     listener: std::net::TcpListener,
     tls: Option<axum_server::tls_rustls::RustlsConfig>,
     app: axum::Router,
-    metrics: Arc<Metrics>,
+    metrics: Arc<ConnectionMetrics>,
     stopped: watch::Receiver<bool>,
     /// How long a stop waits for connections over TLS to finish (the plain server's are bounded by the node's).
     grace: std::time::Duration,
@@ -127,6 +130,34 @@ impl Worker {
     }
 }
 
+/// An `axum_server` acceptor that tracks each TCP connection (and sets `TCP_NODELAY`); used as the inner acceptor
+/// of the TLS acceptor, so the bytes counted are the bytes on the wire. Its writes are [`Coalesced`]: TLS
+/// records of several HTTP/2 frames and answers leave in one write.
+#[derive(Debug, Clone)]
+struct TrackedAcceptor {
+    metrics: Arc<ConnectionMetrics>,
+    protocol: Protocol,
+}
+
+impl TrackedAcceptor {
+    /// Tracks connections as `protocol`.
+    fn new(metrics: Arc<ConnectionMetrics>, protocol: Protocol) -> Self {
+        Self { metrics, protocol }
+    }
+}
+
+impl<S> axum_server::accept::Accept<TcpStream, S> for TrackedAcceptor {
+    type Stream = Coalesced<Tracked<TcpStream>>;
+    type Service = S;
+    type Future = std::future::Ready<std::io::Result<(Self::Stream, S)>>;
+
+    fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
+        let _ = stream.set_nodelay(true);
+        let tracked = Tracked::new(stream, self.metrics.clone(), self.protocol);
+        std::future::ready(Ok((Coalesced::new(tracked), service)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -167,7 +198,10 @@ mod tests {
         let app = axum::Router::new()
             .route("/", axum::routing::get(|| async { std::thread::current().name().unwrap_or_default().to_owned() }));
         let (stop, stopped) = watch::channel(false);
-        let (addr, task) = serve(&cfg, app, &Arc::new(Metrics::new()), stopped).await.unwrap();
+        let (addr, task) =
+            serve(&cfg, app, &Arc::new(ConnectionMetrics::new(&crate::metrics::Metrics::new())), stopped)
+                .await
+                .unwrap();
         assert_eq!(worker_threads(3).await, 3);
         // One connection per request, some at once, until a second worker has served one (or 100 batches).
         let mut served = HashMap::<String, usize>::new();

@@ -1,6 +1,6 @@
-//! Connections that count: [`Tracked`] wraps a stream, adds the bytes it reads and writes to the protocol's
-//! counters and holds one unit of the open-connections gauge until it is dropped. [`TrackedListener`] hands out
-//! tracked TCP connections to axum.
+//! Connections that count, for every listener: [`Tracked`] wraps a stream, adds the bytes it reads and writes to
+//! its protocol's counters and holds one unit of the open-connections gauge until it is dropped.
+//! [`TrackedListener`] hands out tracked TCP connections to axum.
 
 use std::io;
 use std::net::SocketAddr;
@@ -11,28 +11,62 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{Metrics, Protocol};
-use crate::server::coalesce::Coalesced;
+use metrics::{Counter, Gauge};
+
+use crate::metrics::{Family, Metrics};
+use crate::request::Protocol;
+
+/// Bytes received and sent and connections open, by protocol.
+#[derive(Debug)]
+pub struct ConnectionMetrics {
+    received: Family<Protocol, Counter>,
+    sent: Family<Protocol, Counter>,
+    open: Family<Protocol, Gauge>,
+}
+
+impl ConnectionMetrics {
+    /// The connection metrics of `metrics`, every protocol's series registered.
+    pub fn new(metrics: &Metrics) -> Self {
+        let all = Protocol::ALL;
+        Self {
+            received: metrics
+                .family("idnode_api_received_bytes_total", "Bytes received, by protocol.")
+                .register_all(all),
+            sent: metrics.family("idnode_api_sent_bytes_total", "Bytes sent, by protocol.").register_all(all),
+            open: metrics.family("idnode_api_open_connections", "Open connections, by protocol.").register_all(all),
+        }
+    }
+
+    /// Counts bytes received and sent through `protocol`.
+    pub fn bytes(&self, protocol: Protocol, received: u64, sent: u64) {
+        if received > 0 {
+            self.received.get(protocol).increment(received);
+        }
+        if sent > 0 {
+            self.sent.get(protocol).increment(sent);
+        }
+    }
+}
 
 /// A stream whose traffic and lifetime are counted.
 #[derive(Debug)]
 pub struct Tracked<S> {
     inner: S,
-    metrics: Arc<Metrics>,
+    metrics: Arc<ConnectionMetrics>,
     protocol: Protocol,
 }
 
 impl<S> Tracked<S> {
     /// Starts counting `inner` as a connection of `protocol`.
-    pub fn new(inner: S, metrics: Arc<Metrics>, protocol: Protocol) -> Self {
-        metrics.connections(protocol).increment(1.0);
+    pub fn new(inner: S, metrics: Arc<ConnectionMetrics>, protocol: Protocol) -> Self {
+        metrics.open.get(protocol).increment(1.0);
         Self { inner, metrics, protocol }
     }
 }
 
 impl<S> Drop for Tracked<S> {
     fn drop(&mut self) {
-        self.metrics.connections(self.protocol).decrement(1.0);
+        self.metrics.open.get(self.protocol).decrement(1.0);
     }
 }
 
@@ -110,13 +144,13 @@ impl axum::extract::connect_info::Connected<SocketAddr> for Peer {
 #[derive(Debug)]
 pub struct TrackedListener {
     inner: TcpListener,
-    metrics: Arc<Metrics>,
+    metrics: Arc<ConnectionMetrics>,
     protocol: Protocol,
 }
 
 impl TrackedListener {
     /// Tracks the connections `inner` accepts as `protocol`.
-    pub fn new(inner: TcpListener, metrics: Arc<Metrics>, protocol: Protocol) -> Self {
+    pub fn new(inner: TcpListener, metrics: Arc<ConnectionMetrics>, protocol: Protocol) -> Self {
         Self { inner, metrics, protocol }
     }
 }
@@ -143,33 +177,5 @@ impl axum::serve::Listener for TrackedListener {
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
         self.inner.local_addr()
-    }
-}
-
-/// An `axum_server` acceptor that tracks each TCP connection (and sets `TCP_NODELAY`); used as the inner acceptor
-/// of the TLS acceptor, so the bytes counted are the bytes on the wire. Its writes are [`Coalesced`]: TLS
-/// records of several HTTP/2 frames and answers leave in one write.
-#[derive(Debug, Clone)]
-pub struct TrackedAcceptor {
-    metrics: Arc<Metrics>,
-    protocol: Protocol,
-}
-
-impl TrackedAcceptor {
-    /// Tracks connections as `protocol`.
-    pub fn new(metrics: Arc<Metrics>, protocol: Protocol) -> Self {
-        Self { metrics, protocol }
-    }
-}
-
-impl<S> axum_server::accept::Accept<TcpStream, S> for TrackedAcceptor {
-    type Stream = Coalesced<Tracked<TcpStream>>;
-    type Service = S;
-    type Future = std::future::Ready<io::Result<(Self::Stream, S)>>;
-
-    fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
-        let _ = stream.set_nodelay(true);
-        let tracked = Tracked::new(stream, self.metrics.clone(), self.protocol);
-        std::future::ready(Ok((Coalesced::new(tracked), service)))
     }
 }

@@ -1,0 +1,332 @@
+//! What every door shares about a request, whatever its protocol: the door it came through ([`Protocol`]), what
+//! it asked for ([`Operation`]), how it ended ([`Outcome`], in families of Handle response codes), where it came
+//! from ([`Origin`]) and its request id.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use metrics::{Counter, Histogram};
+
+use crate::error::ErrorCode;
+use crate::metrics::{Family, Label, Metrics};
+
+/// The name of the request id header (HTTP) and metadata key (gRPC).
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// A new request id: 16 hex digits, unique within this process and unlikely to repeat across restarts.
+pub fn new_request_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static BASE: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = *BASE.get_or_init(|| rand::random::<u64>() & 0xffff_ffff_0000_0000);
+    format!("{:016x}", base.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// The request id a client sent, when it is 1 to 128 visible ASCII characters; else a new one. Clients pass ids
+/// through their own systems, so a sane one is kept; anything else could forge or flood the logs.
+pub fn take_request_id(sent: Option<&[u8]>) -> String {
+    match sent {
+        Some(v) if !v.is_empty() && v.len() <= 128 && v.iter().all(u8::is_ascii_graphic) => {
+            String::from_utf8_lossy(v).into_owned()
+        }
+        _ => new_request_id(),
+    }
+}
+
+/// The door a request came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// The REST API.
+    Rest,
+    /// The gRPC API.
+    Grpc,
+    /// The Handle protocol over UDP.
+    HandleUdp,
+    /// The Handle protocol over TCP.
+    HandleTcp,
+    /// Inside the process (demo load, tests, benchmarks).
+    Internal,
+}
+
+impl Protocol {
+    /// Every protocol, in declaration order.
+    pub const ALL: [Protocol; 5] =
+        [Protocol::Rest, Protocol::Grpc, Protocol::HandleUdp, Protocol::HandleTcp, Protocol::Internal];
+
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Rest => "rest",
+            Self::Grpc => "grpc",
+            Self::HandleUdp => "handle_udp",
+            Self::HandleTcp => "handle_tcp",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// What a request asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// Resolve one identifier.
+    Resolve,
+    /// Resolve several identifiers in one call (gRPC `ResolveBatch`).
+    ResolveBatch,
+    /// A stream of resolutions (gRPC `ResolveStream`).
+    ResolveStream,
+    /// Create a handle (or create-or-replace).
+    Create,
+    /// Change values of an existing handle.
+    Update,
+    /// Delete a handle or some of its values.
+    Delete,
+    /// Many writes in one call (gRPC `BatchRegister`).
+    BatchRegister,
+    /// List handles or prefixes.
+    List,
+    /// The Handle protocol's site information.
+    SiteInfo,
+    /// Statistics.
+    Statistics,
+    /// Health checks and reflection.
+    Service,
+    /// Anything else (unknown paths and methods, unsupported opcodes).
+    Other,
+}
+
+impl Operation {
+    /// Every operation, in declaration order.
+    pub const ALL: [Operation; 12] = [
+        Self::Resolve,
+        Self::ResolveBatch,
+        Self::ResolveStream,
+        Self::Create,
+        Self::Update,
+        Self::Delete,
+        Self::BatchRegister,
+        Self::List,
+        Self::SiteInfo,
+        Self::Statistics,
+        Self::Service,
+        Self::Other,
+    ];
+
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Resolve => "resolve",
+            Self::ResolveBatch => "resolve_batch",
+            Self::ResolveStream => "resolve_stream",
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::BatchRegister => "batch_register",
+            Self::List => "list",
+            Self::SiteInfo => "site_info",
+            Self::Statistics => "statistics",
+            Self::Service => "service",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// How a request ended, in families of Handle response codes, the same for every protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Success (rc 1).
+    Ok,
+    /// Handle or values not found (rc 100, 200).
+    NotFound,
+    /// Malformed request, identifier or value (rc 4, 102, 202).
+    Invalid,
+    /// The handle or value already exists (rc 101, 201).
+    Conflict,
+    /// A prefix this node does not home (rc 301).
+    NotResponsible,
+    /// Authentication needed or failed, or permission denied (rc 400, 402, 403).
+    Denied,
+    /// Shed under load (rc 3).
+    Overloaded,
+    /// A server error (rc 2 and anything else).
+    Error,
+}
+
+impl Outcome {
+    /// Every outcome, in declaration order.
+    pub const ALL: [Outcome; 8] = [
+        Self::Ok,
+        Self::NotFound,
+        Self::Invalid,
+        Self::Conflict,
+        Self::NotResponsible,
+        Self::Denied,
+        Self::Overloaded,
+        Self::Error,
+    ];
+
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::NotFound => "not_found",
+            Self::Invalid => "invalid",
+            Self::Conflict => "conflict",
+            Self::NotResponsible => "not_responsible",
+            Self::Denied => "denied",
+            Self::Overloaded => "overloaded",
+            Self::Error => "error",
+        }
+    }
+
+    /// The outcome of a Handle response code.
+    pub fn from_response_code(rc: u32) -> Self {
+        match rc {
+            1 => Self::Ok,
+            100 | 200 => Self::NotFound,
+            4 | 102 | 202 => Self::Invalid,
+            101 | 201 => Self::Conflict,
+            301 => Self::NotResponsible,
+            400 | 402 | 403 => Self::Denied,
+            3 => Self::Overloaded,
+            _ => Self::Error,
+        }
+    }
+
+    /// The outcome of an error of the core.
+    pub fn from_code(code: ErrorCode) -> Self {
+        match code {
+            ErrorCode::NoSuchResource => Self::Invalid,
+            c => Self::from_response_code(c.response_code()),
+        }
+    }
+
+    /// The outcome of an HTTP status when no error code is known.
+    pub fn from_http_status(status: u16) -> Self {
+        match status {
+            200..=399 => Self::Ok,
+            404 => Self::NotFound,
+            409 => Self::Conflict,
+            401 | 403 => Self::Denied,
+            503 | 429 => Self::Overloaded,
+            400..=499 => Self::Invalid,
+            _ => Self::Error,
+        }
+    }
+
+    /// The outcome of a gRPC status code when no error code is known.
+    pub fn from_grpc_code(code: i32) -> Self {
+        match code {
+            0 => Self::Ok,
+            5 => Self::NotFound,
+            3 | 11 | 12 => Self::Invalid,
+            6 => Self::Conflict,
+            7 | 16 => Self::Denied,
+            8 | 14 => Self::Overloaded,
+            _ => Self::Error,
+        }
+    }
+}
+
+/// Where a request came from: the protocol, the client's address and the request id, for the audit log, the
+/// logs and the metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The door it came through.
+    pub protocol: Protocol,
+    /// The client's address, when known.
+    pub peer: Option<SocketAddr>,
+    /// The request id (`x-request-id`), when known.
+    pub request_id: Option<Arc<str>>,
+}
+
+impl Origin {
+    /// A request from `peer` through `protocol`.
+    pub fn new(protocol: Protocol, peer: Option<SocketAddr>) -> Self {
+        Self { protocol, peer, request_id: None }
+    }
+
+    /// A request made inside the process (demo data, tests, benchmarks).
+    pub fn internal() -> Self {
+        Self::new(Protocol::Internal, None)
+    }
+
+    /// The same origin with a request id.
+    pub fn with_request_id(mut self, id: impl Into<Arc<str>>) -> Self {
+        self.request_id = Some(id.into());
+        self
+    }
+}
+
+macro_rules! label {
+    ($ty:ty, $key:literal) => {
+        impl Label for $ty {
+            const KEY: &'static str = $key;
+            const ALL: &'static [Self] = &<$ty>::ALL;
+            fn value(self) -> &'static str {
+                self.label()
+            }
+            fn index(self) -> usize {
+                self as usize
+            }
+        }
+    };
+}
+label!(Protocol, "protocol");
+label!(Operation, "operation");
+label!(Outcome, "result");
+
+/// Requests by protocol, operation and result, and their latency: what every door records of every request.
+#[derive(Debug)]
+pub struct RequestMetrics {
+    requests: Family<(Protocol, Operation, Outcome), Counter>,
+    durations: Family<(Protocol, Operation), Histogram>,
+}
+
+impl RequestMetrics {
+    /// The request metrics of `metrics`.
+    pub fn new(metrics: &Metrics) -> Self {
+        Self {
+            requests: metrics.family("idnode_api_requests_total", "Requests by protocol, operation and result."),
+            durations: metrics.family(
+                "idnode_api_request_duration_seconds",
+                "Request latency by protocol and operation (streams: until the stream ends).",
+            ),
+        }
+    }
+
+    /// Records one request: its result and its latency.
+    pub fn record(&self, protocol: Protocol, op: Operation, outcome: Outcome, elapsed: std::time::Duration) {
+        self.requests.get((protocol, op, outcome)).increment(1);
+        self.durations.get((protocol, op)).record(elapsed.as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_agree_across_protocols() {
+        assert_eq!(Outcome::from_code(ErrorCode::HandleNotFound), Outcome::NotFound);
+        assert_eq!(Outcome::from_code(ErrorCode::Forbidden), Outcome::Denied);
+        assert_eq!(Outcome::from_code(ErrorCode::Overloaded), Outcome::Overloaded);
+        assert_eq!(Outcome::from_code(ErrorCode::BadRequest), Outcome::Invalid);
+        assert_eq!(Outcome::from_http_status(404), Outcome::NotFound);
+        assert_eq!(Outcome::from_grpc_code(16), Outcome::Denied);
+        assert_eq!(Outcome::from_response_code(1), Outcome::Ok);
+        assert!(Operation::ALL.iter().enumerate().all(|(i, o)| *o as usize == i));
+        assert!(Protocol::ALL.iter().enumerate().all(|(i, p)| *p as usize == i));
+        assert!(Outcome::ALL.iter().enumerate().all(|(i, o)| *o as usize == i));
+    }
+
+    #[test]
+    fn request_ids_are_kept_when_sane_and_minted_otherwise() {
+        assert_eq!(take_request_id(Some(b"abc-123")), "abc-123");
+        for bad in [&b""[..], b"has space", b"tab\there", &[b'x'; 129][..], "\u{e9}t\u{e9}".as_bytes()] {
+            let id = take_request_id(Some(bad));
+            assert_eq!(id.len(), 16, "{bad:?} -> {id}");
+        }
+        assert_ne!(take_request_id(None), take_request_id(None));
+    }
+}
