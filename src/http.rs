@@ -7,30 +7,30 @@
 //! - `handles`: resolve, create/replace, modify, delete, mint;
 //! - `list`: listing handles and prefixes;
 //! - `stats`: the published statistics;
-//! - [`observe`]: request ids, origins, spans and request metrics around every request;
-//! - `fast`: the anonymous lookup of a cached record, answered before the router;
-//! - `cors`: the CORS layer, and the headers it adds, for the fast path.
+//! - [`pipeline`]: the one path of every request: its scope, dispatch (the router, or the resolve handler
+//!   directly for a cached lookup), and the headers every answer carries;
+//! - `cors`: the CORS layer for preflights, and the headers it adds to every other answer.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use tokio::sync::Semaphore;
+use tower::Layer as _;
 
 use crate::error::{ErrorCode, NodeError};
 use crate::node::Node;
-use crate::request::RequestMetrics;
+use crate::request::{Operation, RequestMetrics};
 
 pub(crate) mod auth;
 mod cors;
-mod fast;
 mod handles;
 mod list;
-pub mod observe;
+pub mod pipeline;
 pub mod query;
 pub mod reply;
 mod stats;
@@ -61,45 +61,39 @@ pub struct AppState {
     permits: Arc<Semaphore>,
 }
 
-/// Builds the router over `node`.
+/// Builds the REST API over `node`.
 pub fn router(node: Arc<Node>, settings: HttpSettings) -> Router {
     let permits = Arc::new(Semaphore::new(settings.max_concurrent_requests));
-    let cors = settings.cors;
     let requests = Arc::new(RequestMetrics::new(node.metrics()));
+    let cors = settings.cors;
     let state = AppState { node, requests, settings: Arc::new(settings), permits };
-    let app = Router::new()
-        .route("/api/handles", get(list::list_handles))
-        .route("/api/handles/", get(list::list_handles))
-        .route("/api/handles/{*handle}", get(handles::resolve).put(handles::put).delete(handles::delete))
-        .route("/api/prefixes", get(list::prefixes))
-        .route("/api/stats", get(stats::stats))
+    let at = |op, handler| dispatch(&state, op, handler);
+    let api = Router::new()
+        .route("/api/handles", at(Operation::List, get(list::list_handles)))
+        .route("/api/handles/", at(Operation::List, get(list::list_handles)))
+        .route(
+            "/api/handles/{*handle}",
+            at(Operation::Resolve, get(handles::resolve))
+                .merge(at(Operation::Create, axum::routing::put(handles::put)))
+                .merge(at(Operation::Delete, axum::routing::delete(handles::delete))),
+        )
+        .route("/api/prefixes", at(Operation::List, get(list::prefixes)))
+        .route("/api/stats", at(Operation::Statistics, get(stats::stats)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state.clone());
-    let layer = cors.then(cors::layer);
-    let added = layer.as_ref().map(cors::Added::of);
-    let app = match layer {
-        Some(layer) => app.layer(layer),
-        None => app,
-    };
-    // Every request reaches the API through this fallback, so that the fast path runs before routing and before
-    // the CORS layer, whose headers it adds itself (`cors::Added`, taken from the layer once).
-    let app = Router::new().fallback_service(app);
-    match added {
-        // CORS headers not known ahead: every request takes the full path.
-        Some(None) => app,
-        added => app.layer(middleware::from_fn_with_state(
-            fast::Fast::new(state, added.flatten().map(Arc::new)),
-            fast::resolve,
-        )),
-    }
+    let pipeline = pipeline::Pipeline::new(state, cors.then(|| cors::layer().layer(api.clone())));
+    Router::new().fallback_service(api).layer(middleware::from_fn_with_state(pipeline, pipeline::serve))
 }
 
-/// Answers 503 / rc 3 when more than the configured number of requests are in flight; otherwise runs `next`
-/// holding a permit (called by [`observe::observe`], so that shed requests are counted and carry an id too).
-async fn shed_load(state: &AppState, req: Request, next: Next) -> Response {
-    match state.permits.clone().try_acquire_owned() {
+/// The route of `op`: its requests are admitted under the limit on requests served at once (else 503 / rc 3)
+/// and their answers marked with `op` for the request metrics, unless the handler dispatched further.
+fn dispatch(state: &AppState, op: Operation, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.layer(middleware::from_fn_with_state((state.clone(), op), admit))
+}
+
+async fn admit(State((state, op)): State<(AppState, Operation)>, req: Request, next: Next) -> Response {
+    let mut resp = match state.permits.clone().try_acquire_owned() {
         Ok(_permit) => next.run(req).await,
         Err(_) => {
             let raw = req.uri().path().strip_prefix("/api/handles/").unwrap_or("");
@@ -107,7 +101,11 @@ async fn shed_load(state: &AppState, req: Request, next: Next) -> Response {
             let busy = NodeError::new(ErrorCode::Overloaded, "server too busy; retry later").retry_after(1);
             ApiError::from_node(busy, &handle, &Render::default()).into_response()
         }
+    };
+    if resp.extensions().get::<Operation>().is_none() {
+        resp.extensions_mut().insert(op);
     }
+    resp
 }
 
 async fn not_found(req: Request) -> Response {

@@ -1,9 +1,11 @@
 //! What every door shares about a request, whatever its protocol: the door it came through ([`Protocol`]), what
 //! it asked for ([`Operation`]), how it ended ([`Outcome`], in families of Handle response codes), where it came
-//! from ([`Origin`]) and its request id.
+//! from ([`Origin`]) and its request id; and the [`Scope`] each door opens for a request and finishes with its
+//! answer's outcome, which records the request metrics.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use metrics::{Counter, Histogram};
 
@@ -255,6 +257,59 @@ impl Origin {
     pub fn with_request_id(mut self, id: impl Into<Arc<str>>) -> Self {
         self.request_id = Some(id.into());
         self
+    }
+}
+
+/// One request at a door, from when the door has read it to its answer: where it came from (with its request
+/// id), what it asked for, and when it began. A door opens one per request, sets the operation where it
+/// dispatches the request (the route, the method, the opcode) and finishes it once with the answer's outcome.
+#[derive(Debug)]
+pub struct Scope {
+    origin: Origin,
+    operation: Operation,
+    started: Instant,
+}
+
+impl Scope {
+    /// A request through `protocol` from `peer` with `request_id`; its operation is [`Operation::Other`] until
+    /// dispatched.
+    pub fn open(protocol: Protocol, peer: Option<SocketAddr>, request_id: String) -> Self {
+        let origin = Origin::new(protocol, peer).with_request_id(request_id);
+        Self { origin, operation: Operation::Other, started: Instant::now() }
+    }
+
+    /// The request was dispatched as `operation`.
+    pub fn dispatched(&mut self, operation: Operation) {
+        self.operation = operation;
+    }
+
+    /// What the request asked for.
+    pub fn operation(&self) -> Operation {
+        self.operation
+    }
+
+    /// Where it came from.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// Its request id.
+    pub fn request_id(&self) -> &str {
+        self.origin.request_id.as_deref().unwrap_or("")
+    }
+
+    /// A span naming the request's protocol and id, for the work of a request that may log. Opened only by
+    /// the doors' paths that log (a span's fields are formatted when it opens, which a cached lookup would not
+    /// repay).
+    pub fn span(&self) -> tracing::Span {
+        tracing::info_span!("request", protocol = self.origin.protocol.label(), request_id = self.request_id())
+    }
+
+    /// The request ended with `outcome`: recorded in `metrics`; returns how long it took.
+    pub fn finish(self, metrics: &RequestMetrics, outcome: Outcome) -> Duration {
+        let elapsed = self.started.elapsed();
+        metrics.record(self.origin.protocol, self.operation, outcome, elapsed);
+        elapsed
     }
 }
 

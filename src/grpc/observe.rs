@@ -18,7 +18,7 @@ use http_body::{Frame, SizeHint};
 use tracing::Instrument as _;
 
 use crate::connection::Peer;
-use crate::http::observe::request_id_header;
+use crate::http::pipeline::request_id_header;
 use crate::request::{Operation, Origin, Outcome, Protocol, REQUEST_ID, RequestMetrics, take_request_id};
 
 fn operation(path: &str) -> Operation {

@@ -1,7 +1,6 @@
 //! CORS: any origin may read the API (a QR code is scanned from any web page). The tower-http layer answers
-//! preflights and adds its headers to every other answer; the fast path, which runs in front of that layer,
-//! adds the same headers from [`Added`], taken once from the layer itself, because the layer costs more per
-//! request than the lookup (BENCHMARKS.md, step 21).
+//! preflights; every other answer gets the headers that layer would add from [`Added`], taken once from the
+//! layer itself, because running the layer over each answer costs more than a cached lookup.
 
 use std::convert::Infallible;
 use std::future::{Future, ready};
@@ -17,7 +16,10 @@ use tower_http::cors::{Any, CorsLayer};
 
 use crate::request::REQUEST_ID;
 
-/// The layer of every answer but the fast path's.
+/// The REST API behind the CORS layer, which answers preflights (`OPTIONS`).
+pub type Preflight = tower_http::cors::Cors<axum::Router>;
+
+/// The CORS layer.
 pub fn layer() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(Any)

@@ -5,7 +5,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
@@ -14,23 +14,25 @@ use super::query::{IndexParam, Params};
 use super::reply::{self, ApiError, Caching, Render};
 use super::{AppState, auth};
 use crate::error::ErrorCode;
+use crate::id::Handle;
 use crate::node::{Caller, Filter, Form, PutOutcome, Rendered, Resolution, ValueMode, now};
 use crate::record::HandleValue;
 use crate::record::json::{ValueJson, parse_values, value_json};
-use crate::request::{Origin, Protocol};
+use crate::request::{Operation, Origin, Protocol};
 
 /// Where the identifiers are.
-pub(super) const PATH_PREFIX: &str = "/api/handles/";
+const PATH_PREFIX: &str = "/api/handles/";
 
-/// What every handler needs first: the handle as sent, parameters and rendering.
-struct Ctx {
-    echo: String,
+/// What every handler reads first: the handle as sent (percent-decoded), the parameters and the rendering.
+pub(super) struct Target {
+    pub(super) echo: String,
     params: Params,
     render: Render,
 }
 
-impl Ctx {
-    fn new(uri: &Uri) -> Result<Self, ApiError> {
+impl Target {
+    /// The target of a request to `uri`.
+    pub(super) fn new(uri: &Uri) -> Result<Self, ApiError> {
         let raw = uri.path().strip_prefix(PATH_PREFIX).unwrap_or("");
         let params = Params::parse(uri.query());
         let render = Render::from_params(&params)
@@ -93,16 +95,35 @@ pub async fn resolve(State(state): State<AppState>, req: Request) -> Response {
     let (mut parts, _) = req.into_parts();
     let origin = parts.extensions.remove::<Origin>().unwrap_or_else(|| Origin::new(Protocol::Rest, None));
     let node = state.node.clone();
-    node.reading(move |_| {
-        resolve_inner(&state, &parts.uri, &parts.headers, origin)
-            .unwrap_or_else(axum::response::IntoResponse::into_response)
+    node.reading(move |node| match Target::new(&parts.uri) {
+        Ok(ctx) => match node.parse_handle(&ctx.echo) {
+            Ok(h) => resolve_parsed(&state, ctx, &h, &parts.headers, origin),
+            Err(e) => ctx.err(e).into_response(),
+        },
+        Err(e) => e.into_response(),
     })
     .await
 }
 
-fn resolve_inner(state: &AppState, uri: &Uri, headers: &HeaderMap, origin: Origin) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(uri)?;
-    let h = state.node.parse_handle(&ctx.echo).map_err(|e| ctx.err(e))?;
+/// Resolves `h`, the handle `ctx` names, for the request with `headers` from `origin`: the resolve handler's
+/// work, which the pipeline's shortcut calls directly for a cached lookup.
+pub(super) fn resolve_parsed(
+    state: &AppState,
+    ctx: Target,
+    h: &Handle,
+    headers: &HeaderMap,
+    origin: Origin,
+) -> Response {
+    resolve_inner(state, &ctx, h, headers, origin).unwrap_or_else(IntoResponse::into_response)
+}
+
+fn resolve_inner(
+    state: &AppState,
+    ctx: &Target,
+    h: &Handle,
+    headers: &HeaderMap,
+    origin: Origin,
+) -> Result<Response, ApiError> {
     let caller = ctx.caller(state, headers, origin)?;
     let public_only = ctx.flag("publicOnly", caller.is_anonymous())?;
     ctx.flag("auth", false)?;
@@ -112,7 +133,7 @@ fn resolve_inner(state: &AppState, uri: &Uri, headers: &HeaderMap, origin: Origi
         IndexParam::Various => return Err(ctx.bad("index=various is only meaningful on PUT".into())),
     };
     let filter = Filter { indexes, types: ctx.params.all("type").map(str::to_owned).collect(), public_only };
-    let res = state.node.resolve(&h, &filter, &caller).map_err(|e| ctx.err(e))?;
+    let res = state.node.resolve(h, &filter, &caller).map_err(|e| ctx.err(e))?;
     let t = now();
     let max_age = res.max_age(t);
     let caching = if caller.is_anonymous() { Caching::Public(max_age) } else { Caching::Private(max_age) };
@@ -135,7 +156,7 @@ fn resolved<'a>(res: &'a Resolution, echo: &'a str) -> Resolved<'a> {
 
 /// The plain JSON answer of `res` (naming the handle as created) with its ETag: made once per cached record for
 /// its public view.
-pub(super) fn plain_answer(res: &Resolution) -> Rendered {
+fn plain_answer(res: &Resolution) -> Rendered {
     res.rendering(Form::RestJson, || {
         let body = Bytes::from(Render::default().bytes(&resolved(res, res.stored_handle())).0);
         Rendered { tag: reply::etag(&body), body }
@@ -143,7 +164,7 @@ pub(super) fn plain_answer(res: &Resolution) -> Rendered {
 }
 
 async fn read_body(
-    ctx: &Ctx,
+    ctx: &Target,
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
@@ -189,17 +210,26 @@ pub async fn put(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    put_inner(state, uri, headers, origin, body).await.unwrap_or_else(axum::response::IntoResponse::into_response)
+    let ctx = match Target::new(&uri) {
+        Ok(ctx) => ctx,
+        Err(e) => return e.into_response(),
+    };
+    // With `index`, a PUT changes values of an existing handle: the route's "create" is refined here.
+    let update = ctx.params.last("index").is_some();
+    let mut resp = put_inner(state, ctx, headers, origin, body).await.unwrap_or_else(IntoResponse::into_response);
+    if update {
+        resp.extensions_mut().insert(Operation::Update);
+    }
+    resp
 }
 
 async fn put_inner(
     state: AppState,
-    uri: Uri,
+    mut ctx: Target,
     headers: HeaderMap,
     origin: Origin,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let mut ctx = Ctx::new(&uri)?;
     let mint = ctx.flag("mintNewSuffix", false)?;
     let overwrite = ctx.flag("overwrite", true)?;
     ctx.flag("auth", false)?;
@@ -253,11 +283,11 @@ pub async fn delete(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    delete_inner(state, uri, headers, origin).await.unwrap_or_else(axum::response::IntoResponse::into_response)
+    delete_inner(state, uri, headers, origin).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn delete_inner(state: AppState, uri: Uri, headers: HeaderMap, origin: Origin) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&uri)?;
+    let ctx = Target::new(&uri)?;
     let h = state.node.parse_handle(&ctx.echo).map_err(|e| ctx.err(e))?;
     let index = IndexParam::from(&ctx.params).map_err(|m| ctx.bad(m))?;
     let caller = ctx.caller(&state, &headers, origin)?;

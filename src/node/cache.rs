@@ -155,12 +155,9 @@ impl RecordCache {
         found
     }
 
-    /// The cached record of `key` if it is cached and `wanted`, counted as a hit; nothing is counted otherwise
-    /// (for a lookup that falls back to [`RecordCache::get`]).
-    pub(crate) fn get_if(&self, key: &str, wanted: impl FnOnce(&SharedRecord) -> bool) -> Option<Arc<SharedRecord>> {
-        let found = self.records.as_ref()?.get(key).filter(|r| wanted(r))?;
-        self.hits.fetch_add(1, Ordering::Relaxed);
-        Some(found)
+    /// Whether `key` is cached, counting nothing.
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        self.records.as_ref().is_some_and(|r| r.contains_key(key))
     }
 
     /// The generation of `stripe`, to be passed to [`RecordCache::insert`] after a store read.

@@ -7,7 +7,7 @@ use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
 use crate::record::HandleValue;
 use crate::record::admin::perm;
-use crate::request::{Outcome, Protocol};
+use crate::request::Outcome;
 
 /// Which values a resolution asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,16 +90,10 @@ impl Node {
         r
     }
 
-    /// The public view of `h` for an anonymous caller of `protocol`, when its record is in the record cache and
-    /// `spelled` is the handle as created; counted as [`Node::resolve`] counts. `None`, counting nothing,
-    /// otherwise (the node does not home `h`, the record is not cached or is spelled otherwise): then
-    /// [`Node::resolve`] answers.
-    pub fn resolve_cached_public(&self, h: &Handle, spelled: &str, protocol: Protocol) -> Option<Resolution> {
-        self.check_responsible(h).ok()?;
-        let shared = self.cache.get_if(h.key(), |s| s.record.handle == spelled)?;
-        self.counters.resolution(protocol, Outcome::Ok);
-        self.stats.count_resolution(h.prefix_key(), true);
-        Some(Resolution { shared, picked: None, matched: true })
+    /// Whether the record of `h` is in the record cache, so that resolving it reads no store: a probe, which
+    /// counts nothing.
+    pub fn is_cached(&self, h: &Handle) -> bool {
+        self.cache.contains(h.key())
     }
 
     fn resolve_inner(&self, h: &Handle, filter: &Filter, caller: &Caller) -> Result<Resolution, NodeError> {
