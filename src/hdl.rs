@@ -16,7 +16,7 @@ use md5::Digest as _;
 use crate::error::{ErrorCode, NodeError};
 use crate::node::{Caller, Filter, Form, Node, Rendered, now};
 use crate::record::wire::put_bytes;
-use crate::request::{Operation, Origin, Outcome, Protocol, RequestMetrics};
+use crate::request::{Operation, Origin, Outcome, Protocol, RequestMetrics, Scope};
 
 pub mod client;
 pub mod codec;
@@ -95,10 +95,9 @@ impl Responder {
 
     /// Answers a request from `origin`, and records it in the request metrics of the origin's protocol.
     pub fn respond_from(&self, env: &Envelope, message: &[u8], origin: Origin) -> Vec<u8> {
-        let start = std::time::Instant::now();
-        let protocol = origin.protocol;
-        let (op, rc, response) = self.answer(env, message, &Caller::new(None, origin));
-        self.requests.record(protocol, op, Outcome::from_response_code(rc), start.elapsed());
+        let mut scope = Scope::open(origin);
+        let (rc, response) = self.answer(env, message, &mut scope);
+        scope.finish(&self.requests, Outcome::from_response_code(rc));
         response
     }
 
@@ -110,7 +109,9 @@ impl Responder {
 
     /// The "too busy" answer to `message`, counted as shed.
     pub fn busy(&self, protocol: Protocol, message: &[u8]) -> Vec<u8> {
-        self.requests.record(protocol, operation(message), Outcome::Overloaded, std::time::Duration::ZERO);
+        let mut scope = Scope::open(Origin::new(protocol, None));
+        scope.dispatched(operation(message));
+        scope.finish(&self.requests, Outcome::Overloaded);
         self.error(&Header::default(), rc::TOO_BUSY, "server too busy; retry later")
     }
 
@@ -119,10 +120,11 @@ impl Responder {
         &self.node
     }
 
-    /// The answer to a request: its operation, response code and message.
-    fn answer(&self, env: &Envelope, message: &[u8], caller: &Caller) -> (Operation, u32, Vec<u8>) {
-        let failed = |code: u32, e: &dyn std::fmt::Display| {
-            (operation(message), code, self.error(&Header::default(), code, &e.to_string()))
+    /// The answer to a request, dispatched on its opcode: its response code and message.
+    fn answer(&self, env: &Envelope, message: &[u8], scope: &mut Scope) -> (u32, Vec<u8>) {
+        let mut failed = |code: u32, e: &dyn std::fmt::Display| {
+            scope.dispatched(operation(message));
+            (code, self.error(&Header::default(), code, &e.to_string()))
         };
         if env.major != codec::MAJOR {
             return failed(rc::PROTOCOL_ERROR, &CodecError::Version(env.major));
@@ -134,15 +136,18 @@ impl Responder {
         let h = &msg.header;
         match h.opcode {
             op::RESOLUTION => {
-                let (code, bytes) = self.resolve(env, h, &msg.body, message, caller);
-                (Operation::Resolve, code, bytes)
+                scope.dispatched(Operation::Resolve);
+                let caller = Caller::new(None, scope.origin().clone());
+                self.resolve(env, h, &msg.body, message, &caller)
             }
             op::GET_SITE_INFO => {
-                (Operation::SiteInfo, rc::SUCCESS, encode_message(&self.header(h, rc::SUCCESS), &self.site))
+                scope.dispatched(Operation::SiteInfo);
+                (rc::SUCCESS, encode_message(&self.header(h, rc::SUCCESS), &self.site))
             }
             other => {
+                scope.dispatched(Operation::Other);
                 let text = format!("operation {other} is not supported by this server");
-                (Operation::Other, rc::NOT_SUPPORTED, self.error(h, rc::NOT_SUPPORTED, &text))
+                (rc::NOT_SUPPORTED, self.error(h, rc::NOT_SUPPORTED, &text))
             }
         }
     }

@@ -271,10 +271,8 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// A request through `protocol` from `peer` with `request_id`; its operation is [`Operation::Other`] until
-    /// dispatched.
-    pub fn open(protocol: Protocol, peer: Option<SocketAddr>, request_id: String) -> Self {
-        let origin = Origin::new(protocol, peer).with_request_id(request_id);
+    /// A request from `origin`; its operation is [`Operation::Other`] until dispatched.
+    pub fn open(origin: Origin) -> Self {
         Self { origin, operation: Operation::Other, started: Instant::now() }
     }
 
@@ -293,7 +291,7 @@ impl Scope {
         &self.origin
     }
 
-    /// Its request id.
+    /// Its request id ("" for a protocol that has none).
     pub fn request_id(&self) -> &str {
         self.origin.request_id.as_deref().unwrap_or("")
     }

@@ -22,7 +22,7 @@ use super::handles::{self, Target};
 use crate::connection::Peer;
 use crate::error::ErrorCode;
 use crate::id::Handle;
-use crate::request::{Operation, Outcome, Protocol, REQUEST_ID, Scope, take_request_id};
+use crate::request::{Operation, Origin, Outcome, Protocol, REQUEST_ID, Scope, take_request_id};
 
 /// What the pipeline needs: the handlers' state and, when CORS is on, the preflight answerer and the headers
 /// the CORS layer adds to every other answer.
@@ -58,7 +58,7 @@ pub async fn serve(State(p): State<Pipeline>, mut req: Request, next: Next) -> R
     }
     let peer = req.extensions().get::<ConnectInfo<Peer>>().map(|c| c.0.0);
     let id = take_request_id(req.headers().get(REQUEST_ID).map(|v| v.as_bytes()));
-    let mut scope = Scope::open(Protocol::Rest, peer, id);
+    let mut scope = Scope::open(Origin::new(Protocol::Rest, peer).with_request_id(id));
     let method = req.method().clone();
     let mut resp = match cached_lookup(&p.state, &req) {
         Some((target, h)) => {
