@@ -6,7 +6,8 @@
 //! - `resolver`: `Resolve`, `ResolveBatch`, `ResolveStream`;
 //! - `registry`: writes, `BatchRegister`, listings;
 //! - `statistics`: the published statistics report;
-//! - `observe`: request ids, origins, spans and request metrics around every call.
+//! - `observe`: the scope of every call (request id, origin, span, request metrics) and the operation its method
+//!   dispatched.
 
 use std::sync::Arc;
 
@@ -81,12 +82,14 @@ impl Shared {
 }
 
 /// A gRPC status for a core error: the mapped code, the message, the Handle response code in the
-/// `idnode-response-code` metadata and an encoded [`pb::Error`] in the details.
+/// `idnode-response-code` metadata and an encoded [`pb::Error`] in the details. The error is kept as the
+/// status's source, from which the request metrics take the call's result.
 pub fn status(e: NodeError) -> Status {
     let rc = e.code.response_code();
     let details = convert::error_out(&e).encode_to_vec();
-    let mut st = Status::with_details(e.code.grpc_code(), e.message, details.into());
+    let mut st = Status::with_details(e.code.grpc_code(), e.message.clone(), details.into());
     st.metadata_mut().insert("idnode-response-code", MetadataValue::from(rc));
+    st.set_source(Arc::new(e));
     st
 }
 
@@ -127,9 +130,9 @@ pub async fn routes(
     let router = tonic::service::Routes::new(resolver)
         .add_service(registry)
         .add_service(statistics)
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
+        .add_service(observe::Service(health))
+        .add_service(observe::Service(reflection_v1))
+        .add_service(observe::Service(reflection_v1alpha))
         .prepare()
         .into_axum_router()
         .layer(axum::middleware::from_fn_with_state(

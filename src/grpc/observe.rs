@@ -1,12 +1,14 @@
-//! What happens around every gRPC call: its request id (`x-request-id` metadata, taken or minted), its
-//! [`Origin`] for the services, a tracing span, and the request metrics. A call's result is its final status:
-//! the `idnode-response-code` or `grpc-status` of a trailers-only answer, or of the trailers at the end of the
-//! response stream; its duration runs until then.
+//! What happens around every gRPC call: its [`Scope`] (request id from `x-request-id` metadata, taken or
+//! minted; origin; span), and its request metrics when its final status is known: a trailers-only answer, or the
+//! trailers at the end of the response stream; its duration runs until then. The operation is the one the
+//! service method marks when it starts ([`Dispatched`]; [`Service`] for the health and reflection services);
+//! the result comes from the error a method answered with ([`super::status`] keeps it as the status's source),
+//! else from the gRPC status of tonic's own answers and of the transport.
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -18,56 +20,106 @@ use http_body::{Frame, SizeHint};
 use tracing::Instrument as _;
 
 use crate::connection::Peer;
+use crate::error::NodeError;
 use crate::http::pipeline::request_id_header;
-use crate::request::{Operation, Origin, Outcome, Protocol, REQUEST_ID, RequestMetrics, take_request_id};
+use crate::request::{Operation, Origin, Outcome, Protocol, REQUEST_ID, RequestMetrics, Scope, take_request_id};
 
-fn operation(path: &str) -> Operation {
-    let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or(("", ""));
-    match (service, method) {
-        ("idnode.v1.Resolver", "Resolve") => Operation::Resolve,
-        ("idnode.v1.Resolver", "ResolveBatch") => Operation::ResolveBatch,
-        ("idnode.v1.Resolver", "ResolveStream") => Operation::ResolveStream,
-        ("idnode.v1.Registry", "Create") => Operation::Create,
-        ("idnode.v1.Registry", "Replace" | "AddValues" | "ModifyValues" | "RemoveValues") => Operation::Update,
-        ("idnode.v1.Registry", "Delete") => Operation::Delete,
-        ("idnode.v1.Registry", "BatchRegister") => Operation::BatchRegister,
-        ("idnode.v1.Registry", "ListHandles" | "ListPrefixes") => Operation::List,
-        ("idnode.v1.Statistics", _) => Operation::Statistics,
-        (s, _) if s.starts_with("grpc.") => Operation::Service,
-        _ => Operation::Other,
+/// The operation a call's method dispatched, shared by the middleware and the method (through the request's
+/// extensions).
+#[derive(Debug, Clone, Default)]
+pub struct Dispatched(Arc<AtomicUsize>);
+
+impl Dispatched {
+    const UNSET: usize = usize::MAX;
+
+    fn new() -> Self {
+        Self(Arc::new(AtomicUsize::new(Self::UNSET)))
+    }
+
+    /// The method dispatched the call as `op`.
+    pub fn set(&self, op: Operation) {
+        self.0.store(op as usize, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> Option<Operation> {
+        Operation::ALL.get(self.0.load(Ordering::Relaxed)).copied()
     }
 }
 
-/// The result a status in `headers` (or trailers) reports, if any.
-fn outcome(headers: &HeaderMap) -> Option<Outcome> {
-    let num = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i64>().ok());
-    if let Some(rc) = num("idnode-response-code") {
-        return Some(Outcome::from_response_code(u32::try_from(rc).unwrap_or(2)));
+/// Marks the call of `req` as `op`: the first thing each method of ours does.
+pub fn dispatched<T>(req: &tonic::Request<T>, op: Operation) {
+    if let Some(d) = req.extensions().get::<Dispatched>() {
+        d.set(op);
     }
-    num("grpc-status").map(|c| Outcome::from_grpc_code(i32::try_from(c).unwrap_or(2)))
 }
 
-/// Records the call when its final status is known.
+/// A service that is not ours (health, reflection), its calls marked [`Operation::Service`].
+#[derive(Debug, Clone)]
+pub struct Service<S>(pub S);
+
+impl<S: tonic::server::NamedService> tonic::server::NamedService for Service<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S, B> tower::Service<axum::http::Request<B>> for Service<S>
+where
+    S: tower::Service<axum::http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        if let Some(d) = req.extensions().get::<Dispatched>() {
+            d.set(Operation::Service);
+        }
+        self.0.call(req)
+    }
+}
+
+/// The result of a call whose answer is `headers` (and its extensions), if it is final there.
+fn outcome(headers: &HeaderMap, answered: Option<&tonic::Status>) -> Option<Outcome> {
+    if let Some(status) = answered {
+        let ours = std::error::Error::source(status).and_then(|s| s.downcast_ref::<NodeError>());
+        return Some(
+            ours.map_or_else(|| Outcome::from_grpc_code(status.code() as i32), |e| Outcome::from_code(e.code)),
+        );
+    }
+    grpc_status(headers)
+}
+
+/// The result the transport's `grpc-status` reports, if any.
+fn grpc_status(headers: &HeaderMap) -> Option<Outcome> {
+    let code = headers.get("grpc-status")?.to_str().ok()?.parse::<i32>().ok()?;
+    Some(Outcome::from_grpc_code(code))
+}
+
+/// Finishes a call's scope with what its method dispatched.
 struct Finish {
     metrics: Arc<RequestMetrics>,
-    op: Operation,
-    start: Instant,
+    scope: Scope,
+    dispatched: Dispatched,
 }
 
 impl Finish {
-    fn record(self, outcome: Outcome) {
-        self.metrics.record(Protocol::Grpc, self.op, outcome, self.start.elapsed());
+    fn record(mut self, outcome: Outcome) {
+        self.scope.dispatched(self.dispatched.get().unwrap_or(Operation::Other));
+        self.scope.finish(&self.metrics, outcome);
     }
 }
 
-/// A response body that records the call at its trailers. A call dropped before its end (a client that
+/// A response body that finishes the call at its trailers. A call dropped before its end (a client that
 /// cancelled or went away) is not counted.
-struct Observed {
+struct CountedBody {
     inner: Body,
     finish: Option<Finish>,
 }
 
-impl http_body::Body for Observed {
+impl http_body::Body for CountedBody {
     type Data = Bytes;
     type Error = axum::Error;
 
@@ -75,7 +127,7 @@ impl http_body::Body for Observed {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_frame(cx);
         let end = match &r {
-            Poll::Ready(Some(Ok(f))) => f.trailers_ref().map(|t| outcome(t).unwrap_or(Outcome::Ok)),
+            Poll::Ready(Some(Ok(f))) => f.trailers_ref().map(|t| grpc_status(t).unwrap_or(Outcome::Ok)),
             Poll::Ready(Some(Err(_))) => Some(Outcome::Error),
             Poll::Ready(None) => Some(Outcome::Ok),
             Poll::Pending => None,
@@ -99,25 +151,25 @@ impl http_body::Body for Observed {
 
 /// The middleware.
 pub async fn observe(State(metrics): State<Arc<RequestMetrics>>, mut req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let op = operation(req.uri().path());
     let peer = req
         .extensions()
         .get::<tonic::transport::server::TcpConnectInfo>()
         .and_then(|c| c.remote_addr())
         .or_else(|| req.extensions().get::<ConnectInfo<Peer>>().map(|c| c.0.0));
     let id = take_request_id(req.headers().get(REQUEST_ID).map(|v| v.as_bytes()));
-    let span = tracing::info_span!("request", request_id = %id, protocol = "grpc", method = %req.uri().path());
-    req.extensions_mut().insert(Origin::new(Protocol::Grpc, peer).with_request_id(id.as_str()));
-    let resp = next.run(req).instrument(span).await;
+    let scope = Scope::open(Origin::new(Protocol::Grpc, peer).with_request_id(id));
+    let dispatched = Dispatched::new();
+    req.extensions_mut().insert(scope.origin().clone());
+    req.extensions_mut().insert(dispatched.clone());
+    let resp = next.run(req).instrument(scope.span()).await;
     let (mut parts, body) = resp.into_parts();
-    if let Some(v) = request_id_header(&id) {
+    if let Some(v) = request_id_header(scope.request_id()) {
         parts.headers.insert(REQUEST_ID, v);
     }
-    let finish = Finish { metrics, op, start };
-    if let Some(o) = outcome(&parts.headers) {
+    let finish = Finish { metrics, scope, dispatched };
+    if let Some(o) = outcome(&parts.headers, parts.extensions.get::<tonic::Status>()) {
         finish.record(o);
         return Response::from_parts(parts, body);
     }
-    Response::from_parts(parts, Body::new(Observed { inner: body, finish: Some(finish) }))
+    Response::from_parts(parts, Body::new(CountedBody { inner: body, finish: Some(finish) }))
 }

@@ -2,9 +2,10 @@
 
 use tonic::{Request, Response, Status};
 
+use super::observe::dispatched;
 use super::{Shared, pb, status};
 use crate::error::NodeError;
-use crate::request::Origin;
+use crate::request::{Operation, Origin};
 use crate::stats::{Counts, Report, ReportQuery, parse_date};
 
 /// The `idnode.v1.Statistics` service.
@@ -54,6 +55,7 @@ impl pb::statistics_server::Statistics for StatisticsService {
         &self,
         req: Request<pb::StatisticsRequest>,
     ) -> Result<Response<pb::StatisticsReport>, Status> {
+        dispatched(&req, Operation::Statistics);
         let q = query(req.get_ref()).map_err(status)?;
         let client =
             req.extensions().get::<Origin>().and_then(|o| o.peer).or_else(|| req.remote_addr()).map(|p| p.ip());

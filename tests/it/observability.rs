@@ -31,6 +31,12 @@ async fn metrics_count_every_protocol() {
     let batch =
         pb::ResolveBatchRequest { requests: vec![req(H), req("88.798.2/JDZ-2024-000002"), req("88.798.1/NOPE")] };
     g.resolve_batch(batch).await.unwrap();
+    // A refused call is counted by the error its method answered with; health checks as the service they are.
+    let create = pb::CreateRequest { handle: "88.798.1/ANON".into(), ..Default::default() };
+    let refused = pb::registry_client::RegistryClient::new(channel(&n).await).create(create).await.unwrap_err();
+    assert_eq!(refused.metadata().get("idnode-response-code").unwrap(), "402");
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel(&n).await);
+    health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.unwrap();
     let (udp, tcp) = n.running.as_ref().unwrap().handle_addrs.unwrap();
     for (addr, transport) in
         [(udp, Transport::Udp), (udp, Transport::Udp), (tcp, Transport::Tcp), (tcp, Transport::Tcp)]
@@ -48,6 +54,8 @@ async fn metrics_count_every_protocol() {
     assert_eq!(req_total("rest", "create", "ok"), 1.0);
     assert_eq!(req_total("grpc", "resolve", "ok"), 2.0);
     assert_eq!(req_total("grpc", "resolve_batch", "ok"), 1.0);
+    assert_eq!(req_total("grpc", "create", "denied"), 1.0);
+    assert_eq!(req_total("grpc", "service", "ok"), 1.0);
     assert_eq!(req_total("handle_udp", "resolve", "ok"), 2.0);
     assert_eq!(req_total("handle_tcp", "resolve", "ok"), 2.0);
     assert_eq!(req_total("handle_udp", "site_info", "ok"), 1.0);
