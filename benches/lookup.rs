@@ -62,8 +62,7 @@ fn bench(c: &mut Criterion) {
     let router = http::router(
         node.clone(),
         HttpSettings {
-            secure: false,
-            allow_insecure_auth: false,
+            credentials: idnode::request::Credentials { secure: false, allow_insecure: false },
             max_body_bytes: 1 << 20,
             max_concurrent_requests: 1024,
             cors: false,

@@ -17,7 +17,7 @@ use tonic::{Request, Status};
 
 use crate::error::{ErrorCode, NodeError};
 use crate::node::{Caller, Node};
-use crate::request::{Origin, Protocol};
+use crate::request::{Credentials, Origin, Protocol};
 
 pub mod convert;
 mod observe;
@@ -43,10 +43,8 @@ pub mod pb {
 /// Settings of the gRPC adapter.
 #[derive(Debug, Clone)]
 pub struct GrpcSettings {
-    /// Whether the listener is TLS.
-    pub secure: bool,
-    /// Accept credentials over plain text.
-    pub allow_insecure_auth: bool,
+    /// Whether its connections may carry credentials.
+    pub credentials: Credentials,
     /// Largest message, bytes.
     pub max_message_bytes: usize,
     /// Most identifiers in one `ResolveBatch`.
@@ -68,12 +66,12 @@ impl Shared {
         let origin =
             req.extensions().get::<Origin>().cloned().unwrap_or_else(|| Origin::new(Protocol::Grpc, req.remote_addr()));
         let Some(v) = req.metadata().get("authorization") else { return Ok(Caller::new(None, origin)) };
-        if !self.settings.secure && !self.settings.allow_insecure_auth {
-            return Err(status(NodeError::new(
-                ErrorCode::InsecureAuthentication,
+        self.settings
+            .credentials
+            .admit(
                 "authentication over plain-text gRPC is refused: use TLS (operators may allow it for loopback testing)",
-            )));
-        }
+            )
+            .map_err(status)?;
         let text = v.to_str().map_err(|_| {
             status(NodeError::new(ErrorCode::AuthenticationFailed, "authorization metadata is not ASCII"))
         })?;

@@ -24,7 +24,7 @@ use tower::Layer as _;
 
 use crate::error::{ErrorCode, NodeError};
 use crate::node::Node;
-use crate::request::{Operation, RequestMetrics};
+use crate::request::{Credentials, Operation, RequestMetrics};
 
 pub(crate) mod auth;
 mod cors;
@@ -40,10 +40,8 @@ use reply::{ApiError, Render};
 /// Settings of the REST adapter.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    /// Whether the listener is TLS.
-    pub secure: bool,
-    /// Accept credentials over plain HTTP.
-    pub allow_insecure_auth: bool,
+    /// Whether its connections may carry credentials.
+    pub credentials: Credentials,
     /// Largest request body, bytes.
     pub max_body_bytes: usize,
     /// Requests served at once before 503.

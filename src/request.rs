@@ -260,6 +260,26 @@ impl Origin {
     }
 }
 
+/// Whether a door's connections may carry credentials: over TLS always; in the clear only where the operator
+/// allowed it (`http.allow_insecure_auth`, for loopback testing), since a secret sent so can be read on the way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credentials {
+    /// The door's connections are TLS.
+    pub secure: bool,
+    /// Credentials are accepted in the clear too.
+    pub allow_insecure: bool,
+}
+
+impl Credentials {
+    /// Fails with "insecure authentication" and `refusal` (the door's words for it) unless credentials may come.
+    pub fn admit(&self, refusal: &str) -> Result<(), crate::error::NodeError> {
+        if self.secure || self.allow_insecure {
+            return Ok(());
+        }
+        Err(crate::error::NodeError::new(ErrorCode::InsecureAuthentication, refusal))
+    }
+}
+
 /// One request at a door, from when the door has read it to its answer: where it came from (with its request
 /// id), what it asked for, and when it began. A door opens one per request, sets the operation where it
 /// dispatches the request (the route, the method, the opcode) and finishes it once with the answer's outcome.

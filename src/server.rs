@@ -149,9 +149,9 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     let health = Arc::new(Health::default());
     let (stop, stopped) = watch::channel(false);
     let https = cfg.http.tls_cert.is_some();
+    let credentials = crate::request::Credentials { secure: https, allow_insecure: cfg.http.allow_insecure_auth };
     let grpc_settings = GrpcSettings {
-        secure: https,
-        allow_insecure_auth: cfg.http.allow_insecure_auth,
+        credentials,
         max_message_bytes: cfg.grpc.max_message_bytes,
         max_resolve_batch: cfg.grpc.max_resolve_batch,
         max_register_batch: cfg.grpc.max_register_batch,
@@ -160,8 +160,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     let mut app = http::router(
         node.clone(),
         HttpSettings {
-            secure: https,
-            allow_insecure_auth: cfg.http.allow_insecure_auth,
+            credentials,
             max_body_bytes: cfg.http.max_body_bytes,
             max_concurrent_requests: cfg.http.max_concurrent_requests,
             cors: cfg.http.cors,

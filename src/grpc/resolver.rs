@@ -26,7 +26,7 @@ fn resolve_one(node: &Node, req: pb::ResolveRequest, caller: &Caller) -> pb::Res
     let outcome = node.parse_handle(&handle).and_then(|h| node.resolve(&h, &filter, caller));
     match outcome {
         Ok(r) => {
-            let response_code = if r.matched { 1 } else { 200 };
+            let response_code = r.response_code();
             // The public view's values are encoded once per cached record.
             let encode = || {
                 let values: Vec<_> = r.values().map(value_out).collect();

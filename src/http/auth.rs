@@ -4,23 +4,14 @@ use axum::http::{HeaderMap, header};
 
 use crate::error::{ErrorCode, NodeError};
 use crate::node::{Caller, Node};
-use crate::request::Origin;
+use crate::request::{Credentials, Origin};
 
-/// Authenticates the request's credentials, if any. `secure` is whether the connection is TLS.
-pub fn caller(
-    node: &Node,
-    headers: &HeaderMap,
-    origin: Origin,
-    secure: bool,
-    allow_insecure: bool,
-) -> Result<Caller, NodeError> {
+/// Authenticates the request's credentials, if any, where `credentials` admits them.
+pub fn caller(node: &Node, headers: &HeaderMap, origin: Origin, credentials: Credentials) -> Result<Caller, NodeError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(Caller::new(None, origin)) };
-    if !secure && !allow_insecure {
-        return Err(NodeError::new(
-            ErrorCode::InsecureAuthentication,
-            "authentication over plain HTTP is refused: use HTTPS (operators may allow it for loopback testing with http.allow_insecure_auth)",
-        ));
-    }
+    credentials.admit(
+        "authentication over plain HTTP is refused: use HTTPS (operators may allow it for loopback testing with http.allow_insecure_auth)",
+    )?;
     let text = value
         .to_str()
         .map_err(|_| NodeError::new(ErrorCode::AuthenticationFailed, "Authorization header is not ASCII"))?;

@@ -60,8 +60,7 @@ impl Target {
     }
 
     fn caller(&self, state: &AppState, headers: &HeaderMap, origin: Origin) -> Result<Caller, ApiError> {
-        auth::caller(&state.node, headers, origin, state.settings.secure, state.settings.allow_insecure_auth)
-            .map_err(|e| self.err(e))
+        auth::caller(&state.node, headers, origin, state.settings.credentials).map_err(|e| self.err(e))
     }
 
     fn flag(&self, key: &str, default: bool) -> Result<bool, ApiError> {
@@ -147,11 +146,7 @@ fn resolve_inner(
 }
 
 fn resolved<'a>(res: &'a Resolution, echo: &'a str) -> Resolved<'a> {
-    Resolved {
-        response_code: if res.matched { 1 } else { 200 },
-        handle: echo,
-        values: res.values().map(value_json).collect(),
-    }
+    Resolved { response_code: res.response_code(), handle: echo, values: res.values().map(value_json).collect() }
 }
 
 /// The plain JSON answer of `res` (naming the handle as created) with its ETag: made once per cached record for

@@ -55,7 +55,7 @@ async fn list_inner(state: AppState, uri: Uri, headers: HeaderMap, origin: Origi
     let raw_prefix = raw.strip_prefix("0.NA/").unwrap_or(&raw);
     let prefix =
         Prefix::parse(raw_prefix).map_err(|e| bad(ErrorCode::InvalidHandle, format!("invalid prefix: {e}")))?;
-    let caller = auth::caller(&state.node, &headers, origin, state.settings.secure, state.settings.allow_insecure_auth)
+    let caller = auth::caller(&state.node, &headers, origin, state.settings.credentials)
         .map_err(|e| ApiError::from_node(e, &raw, &render))?;
     state.node.authorize_list(&caller, &prefix).map_err(|e| ApiError::from_node(e, &raw, &render))?;
     let page = params.int("page").map_err(|m| bad(ErrorCode::BadRequest, m))?;
@@ -164,7 +164,7 @@ pub async fn prefixes(
 ) -> Response {
     let params = Params::parse(uri.query());
     let render = Render::from_params(&params).unwrap_or_default();
-    let result = auth::caller(&state.node, &headers, origin, state.settings.secure, state.settings.allow_insecure_auth)
+    let result = auth::caller(&state.node, &headers, origin, state.settings.credentials)
         .and_then(|caller| state.node.homed_prefixes(&caller));
     match result {
         Ok(prefixes) => {

@@ -44,6 +44,11 @@ pub struct Resolution {
 }
 
 impl Resolution {
+    /// The Handle response code of this resolution for every door: 1, or 200 when the filter matched nothing.
+    pub fn response_code(&self) -> u32 {
+        if self.matched { 1 } else { ErrorCode::ValuesNotFound.response_code() }
+    }
+
     /// The handle as created.
     pub fn stored_handle(&self) -> &str {
         &self.shared.record.handle

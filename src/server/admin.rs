@@ -151,7 +151,8 @@ async fn audit(
     let allow = s.allow_insecure_auth;
     let result = tokio::task::spawn_blocking(move || {
         // The admin listener is plain HTTP: credentials are taken only when `http.allow_insecure_auth` allows it.
-        let caller = crate::http::auth::caller(&node, &headers, origin, false, allow)?;
+        let credentials = crate::request::Credentials { secure: false, allow_insecure: allow };
+        let caller = crate::http::auth::caller(&node, &headers, origin, credentials)?;
         node.authorize_node_admin(&caller)?;
         let q = audit_query(&node, &params)?;
         node.audit()
