@@ -5,8 +5,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use idnode::grpc::{convert, pb};
 use idnode::hdl::codec::encode_resolution;
+use idnode::http::json::value_json;
 use idnode::id::{Handle, SuffixCase};
-use idnode::record::json::value_json;
 use idnode::record::wire::{decode_record, encode_record};
 use prost::Message as _;
 
@@ -30,7 +30,7 @@ fn bench(c: &mut Criterion) {
         #[serde(rename = "responseCode")]
         response_code: u32,
         handle: &'a str,
-        values: Vec<idnode::record::json::ValueJson<'a>>,
+        values: Vec<idnode::http::json::ValueJson<'a>>,
     }
     g.bench_function("rest_json_encode", |b| {
         b.iter(|| {

@@ -2,6 +2,7 @@
 //! [`Node`] core and its answers into the contract's JSON. Nothing here decides semantics.
 //!
 //! - [`query`]: query strings with repeated keys and valueless booleans;
+//! - [`json`]: the JSON forms of values in the contract (lenient input, canonical output);
 //! - [`reply`]: rendering (`pretty`, JSONP), caching headers and error bodies;
 //! - `auth`: HTTP Basic credentials;
 //! - `handles`: resolve, create/replace, modify, delete, mint;
@@ -29,6 +30,7 @@ use crate::request::{Credentials, Operation, RequestMetrics};
 pub(crate) mod auth;
 mod cors;
 mod handles;
+pub mod json;
 mod list;
 pub mod pipeline;
 pub mod query;

@@ -2,11 +2,9 @@
 //!
 //! - [`wire`]: the Handle wire encoding of values (RFC 3652 §3.1), used as the storage encoding too, so the binary
 //!   protocol can answer without re-encoding;
-//! - [`json`]: the JSON forms of the REST contract (lenient input, canonical output);
 //! - [`admin`]: `HS_ADMIN` and `HS_VLIST` data and the twelve admin permission bits.
 
 pub mod admin;
-pub mod json;
 pub mod site;
 pub mod wire;
 
@@ -195,4 +193,4 @@ pub fn check_indexes(values: &[HandleValue]) -> Result<(), RecordError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::ResolveArgs;
 use crate::hdl::client::{self, Transport};
-use crate::record::json::value_json;
+use crate::http::json::value_json;
 
 /// The answer in the REST API's JSON shape and field order.
 #[derive(Serialize)]
@@ -19,7 +19,7 @@ struct Printed<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    values: Option<Vec<crate::record::json::ValueJson<'a>>>,
+    values: Option<Vec<crate::http::json::ValueJson<'a>>>,
 }
 
 fn address(s: &str) -> anyhow::Result<SocketAddr> {

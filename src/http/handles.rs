@@ -10,6 +10,7 @@ use bytes::Bytes;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 
+use super::json::{ValueJson, parse_values, value_json};
 use super::query::{IndexParam, Params};
 use super::reply::{self, ApiError, Caching, Render};
 use super::{AppState, auth};
@@ -17,7 +18,6 @@ use crate::error::ErrorCode;
 use crate::id::Handle;
 use crate::node::{Caller, Filter, Form, PutOutcome, Rendered, Resolution, ValueMode, now};
 use crate::record::HandleValue;
-use crate::record::json::{ValueJson, parse_values, value_json};
 use crate::request::{Operation, Origin, Protocol};
 
 /// Where the identifiers are.

@@ -300,10 +300,10 @@ async fn rest_and_grpc_agree() {
             assert_eq!(data, g.data, "{h} index {}", g.index);
             let ttl = match &j["ttl"] {
                 serde_json::Value::Number(x) => x.as_u64().unwrap() as u32,
-                t => idnode::record::json::parse_time(t.as_str().unwrap()).unwrap(),
+                t => idnode::http::json::parse_time(t.as_str().unwrap()).unwrap(),
             };
             assert_eq!(Some(ttl), g.ttl);
-            assert_eq!(idnode::record::json::parse_time(j["timestamp"].as_str().unwrap()).unwrap() as u64, g.timestamp);
+            assert_eq!(idnode::http::json::parse_time(j["timestamp"].as_str().unwrap()).unwrap() as u64, g.timestamp);
             let p = g.permissions.unwrap();
             let bits: String = [p.admin_read, p.admin_write, p.public_read, p.public_write]
                 .iter()

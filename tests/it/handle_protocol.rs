@@ -29,11 +29,8 @@ async fn same_values_over_every_door() {
         assert_eq!(over_udp.response_code, 1);
         let rest = n.get(&format!("/api/handles/{h}")).await.json();
         let rest_values: Vec<serde_json::Value> = rest["values"].as_array().unwrap().clone();
-        let ours: Vec<serde_json::Value> = over_udp
-            .values
-            .iter()
-            .map(|v| serde_json::to_value(idnode::record::json::value_json(v)).unwrap())
-            .collect();
+        let ours: Vec<serde_json::Value> =
+            over_udp.values.iter().map(|v| serde_json::to_value(idnode::http::json::value_json(v)).unwrap()).collect();
         assert_eq!(ours, rest_values, "{h}");
         let g = grpc.resolve(pb::ResolveRequest { handle: h.into(), ..Default::default() }).await.unwrap().into_inner();
         let g_pairs: Vec<(u32, Vec<u8>)> = g.values.iter().map(|v| (v.index, v.data.clone())).collect();

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::admin::{AdminRef, ValueRef, decode_vlist, encode_vlist, parse_admin_perms, perm};
-use super::{DEFAULT_TTL, HandleValue, Perms, RecordError, Reference, Ttl, default_perms, site, types};
+use crate::record::admin::{AdminRef, ValueRef, decode_vlist, encode_vlist, parse_admin_perms, perm};
+use crate::record::{DEFAULT_TTL, HandleValue, Perms, RecordError, Reference, Ttl, default_perms, site, types};
 
 fn invalid(msg: impl Into<String>) -> RecordError {
     RecordError::Invalid(msg.into())
@@ -311,3 +311,6 @@ fn data_json(v: &HandleValue) -> DataJson<'_> {
         },
     }
 }
+
+#[cfg(test)]
+mod tests;
