@@ -14,6 +14,7 @@
 //! - [`http`]: the Handle.Net-compatible REST API (axum), a thin adapter over [`node`].
 //! - [`hdl`]: the Handle binary protocol (RFC 3652) on UDP and TCP, and its client.
 //! - [`grpc`]: the gRPC API (tonic), health and reflection, a thin adapter over [`node`].
+//! - [`admin`]: the admin listener's API (metrics, health and readiness, the audit log) and the node's health.
 //! - [`audit`]: the durable audit log of changes and refusals, queryable by identifier, identity and time.
 //! - [`config`]: TOML configuration with environment overrides.
 //! - [`dataset`]: the deterministic benchmark data set (millions of ceramic identifiers).
@@ -26,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod audit;
 pub mod cli;
 pub mod config;

@@ -2,7 +2,6 @@
 //! Handle, admin), runs the periodic tasks, and serves until shutdown. Tests start it on `127.0.0.1:0` through
 //! [`start`]; the binary through [`run`].
 //!
-//! - `admin`: the admin listener (metrics, health, audit) and the node's [`Health`];
 //! - `background`: statistics flushes, metrics upkeep, audit retention;
 //! - `handle`: the Handle protocol listeners and the published `HS_SITE`;
 //! - `rest`: the REST listener and its worker threads.
@@ -27,14 +26,12 @@ use crate::request::Protocol;
 use crate::store::{Batch, RocksStore, Space, Store};
 use coalesce::Coalesced;
 
-mod admin;
 mod background;
 pub(crate) mod coalesce;
 mod handle;
 mod rest;
-mod scrape;
 
-pub use admin::Health;
+pub use crate::admin::Health;
 pub use handle::own_site;
 
 /// A node being served.
@@ -188,17 +185,17 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         None
     };
     let admin_addr = if cfg.admin.enabled {
-        let state = admin::AdminState {
+        let state = crate::admin::AdminState {
             node: node.clone(),
             health: health.clone(),
             allow_insecure_auth: cfg.http.allow_insecure_auth || cfg.admin.listen.ip().is_loopback(),
-            scrape: Arc::new(scrape::Scrape::new(&metrics)),
+            scrape: Arc::new(crate::admin::Scrape::new(&metrics)),
         };
         let listener = tokio::net::TcpListener::bind(cfg.admin.listen)
             .await
             .with_context(|| format!("binding admin listener {}", cfg.admin.listen))?;
         let addr = listener.local_addr()?;
-        let app = admin::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let app = crate::admin::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let stopped = stopped.clone();
         servers.push((
             "admin",

@@ -19,6 +19,10 @@ use crate::node::Node;
 use crate::request::{Origin, Protocol};
 use crate::store::{Space, Store};
 
+mod scrape;
+
+pub use scrape::Scrape;
+
 /// The phase of the node, as `/readyz` and the gRPC health service report it.
 #[derive(Debug, Default)]
 pub struct Health {
@@ -60,7 +64,7 @@ pub struct AdminState {
     /// Accept credentials over plain HTTP.
     pub allow_insecure_auth: bool,
     /// The figures read at each scrape.
-    pub scrape: Arc<super::scrape::Scrape>,
+    pub scrape: Arc<Scrape>,
 }
 
 /// The admin router.
