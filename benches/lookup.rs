@@ -9,7 +9,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use idnode::hdl::Responder;
 use idnode::hdl::client::resolution_request;
 use idnode::http::{self, HttpSettings};
-use idnode::id::{Prefix, SuffixCase};
+use idnode::id::Prefix;
 use idnode::node::{Caller, Filter, Node, NodeSettings};
 use idnode::store::{RocksConfig, RocksStore, Space, Store};
 use tower::ServiceExt as _;
@@ -21,10 +21,9 @@ fn bench(c: &mut Criterion) {
     idnode::demo::load(store.as_ref(), "88.798", "bench").unwrap();
     store.compact().unwrap();
     let store: Arc<dyn Store> = store;
-    let settings =
-        NodeSettings { prefixes: vec![Prefix::parse("88.798").unwrap()], suffix_case: SuffixCase::Sensitive };
-    let node = Arc::new(Node::new(store.clone(), settings.clone()));
-    let uncached = Node::new(store.clone(), settings).with_record_cache(0);
+    let settings = NodeSettings::homing(vec![Prefix::parse("88.798").unwrap()]);
+    let node = Arc::new(Node::new(store.clone(), settings.clone(), Arc::default()));
+    let uncached = Node::new(store.clone(), NodeSettings { record_cache_bytes: 0, ..settings }, Arc::default());
     let keys: Vec<String> = (1..=600).map(|i| format!("88.798.{}/JDZ-2024-{i:06}", 1 + i % 5)).collect();
     // The floor: the same database, opened read-only through the rocksdb crate with default options.
     let raw = rocksdb::DB::open_cf_for_read_only(&rocksdb::Options::default(), &cfg.path, ["handles"], false).unwrap();

@@ -53,6 +53,33 @@ pub struct NodeSettings {
     pub prefixes: Vec<Prefix>,
     /// Whether suffixes compare case-sensitively.
     pub suffix_case: SuffixCase,
+    /// Memory for decoded records of recently resolved handles, bytes (0: no record cache).
+    pub record_cache_bytes: u64,
+    /// Statistics days start at midnight this many minutes east of UTC.
+    pub utc_offset_minutes: i32,
+    /// Failed authentications from one address within `lockout` before it is locked out for `lockout` (0:
+    /// never); see [`throttle`].
+    pub max_auth_failures: u32,
+    /// The window and length of a lockout.
+    pub lockout: std::time::Duration,
+    /// Run reads on the blocking pool instead of inline (see [`Node::reading`]).
+    pub blocking_reads: bool,
+}
+
+impl NodeSettings {
+    /// The defaults of a node homing `prefixes`: suffixes compared as written, the default record cache, days in
+    /// China Standard Time, no lockout, reads inline.
+    pub fn homing(prefixes: Vec<Prefix>) -> Self {
+        Self {
+            prefixes,
+            suffix_case: SuffixCase::Sensitive,
+            record_cache_bytes: DEFAULT_RECORD_CACHE_MB << 20,
+            utc_offset_minutes: DEFAULT_UTC_OFFSET_MINUTES,
+            max_auth_failures: 0,
+            lockout: std::time::Duration::ZERO,
+            blocking_reads: false,
+        }
+    }
 }
 
 /// The node core, shared by every adapter.
@@ -88,59 +115,26 @@ pub fn now() -> u32 {
 }
 
 impl Node {
-    /// A core over `store` with `settings`, its own metrics, the default record cache, and statistics days in
-    /// China Standard Time.
-    pub fn new(store: Arc<dyn Store>, settings: NodeSettings) -> Self {
-        Self::with_metrics(store, settings, Arc::new(Metrics::new()), DEFAULT_UTC_OFFSET_MINUTES)
-            .with_record_cache(DEFAULT_RECORD_CACHE_MB << 20)
-    }
-
-    /// A core recording into `metrics`, with statistics days starting at `utc_offset_minutes` east of UTC, and no
-    /// record cache until [`Node::with_record_cache`].
-    pub fn with_metrics(
-        store: Arc<dyn Store>,
-        settings: NodeSettings,
-        metrics: Arc<Metrics>,
-        utc_offset_minutes: i32,
-    ) -> Self {
+    /// A core over `store` with `settings`, recording into `metrics`.
+    pub fn new(store: Arc<dyn Store>, settings: NodeSettings, metrics: Arc<Metrics>) -> Self {
         Self {
-            stats: Stats::new(store.clone(), utc_offset_minutes),
+            stats: Stats::new(store.clone(), settings.utc_offset_minutes),
             audit: Audit::new(store.clone()),
             store,
-            settings,
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
-            cache: RecordCache::new(0, LOCK_STRIPES),
+            cache: RecordCache::new(settings.record_cache_bytes, LOCK_STRIPES),
             counters: CoreMetrics::new(&metrics),
             metrics,
-            throttle: Throttle::off(),
+            throttle: Throttle::new(settings.max_auth_failures, settings.lockout),
             reports: reports::Reports::default(),
-            blocking_reads: false,
+            blocking_reads: settings.blocking_reads,
+            settings,
         }
-    }
-
-    /// Runs reads on the blocking pool (`true`) or inline on the async worker (`false`, the default); see
-    /// [`Node::reading`].
-    pub fn with_blocking_reads(mut self, on: bool) -> Self {
-        self.blocking_reads = on;
-        self
     }
 
     /// Whether reads run on the blocking pool (see [`Node::reading`]).
     pub fn blocking_reads(&self) -> bool {
         self.blocking_reads
-    }
-
-    /// Locks a client address out of authentication for `lockout` after `max_failures` failed authentications
-    /// within `lockout` (0: never); see [`throttle`].
-    pub fn with_auth_throttle(mut self, max_failures: u32, lockout: std::time::Duration) -> Self {
-        self.throttle = Throttle::new(max_failures, lockout);
-        self
-    }
-
-    /// Keeps up to `bytes` of decoded records in memory (0: none); see [`cache`].
-    pub fn with_record_cache(mut self, bytes: u64) -> Self {
-        self.cache = RecordCache::new(bytes, LOCK_STRIPES);
-        self
     }
 
     /// The record cache's counters and occupancy.

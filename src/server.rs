@@ -125,13 +125,16 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         "idnode_node_ready",
         "1 when the node is ready to serve (store open, listeners bound, not shutting down).",
     );
-    let settings = NodeSettings { prefixes: cfg.homed_prefixes()?, suffix_case: cfg.node.suffix_case };
-    let node = Arc::new(
-        Node::with_metrics(store, settings, metrics.clone(), cfg.statistics.utc_offset_minutes)
-            .with_blocking_reads(cfg.node.blocking_reads)
-            .with_record_cache(cfg.node.record_cache_mb << 20)
-            .with_auth_throttle(cfg.auth.max_failures, std::time::Duration::from_secs(cfg.auth.lockout_secs)),
-    );
+    let settings = NodeSettings {
+        prefixes: cfg.homed_prefixes()?,
+        suffix_case: cfg.node.suffix_case,
+        record_cache_bytes: cfg.node.record_cache_mb << 20,
+        utc_offset_minutes: cfg.statistics.utc_offset_minutes,
+        max_auth_failures: cfg.auth.max_failures,
+        lockout: std::time::Duration::from_secs(cfg.auth.lockout_secs),
+        blocking_reads: cfg.node.blocking_reads,
+    };
+    let node = Arc::new(Node::new(store, settings, metrics.clone()));
     {
         let node = node.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {

@@ -15,7 +15,7 @@ use libfuzzer_sys::fuzz_target;
 static RESPONDER: LazyLock<Responder> = LazyLock::new(|| {
     let store = Arc::new(MemoryStore::new());
     idnode::demo::load(store.as_ref(), "88.798", "fuzz").expect("demo data");
-    let node = Node::new(store, NodeSettings { prefixes: vec![Prefix::parse("88.798").unwrap()], suffix_case: SuffixCase::Sensitive });
+    let node = Node::new(store, NodeSettings::homing(vec![Prefix::parse("88.798").unwrap()]), Arc::default());
     Responder::new(Arc::new(node), Vec::new(), 1)
 });
 

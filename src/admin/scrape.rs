@@ -170,11 +170,8 @@ mod tests {
     #[test]
     fn renders_described_metrics_with_bounded_labels() {
         let m = Arc::new(Metrics::new());
-        let settings = NodeSettings {
-            prefixes: vec![crate::id::Prefix::parse("88.798").unwrap()],
-            suffix_case: crate::id::SuffixCase::Sensitive,
-        };
-        let node = Node::with_metrics(Arc::new(MemoryStore::new()), settings, m.clone(), 480);
+        let settings = NodeSettings::homing(vec![crate::id::Prefix::parse("88.798").unwrap()]);
+        let node = Node::new(Arc::new(MemoryStore::new()), settings, m.clone());
         let requests = RequestMetrics::new(&m);
         requests.record(Protocol::Rest, Operation::Resolve, Outcome::Ok, Duration::from_micros(70));
         requests.record(Protocol::Rest, Operation::Resolve, Outcome::Ok, Duration::from_micros(300));

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use super::codec::*;
 use super::server::udp_datagrams;
 use super::{Responder, digest};
-use crate::id::{Prefix, SuffixCase};
+use crate::id::Prefix;
 use crate::node::{Node, NodeSettings};
 use crate::record::site::Site;
 use crate::store::MemoryStore;
@@ -20,10 +20,7 @@ fn responder() -> Responder {
 fn build_responder() -> Responder {
     let store = Arc::new(MemoryStore::new());
     crate::demo::load(store.as_ref(), "88.798", "root").unwrap();
-    let node = Node::new(
-        store,
-        NodeSettings { prefixes: vec![Prefix::parse("88.798").unwrap()], suffix_case: SuffixCase::Sensitive },
-    );
+    let node = Node::new(store, NodeSettings::homing(vec![Prefix::parse("88.798").unwrap()]), Arc::default());
     let site = crate::record::site::from_json(
         &serde_json::json!({"servers":[{"address":"127.0.0.1","interfaces":[{"protocol":"TCP","port":2641}]}]}),
     )

@@ -11,10 +11,11 @@ const T: u32 = 1_745_913_600;
 fn node() -> Node {
     let store = Arc::new(MemoryStore::new());
     demo::load(store.as_ref(), "88.798", "root").unwrap();
-    Node::new(
-        store,
-        NodeSettings { prefixes: vec![Prefix::parse("88.798").unwrap()], suffix_case: SuffixCase::Sensitive },
-    )
+    node_over(store, NodeSettings::homing(vec![Prefix::parse("88.798").unwrap()]))
+}
+
+fn node_over(store: Arc<MemoryStore>, settings: NodeSettings) -> Node {
+    Node::new(store, settings, Arc::default())
 }
 
 fn login(n: &Node, user: &str, secret: &str) -> Caller {
@@ -268,7 +269,12 @@ fn record_cache_serves_hits_and_follows_changes() {
     assert_eq!(resolved_url(&n, &x).as_deref(), Some(&b"c"[..]), "a replacement invalidates");
     n.delete_handle(&e1, &x).unwrap();
     assert_eq!(resolved_url(&n, &x), None, "a deletion invalidates");
-    let off = node().with_record_cache(0);
+    let store = Arc::new(MemoryStore::new());
+    demo::load(store.as_ref(), "88.798", "root").unwrap();
+    let off = node_over(
+        store,
+        NodeSettings { record_cache_bytes: 0, ..NodeSettings::homing(vec![Prefix::parse("88.798").unwrap()]) },
+    );
     assert_eq!(resolved_url(&off, &h(&off, "88.798.1/JDZ-2024-000123")).map(|u| u.is_empty()), Some(false));
     assert_eq!(off.cache_figures(), CacheFigures::default(), "a disabled cache counts nothing");
 }
@@ -321,9 +327,8 @@ fn record_cache_never_keeps_a_record_read_before_a_change() {
         resume: Mutex::new(resume_rx),
     });
     demo::load(store.as_ref(), "88.798", "root").unwrap();
-    let settings =
-        NodeSettings { prefixes: vec![Prefix::parse("88.798").unwrap()], suffix_case: SuffixCase::Sensitive };
-    let n = Arc::new(Node::new(store.clone(), settings));
+    let settings = NodeSettings::homing(vec![Prefix::parse("88.798").unwrap()]);
+    let n = Arc::new(Node::new(store.clone(), settings, Arc::default()));
     let e1 = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
     let x = h(&n, "88.798.1/RACE");
     n.write_record(&e1, &x, vec![url(1, "old")], RecordMode::Create).unwrap();
