@@ -7,7 +7,7 @@
 #   grpc-unary  gRPC Resolve, `idnode bench` (64 in flight on one channel)
 #   handle-udp  the Handle protocol over UDP, `idnode bench` (64 sockets)
 # `idnode bench` is NEW_BINARY's for both. The data set (COUNT identifiers, loaded by NEW_BINARY) and a
-# certificate are made in $WORK on first use; the second node opens a copy of the store made of hard links.
+# certificate are made in $WORK on first use.
 #
 #   benches/paired.sh OLD_BINARY NEW_BINARY [ROUNDS] [PROTOCOL...]    # default: 3 rounds of all four
 set -euo pipefail
@@ -29,11 +29,15 @@ if [[ ! -f $data/.loaded ]]; then
 fi
 [[ -f $WORK/cert.pem ]] || openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=127.0.0.1 \
     -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
-copy=$WORK/paired-copy
-rm -rf "$copy" && mkdir -p "$copy"
-for f in "$data"/*; do
-    if [[ $f == *.sst ]]; then ln "$f" "$copy/"; else cp -r "$f" "$copy/"; fi
-done
+# Each node opens its own copy of the store: its SST files are immutable, so hard links will do.
+copy() {
+    local dir=$WORK/paired-$1
+    rm -rf "$dir" && mkdir -p "$dir"
+    for f in "$data"/*; do
+        if [[ $f == *.sst ]]; then ln "$f" "$dir/"; else cp -r "$f" "$dir/"; fi
+    done
+    echo "$dir"
+}
 config() { # name data-dir port-offset
     cat >"$WORK/paired-$1.toml" <<EOF
 [storage]
@@ -52,7 +56,8 @@ listen_tcp = "127.0.0.1:$((18641 + $3))"
 listen = "127.0.0.1:$((18180 + $3))"
 EOF
     # the same listeners over TLS, for HTTP/2
-    sed -e "s#^listen = \"127.0.0.1:$((18000 + $3))\"#listen = \"127.0.0.1:$((18443 + $3))\"\ntls_cert = \"$WORK/cert.pem\"\ntls_key = \"$WORK/key.pem\"#" \
+    sed -e "s#^path = .*#path = \"$(copy "$1-tls")\"#" \
+        -e "s#^listen = \"127.0.0.1:$((18000 + $3))\"#listen = \"127.0.0.1:$((18443 + $3))\"\ntls_cert = \"$WORK/cert.pem\"\ntls_key = \"$WORK/key.pem\"#" \
         -e "s#$((18051 + $3))#$((18052 + $3))#; s#$((18641 + $3))#$((18642 + $3))#g; s#$((18180 + $3))#$((18181 + $3))#" \
         "$WORK/paired-$1.toml" >"$WORK/paired-$1-tls.toml"
     python3 - "$ENTS" "$((18443 + $3))" >"$WORK/paired-$1.urls" <<'PY'
@@ -63,8 +68,8 @@ for i in range(10_000):
     print(f"https://127.0.0.1:{port}/api/handles/88.798.{1 + i % ents}/JDZ-{2020 + s % 6}-{s:08d}")
 PY
 }
-config a "$data" 0
-config b "$copy" 10
+config a "$(copy a)" 0
+config b "$(copy b)" 10
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
 for s in a b; do

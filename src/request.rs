@@ -16,22 +16,23 @@ use crate::metrics::{Family, Label, Metrics};
 pub const REQUEST_ID: &str = "x-request-id";
 
 /// A new request id: 16 hex digits, unique within this process and unlikely to repeat across restarts.
-pub fn new_request_id() -> String {
+pub fn new_request_id() -> Arc<str> {
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
     static BASE: OnceLock<u64> = OnceLock::new();
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let base = *BASE.get_or_init(|| rand::random::<u64>() & 0xffff_ffff_0000_0000);
-    format!("{:016x}", base.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)))
+    let n = base.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed));
+    let mut digits = [0u8; 16];
+    hex::encode_to_slice(n.to_be_bytes(), &mut digits).expect("16 digits for 8 bytes");
+    Arc::from(std::str::from_utf8(&digits).expect("hex digits are ASCII"))
 }
 
 /// The request id a client sent, when it is 1 to 128 visible ASCII characters; else a new one. Clients pass ids
 /// through their own systems, so a sane one is kept; anything else could forge or flood the logs.
-pub fn take_request_id(sent: Option<&[u8]>) -> String {
-    match sent {
-        Some(v) if !v.is_empty() && v.len() <= 128 && v.iter().all(u8::is_ascii_graphic) => {
-            String::from_utf8_lossy(v).into_owned()
-        }
+pub fn take_request_id(sent: Option<&[u8]>) -> Arc<str> {
+    match sent.map(std::str::from_utf8) {
+        Some(Ok(v)) if !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()) => Arc::from(v),
         _ => new_request_id(),
     }
 }
@@ -395,7 +396,7 @@ mod tests {
 
     #[test]
     fn request_ids_are_kept_when_sane_and_minted_otherwise() {
-        assert_eq!(take_request_id(Some(b"abc-123")), "abc-123");
+        assert_eq!(&*take_request_id(Some(b"abc-123")), "abc-123");
         for bad in [&b""[..], b"has space", b"tab\there", &[b'x'; 129][..], "\u{e9}t\u{e9}".as_bytes()] {
             let id = take_request_id(Some(bad));
             assert_eq!(id.len(), 16, "{bad:?} -> {id}");

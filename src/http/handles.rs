@@ -1,5 +1,7 @@
 //! `GET`, `PUT` and `DELETE` on `/api/handles/{handle}`.
 
+use std::borrow::Cow;
+
 use axum::Extension;
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
@@ -24,30 +26,22 @@ use crate::request::{Operation, Origin, Protocol};
 const PATH_PREFIX: &str = "/api/handles/";
 
 /// What every handler reads first: the handle as sent (percent-decoded), the parameters and the rendering.
-pub(super) struct Target {
-    pub(super) echo: String,
+pub(super) struct Target<'a> {
+    pub(super) echo: Cow<'a, str>,
     params: Params,
     render: Render,
 }
 
-impl Target {
+impl<'a> Target<'a> {
     /// The target of a request to `uri`.
-    pub(super) fn new(uri: &Uri) -> Result<Self, ApiError> {
+    pub(super) fn new(uri: &'a Uri) -> Result<Self, ApiError> {
         let raw = uri.path().strip_prefix(PATH_PREFIX).unwrap_or("");
         let params = Params::parse(uri.query());
         let render = Render::from_params(&params)
             .map_err(|m| ApiError::new(ErrorCode::BadRequest, raw, m, &Render::default()))?;
-        let echo = percent_decode_str(raw)
-            .decode_utf8()
-            .map_err(|_| {
-                ApiError::new(
-                    ErrorCode::InvalidHandle,
-                    raw,
-                    "handle is not valid UTF-8 after percent-decoding",
-                    &render,
-                )
-            })?
-            .into_owned();
+        let echo = percent_decode_str(raw).decode_utf8().map_err(|_| {
+            ApiError::new(ErrorCode::InvalidHandle, raw, "handle is not valid UTF-8 after percent-decoding", &render)
+        })?;
         Ok(Self { echo, params, render })
     }
 
@@ -108,7 +102,7 @@ pub async fn resolve(State(state): State<AppState>, req: Request) -> Response {
 /// work, which the pipeline's shortcut calls directly for a cached lookup.
 pub(super) fn resolve_parsed(
     state: &AppState,
-    ctx: Target,
+    ctx: Target<'_>,
     h: &Handle,
     headers: &HeaderMap,
     origin: Origin,
@@ -118,7 +112,7 @@ pub(super) fn resolve_parsed(
 
 fn resolve_inner(
     state: &AppState,
-    ctx: &Target,
+    ctx: &Target<'_>,
     h: &Handle,
     headers: &HeaderMap,
     origin: Origin,
@@ -159,7 +153,7 @@ fn plain_answer(res: &Resolution) -> Rendered {
 }
 
 async fn read_body(
-    ctx: &Target,
+    ctx: &Target<'_>,
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
@@ -220,7 +214,7 @@ pub async fn put(
 
 async fn put_inner(
     state: AppState,
-    mut ctx: Target,
+    mut ctx: Target<'_>,
     headers: HeaderMap,
     origin: Origin,
     body: Body,
@@ -235,7 +229,7 @@ async fn put_inner(
     let values: Vec<HandleValue> = parse_values(&json, now()).map_err(|e| ctx.err(e.into()))?;
     let node = state.node.clone();
     if mint {
-        let stem = if ctx.echo.contains('/') { ctx.echo.clone() } else { format!("{}/", ctx.echo) };
+        let stem = if ctx.echo.contains('/') { ctx.echo.to_string() } else { format!("{}/", ctx.echo) };
         let (prefix, suffix_stem) = stem.split_once('/').unwrap_or((&stem, ""));
         let prefix = crate::id::Prefix::parse(prefix).map_err(|e| ctx.err(e.into()))?;
         let suffix_stem = suffix_stem.to_owned();
@@ -243,7 +237,7 @@ async fn put_inner(
             .await
             .and_then(|r| r)
             .map_err(|e| ctx.err(e))?;
-        ctx.echo = minted.as_str().to_owned();
+        ctx.echo = Cow::Owned(minted.as_str().to_owned());
         return Ok(ctx.ok(StatusCode::CREATED));
     }
     let h = state.node.parse_handle(&ctx.echo).map_err(|e| ctx.err(e))?;

@@ -29,14 +29,14 @@ use crate::request::{Operation, Origin, Outcome, Protocol, REQUEST_ID, Scope, ta
 #[derive(Clone)]
 pub struct Pipeline {
     state: AppState,
-    cors: Option<(cors::Preflight, Arc<Added>)>,
+    cors: Option<Arc<(cors::Preflight, Added)>>,
 }
 
 impl Pipeline {
     /// The pipeline over `state`; `preflight`, when CORS is on, answers `OPTIONS` (with the layer that
     /// [`Added`] can read, which ours always is: it allows any origin).
     pub fn new(state: AppState, preflight: Option<cors::Preflight>) -> Self {
-        let cors = preflight.zip(Added::of(&cors::layer()).map(Arc::new));
+        let cors = preflight.zip(Added::of(&cors::layer())).map(Arc::new);
         Self { state, cors }
     }
 }
@@ -52,20 +52,21 @@ pub fn request_id_header(id: &str) -> Option<HeaderValue> {
 /// The middleware, outermost: every request but preflights goes through here once.
 pub async fn serve(State(p): State<Pipeline>, mut req: Request, next: Next) -> Response {
     if req.method() == Method::OPTIONS
-        && let Some((preflight, _)) = &p.cors
+        && let Some(cors) = &p.cors
     {
-        return preflight.clone().oneshot(req).await.unwrap_or_else(|e| match e {});
+        return cors.0.clone().oneshot(req).await.unwrap_or_else(|e| match e {});
     }
     let peer = req.extensions().get::<ConnectInfo<Peer>>().map(|c| c.0.0);
     let id = take_request_id(req.headers().get(REQUEST_ID).map(|v| v.as_bytes()));
     let mut scope = Scope::open(Origin::new(Protocol::Rest, peer).with_request_id(id));
-    let method = req.method().clone();
+    let mut routed = None;
     let mut resp = match cached_lookup(&p.state, &req) {
         Some((target, h)) => {
             scope.dispatched(Operation::Resolve);
             handles::resolve_parsed(&p.state, target, &h, req.headers(), scope.origin().clone())
         }
         None => {
+            routed = Some(req.method().clone());
             req.extensions_mut().insert(scope.origin().clone());
             let span = scope.span();
             let resp = next.run(req).instrument(span).await;
@@ -81,19 +82,20 @@ pub async fn serve(State(p): State<Pipeline>, mut req: Request, next: Next) -> R
     if let Some(v) = request_id_header(scope.request_id()) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }
-    if let Some((_, added)) = &p.cors {
-        added.apply(resp.headers_mut());
+    if let Some(cors) = &p.cors {
+        cors.1.apply(resp.headers_mut());
     }
     let op = scope.operation();
     let elapsed = scope.finish(&p.state.requests, outcome);
-    if tracing::enabled!(tracing::Level::DEBUG) {
+    // The shortcut logs nothing, as its span would cost more than its answer.
+    if let Some(method) = routed {
         tracing::debug!(%method, status, operation = op.label(), micros = elapsed.as_micros() as u64, "served");
     }
     resp
 }
 
 /// The target of a request the shortcut answers: an anonymous plain lookup of a cached record.
-fn cached_lookup(state: &AppState, req: &Request) -> Option<(Target, Handle)> {
+fn cached_lookup<'r>(state: &AppState, req: &'r Request) -> Option<(Target<'r>, Handle)> {
     let headers = req.headers();
     if req.method() != Method::GET
         || req.uri().query().is_some()
