@@ -60,6 +60,43 @@ pub struct AuditEntry {
     pub(crate) identity_key: String,
 }
 
+/// What an audited request did, as the log names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// A login (audited when refused).
+    Authenticate,
+    /// A create or replace that was refused before it was told apart.
+    Write,
+    /// A new handle.
+    Create,
+    /// A handle's values replaced.
+    Replace,
+    /// Values added or changed.
+    ModifyValues,
+    /// Values removed.
+    RemoveValues,
+    /// A handle deleted.
+    Delete,
+    /// The node's `HS_SITE` written on a prefix handle it homes.
+    PublishSite,
+}
+
+impl Action {
+    /// The name in the log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Authenticate => "authenticate",
+            Self::Write => "write",
+            Self::Create => "create",
+            Self::Replace => "replace",
+            Self::ModifyValues => "modify_values",
+            Self::RemoveValues => "remove_values",
+            Self::Delete => "delete",
+            Self::PublishSite => "publish_site",
+        }
+    }
+}
+
 /// What the caller of [`Audit::entry`] knows of an event.
 #[derive(Debug, Clone, Default)]
 pub struct Event<'a> {

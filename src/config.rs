@@ -67,7 +67,8 @@ pub struct NodeConfig {
     pub prefixes: Vec<String>,
     /// `sensitive` (default) or `insensitive` suffix comparison.
     pub suffix_case: SuffixCase,
-    /// Resolve on the blocking pool instead of inline on the async workers (see BENCHMARKS.md).
+    /// Resolve on the blocking pool instead of inline on the async workers: slower on a warm cache, steadier
+    /// when reads go to disk.
     pub blocking_reads: bool,
     /// Memory for decoded records of recently resolved handles, MiB (0: no record cache).
     pub record_cache_mb: u64,

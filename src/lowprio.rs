@@ -1,6 +1,6 @@
 //! A thread at a lowered CPU priority running queued jobs one at a time. Periodic maintenance (nice 19) and
 //! statistics reports (nice 10) run on such threads rather than on the blocking pool: their work is long next to
-//! a lookup, and on a busy core it must yield to lookups rather than stall them (BENCHMARKS.md, tuning step 8).
+//! a lookup, and on a busy core it must yield to lookups rather than stall them.
 //! The queue is bounded, so that work sent faster than it is done is refused at once instead of piling up.
 
 use std::sync::mpsc::{SyncSender, TrySendError};

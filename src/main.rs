@@ -8,14 +8,14 @@ use idnode::config::Config;
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc's malloc: the lookup path allocates small strings and RocksDB blocks at a high
-/// rate, and glibc's allocator took a quarter of the CPU under load (BENCHMARKS.md, tuning step 1).
+/// rate, which costs glibc's allocator several times what it costs mimalloc.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// RocksDB's own allocations (block cache blocks, table readers) still go through glibc's malloc, which gives
 /// each thread that allocates its own arena and never hands memory freed in one arena to another. With the REST
 /// workers and the shared runtime both reading blocks, the block cache's memory ended up held twice, once per
-/// arena, when load moved from one to the other (peak RSS 478 → 728 MiB; BENCHMARKS.md, step 23). One arena
+/// arena, when load moved from one to the other (half as much memory again at peak). One arena
 /// keeps it once; the Rust side allocates with mimalloc and is not affected. `MALLOC_ARENA_MAX` still decides.
 fn one_malloc_arena() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -160,6 +160,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::audit::Action;
     use crate::connection::ConnectionMetrics;
     use crate::node::{Caller, Node, NodeSettings};
     use crate::record::{HandleValue, types};
@@ -178,7 +179,7 @@ mod tests {
         requests.record(Protocol::HandleUdp, Operation::Resolve, Outcome::NotFound, Duration::from_millis(2));
         let h = node.parse_handle("88.798/x").unwrap();
         let url = HandleValue::new(1, types::URL, b"https://example.com".to_vec(), 0);
-        node.commit(&Caller::anonymous(), "create", &h, "88.798/x", None, Some(&[url])).unwrap();
+        node.commit(&Caller::anonymous(), Action::Create, &h, "88.798/x", None, Some(&[url])).unwrap();
         let grpc = Caller::new(None, crate::request::Origin::new(Protocol::Grpc, None));
         node.resolve(&h, &Default::default(), &grpc).unwrap();
         ConnectionMetrics::new(&m).bytes(Protocol::Rest, 10, 20);

@@ -1,7 +1,7 @@
 //! UDP sockets of the Handle protocol with batched system calls: up to 32 datagrams per receive (`recvmmsg`,
 //! with GRO-coalesced buffers split at their stride), and a multi-packet message sent in one `sendmsg` with UDP
 //! segmentation offload (GSO) where the kernel has it, packet by packet where it has not. A Handle answer is
-//! typically three or four 512-byte packets, so this turns four system calls into one (BENCHMARKS.md).
+//! typically three or four 512-byte packets, so this turns four system calls into one.
 
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;

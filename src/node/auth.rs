@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use super::Node;
 use super::throttle::Failure;
+use crate::audit::Action;
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, Prefix};
 use crate::record::admin::{AdminRef, decode_vlist, perm};
@@ -164,11 +165,11 @@ impl Node {
             Err(e) => {
                 if e.code == ErrorCode::AuthenticationFailed {
                     let caller = Caller::new(None, origin);
-                    self.write_refusal(&caller, "authenticate", "", "", &e);
+                    self.write_refusal(&caller, Action::Authenticate, "", "", &e);
                     if let Failure::LockedOut(secs) = self.throttle.failed(peer, now) {
                         tracing::warn!(peer = ?caller.origin().peer, secs, "authentication locked out after repeated failures");
                         self.counters.auth_lockout();
-                        self.write_refusal(&caller, "authenticate", "", "", &locked_out(secs));
+                        self.write_refusal(&caller, Action::Authenticate, "", "", &locked_out(secs));
                     }
                 }
                 Err(e)

@@ -1,7 +1,7 @@
 //! The record cache: decoded records of recently resolved handles, shared by every protocol.
 //!
-//! A warm resolution is a hash lookup and an `Arc` clone instead of a RocksDB get and a decode of every value
-//! (BENCHMARKS.md). The cache holds decoded records, so filters and permissions apply exactly as on a miss; the
+//! A warm resolution is a hash lookup and an `Arc` clone instead of a RocksDB get and a decode of every value.
+//! The cache holds decoded records, so filters and permissions apply exactly as on a miss; the
 //! renderings kept with a record are the REST JSON of its public view (every publicly readable value, no
 //! filter), the answer to nearly every anonymous lookup, made on its first use, and likewise its gRPC and Handle
 //! protocol values.

@@ -4,7 +4,7 @@
 use sha2::Digest as _;
 
 use super::{Caller, Node};
-use crate::audit::Event;
+use crate::audit::{Action, Event};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
 use crate::record::wire::encode_record;
@@ -29,7 +29,7 @@ fn is_admin_change(h: &Handle, old: Option<&[HandleValue]>, new: Option<&[Handle
 
 impl Node {
     /// The audit event of a request by `caller` on `h`.
-    fn event<'a>(&self, caller: &Caller, operation: &'a str, handle: &str, handle_key: &str) -> Event<'a> {
+    fn event(&self, caller: &Caller, action: Action, handle: &str, handle_key: &str) -> Event<'static> {
         let origin = caller.origin();
         let (identity, identity_key) = match caller.identity() {
             Some(id) => (id.to_string(), id.key()),
@@ -41,7 +41,7 @@ impl Node {
             client: origin.peer.map(|p| p.to_string()),
             protocol: origin.protocol.label(),
             request_id: origin.request_id.as_deref().map(str::to_owned),
-            operation,
+            operation: action.name(),
             handle: handle.to_owned(),
             handle_key: handle_key.to_owned(),
             result: "ok".into(),
@@ -49,13 +49,13 @@ impl Node {
         }
     }
 
-    /// Commits the change of `h` from `old` to `new` values (`None`: no record), as `operation` by `caller`,
+    /// Commits the change of `h` from `old` to `new` values (`None`: no record), as `action` by `caller`,
     /// with its statistics and audit entry, atomically and durably, and drops `h` from the record cache. The
     /// caller holds the handle's lock stripe ([`Node::lock`]).
     pub(crate) fn commit(
         &self,
         caller: &Caller,
-        operation: &str,
+        action: Action,
         h: &Handle,
         spelling: &str,
         old: Option<&[HandleValue]>,
@@ -74,7 +74,7 @@ impl Node {
             _ => b.delete(Space::Handles, h.key().as_bytes().to_vec()),
         };
         self.stats.count_change(&mut b, h.prefix_key(), change);
-        let mut event = self.event(caller, operation, spelling, h.key());
+        let mut event = self.event(caller, action, spelling, h.key());
         event.admin = is_admin_change(h, old, new);
         event.digest = digest;
         let entry = self.audit.entry(event);
@@ -84,7 +84,7 @@ impl Node {
         written?;
         tracing::info!(
             handle = spelling,
-            operation,
+            operation = action.name(),
             identity = %entry.identity,
             digest = entry.digest.as_deref().unwrap_or(""),
             "committed"
@@ -98,21 +98,21 @@ impl Node {
     pub(crate) fn audit_refusal<T>(
         &self,
         caller: &Caller,
-        operation: &str,
+        action: Action,
         h: &Handle,
         result: Result<T, NodeError>,
     ) -> Result<T, NodeError> {
         if let Err(e) = &result
             && matches!(e.code, ErrorCode::Forbidden | ErrorCode::AuthenticationFailed)
         {
-            self.write_refusal(caller, operation, h.as_str(), h.key(), e);
+            self.write_refusal(caller, action, h.as_str(), h.key(), e);
         }
         result
     }
 
     /// Writes the audit entry of a refusal; a failure to write it is logged, not returned.
-    pub(crate) fn write_refusal(&self, caller: &Caller, operation: &str, handle: &str, key: &str, e: &NodeError) {
-        let mut event = self.event(caller, operation, handle, key);
+    pub(crate) fn write_refusal(&self, caller: &Caller, action: Action, handle: &str, key: &str, e: &NodeError) {
+        let mut event = self.event(caller, action, handle, key);
         event.result = format!("denied: {}", e.message);
         let entry = self.audit.entry(event);
         match self.audit.write(&entry) {

@@ -2,6 +2,7 @@
 //! clients here.
 
 use super::{Caller, Node, now};
+use crate::audit::Action;
 use crate::error::NodeError;
 use crate::id::Handle;
 use crate::record::{HandleValue, types};
@@ -31,7 +32,7 @@ impl Node {
                     rec.values.sort_by_key(|v| v.index);
                 }
             }
-            self.commit(&Caller::anonymous(), "publish_site", &h, &rec.handle, Some(&old), Some(&rec.values))?;
+            self.commit(&Caller::anonymous(), Action::PublishSite, &h, &rec.handle, Some(&old), Some(&rec.values))?;
             changed += 1;
         }
         Ok(changed)

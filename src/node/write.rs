@@ -6,6 +6,7 @@
 use rand::Rng;
 
 use super::{Caller, Identity, Node, now};
+use crate::audit::Action;
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, Prefix};
 use crate::record::admin::{AdminRef, perm};
@@ -154,7 +155,7 @@ impl Node {
         values: Vec<HandleValue>,
         mode: RecordMode,
     ) -> Result<PutOutcome, NodeError> {
-        self.audit_refusal(caller, "write", h, self.write_record_inner(caller, h, values, mode))
+        self.audit_refusal(caller, Action::Write, h, self.write_record_inner(caller, h, values, mode))
     }
 
     fn write_record_inner(
@@ -197,7 +198,7 @@ impl Node {
                 values.sort_by_key(|v| v.index);
                 keep_unchanged(&existing.values, &mut values);
                 self.authorize_changes(id, h, &existing.values, &values)?;
-                self.commit(caller, "replace", h, &existing.handle, Some(&existing.values), Some(&values))?;
+                self.commit(caller, Action::Replace, h, &existing.handle, Some(&existing.values), Some(&values))?;
                 Ok(PutOutcome::Updated)
             }
             None if mode == RecordMode::Replace => Err(not_found(h)),
@@ -207,7 +208,7 @@ impl Node {
                     values.push(default_admin(id, &values));
                 }
                 values.sort_by_key(|v| v.index);
-                self.commit(caller, "create", h, h.as_str(), None, Some(&values))?;
+                self.commit(caller, Action::Create, h, h.as_str(), None, Some(&values))?;
                 Ok(PutOutcome::Created)
             }
         }
@@ -223,7 +224,7 @@ impl Node {
         only: Option<&[u32]>,
         mode: ValueMode,
     ) -> Result<(), NodeError> {
-        self.audit_refusal(caller, "modify_values", h, self.put_values_inner(caller, h, values, only, mode))
+        self.audit_refusal(caller, Action::ModifyValues, h, self.put_values_inner(caller, h, values, only, mode))
     }
 
     fn put_values_inner(
@@ -268,12 +269,12 @@ impl Node {
         }
         merged.sort_by_key(|v| v.index);
         self.authorize_changes(id, h, &existing.values, &merged)?;
-        self.commit(caller, "modify_values", h, &existing.handle, Some(&existing.values), Some(&merged))
+        self.commit(caller, Action::ModifyValues, h, &existing.handle, Some(&existing.values), Some(&merged))
     }
 
     /// Removes the values at `indexes`; all of them must exist ([`ErrorCode::ValuesNotFound`]).
     pub fn delete_values(&self, caller: &Caller, h: &Handle, indexes: &[u32]) -> Result<(), NodeError> {
-        self.audit_refusal(caller, "remove_values", h, self.delete_values_inner(caller, h, indexes))
+        self.audit_refusal(caller, Action::RemoveValues, h, self.delete_values_inner(caller, h, indexes))
     }
 
     fn delete_values_inner(&self, caller: &Caller, h: &Handle, indexes: &[u32]) -> Result<(), NodeError> {
@@ -286,12 +287,12 @@ impl Node {
         }
         let kept: Vec<HandleValue> = existing.values.iter().filter(|v| !indexes.contains(&v.index)).cloned().collect();
         self.authorize_changes(id, h, &existing.values, &kept)?;
-        self.commit(caller, "remove_values", h, &existing.handle, Some(&existing.values), Some(&kept))
+        self.commit(caller, Action::RemoveValues, h, &existing.handle, Some(&existing.values), Some(&kept))
     }
 
     /// Deletes the handle and its record.
     pub fn delete_handle(&self, caller: &Caller, h: &Handle) -> Result<(), NodeError> {
-        self.audit_refusal(caller, "delete", h, self.delete_handle_inner(caller, h))
+        self.audit_refusal(caller, Action::Delete, h, self.delete_handle_inner(caller, h))
     }
 
     fn delete_handle_inner(&self, caller: &Caller, h: &Handle) -> Result<(), NodeError> {
@@ -300,7 +301,7 @@ impl Node {
         let _guard = self.lock(h);
         let existing = self.load(h)?.ok_or_else(|| not_found(h))?;
         self.authorize(id, h, &existing.values, perm::DELETE_HANDLE)?;
-        self.commit(caller, "delete", h, &existing.handle, Some(&existing.values), None)
+        self.commit(caller, Action::Delete, h, &existing.handle, Some(&existing.values), None)
     }
 
     /// Creates a handle `prefix/<stem><random>` and returns it.

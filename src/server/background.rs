@@ -3,7 +3,7 @@
 //!
 //! The work runs on one maintenance thread at the lowest CPU priority (nice 19, [`LowPriority`]), not on the
 //! blocking pool: a statistics flush of a few thousand counters takes milliseconds of CPU, and on a busy core it
-//! must yield to lookups rather than stall them (BENCHMARKS.md, tuning step 8).
+//! must yield to lookups rather than stall them.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -61,7 +61,7 @@ impl RocksStore {
             }
             t.set_index_type(BlockBasedIndexType::BinarySearch);
             // Index and filter blocks stay in memory, outside the block cache: a point lookup then never
-            // re-reads them when data blocks churn the cache (tuning step 3 in BENCHMARKS.md).
+            // re-reads them when data blocks churn the cache.
             t.set_cache_index_and_filter_blocks(false);
             t.set_format_version(5);
             let mut o = Options::default();
@@ -81,7 +81,7 @@ impl RocksStore {
         db_opts.create_missing_column_families(true);
         db_opts.set_max_background_jobs(cfg.background_jobs.max(1));
         // Flushes and compactions run at the lowest CPU priority: on a busy core they yield to the lookups
-        // instead of stalling them for tens of milliseconds (BENCHMARKS.md, tuning step 8).
+        // instead of stalling them for tens of milliseconds.
         let mut env = rocksdb::Env::new().map_err(engine)?;
         env.lower_thread_pool_cpu_priority();
         env.lower_high_priority_thread_pool_cpu_priority();
