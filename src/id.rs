@@ -171,6 +171,11 @@ impl Prefix {
         Ok(Self(s.to_ascii_uppercase()))
     }
 
+    /// Parses a prefix as a listing names it: `88.798.1`, or its prefix handle `0.NA/88.798.1`.
+    pub fn parse_listed(s: &str) -> Result<Self, IdError> {
+        Self::parse(s.strip_prefix("0.NA/").unwrap_or(s))
+    }
+
     /// The normalized text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -185,7 +185,7 @@ impl pb::registry_server::Registry for RegistryService {
         dispatched(&req, Operation::List);
         let caller = self.0.caller(&req)?;
         let raw = req.into_inner().prefix;
-        let prefix = Prefix::parse(raw.strip_prefix("0.NA/").unwrap_or(&raw)).map_err(|e| status(e.into()))?;
+        let prefix = Prefix::parse_listed(&raw).map_err(|e| status(e.into()))?;
         self.0.node.authorize_list(&caller, &prefix).map_err(status)?;
         let node = self.0.node.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(4);

@@ -44,7 +44,7 @@ fn query(req: &pb::StatisticsRequest) -> Result<ReportQuery, NodeError> {
     Ok(ReportQuery {
         from: date(&req.from)?,
         to: date(&req.to)?,
-        prefix: (!req.prefix.is_empty()).then(|| req.prefix.to_ascii_uppercase()),
+        prefix: (!req.prefix.is_empty()).then(|| req.prefix.clone()),
         top: req.top.map(|t| t as usize),
     })
 }

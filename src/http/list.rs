@@ -52,9 +52,8 @@ async fn list_inner(state: AppState, uri: Uri, headers: HeaderMap, origin: Origi
     if raw.is_empty() {
         return Err(bad(ErrorCode::BadRequest, "listing needs ?prefix=P".into()));
     }
-    let raw_prefix = raw.strip_prefix("0.NA/").unwrap_or(&raw);
     let prefix =
-        Prefix::parse(raw_prefix).map_err(|e| bad(ErrorCode::InvalidHandle, format!("invalid prefix: {e}")))?;
+        Prefix::parse_listed(&raw).map_err(|e| bad(ErrorCode::InvalidHandle, format!("invalid prefix: {e}")))?;
     let caller = auth::caller(&state.node, &headers, origin, state.settings.credentials)
         .map_err(|e| ApiError::from_node(e, &raw, &render))?;
     state.node.authorize_list(&caller, &prefix).map_err(|e| ApiError::from_node(e, &raw, &render))?;

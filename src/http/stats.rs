@@ -20,7 +20,7 @@ fn report_query(params: &Params) -> Result<ReportQuery, NodeError> {
     Ok(ReportQuery {
         from: date("from")?,
         to: date("to")?,
-        prefix: params.last("prefix").map(str::to_ascii_uppercase),
+        prefix: params.last("prefix").map(str::to_owned),
         top: top.map(|t| usize::try_from(t).unwrap_or(usize::MAX)),
     })
 }

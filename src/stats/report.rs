@@ -63,7 +63,7 @@ pub struct ReportQuery {
     pub from: Option<Date>,
     /// Last day (default: today).
     pub to: Option<Date>,
-    /// Only this prefix.
+    /// Only this prefix, as the client wrote it (prefixes compare case-insensitively).
     pub prefix: Option<String>,
     /// Number of top prefixes (default 10, at most 1000).
     pub top: Option<usize>,
@@ -147,7 +147,8 @@ impl Stats {
         }
         let (first, last, now) = (day_number(from), day_number(to), day_number(today));
         let dates = || (0..=(to - from).whole_days()).map(|i| from + Duration::days(i));
-        let want = |p: &str| q.prefix.as_deref().is_none_or(|w| w == p);
+        let only = q.prefix.as_deref().map(str::to_ascii_uppercase);
+        let want = |p: &str| only.as_deref().is_none_or(|w| w == p);
         let mut all: BTreeMap<String, Counts> = BTreeMap::new();
         self.scan_counters(ALL_KEYS, None, &mut |prefix, kind, n| {
             all.entry(prefix.to_owned()).or_default().add(kind, n);
@@ -159,7 +160,7 @@ impl Stats {
             days.entry(day).or_default().add(kind, n);
             period.entry(prefix.to_owned()).or_default().add(kind, n);
         };
-        match q.prefix.as_deref() {
+        match only.as_deref() {
             // One prefix: its four counters of each day, a seek per day (keys are day first, then prefix).
             Some(p) => {
                 for day in dates().map(day_number) {
