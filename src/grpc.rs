@@ -55,12 +55,12 @@ pub struct GrpcSettings {
 
 /// What both services share.
 #[derive(Clone)]
-pub(crate) struct Shared {
+pub(crate) struct ServiceState {
     pub node: Arc<Node>,
     pub settings: Arc<GrpcSettings>,
 }
 
-impl Shared {
+impl ServiceState {
     /// The caller of a request, from `authorization` metadata, and where it came from.
     pub fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
         let origin =
@@ -109,14 +109,14 @@ pub async fn routes(
     settings: GrpcSettings,
 ) -> Result<(tonic::service::Routes, tonic_health::server::HealthReporter), tonic_reflection::server::Error> {
     let max = settings.max_message_bytes;
-    let shared = Shared { node, settings: Arc::new(settings) };
-    let resolver = pb::resolver_server::ResolverServer::new(ResolverService(shared.clone()))
+    let state = ServiceState { node, settings: Arc::new(settings) };
+    let resolver = pb::resolver_server::ResolverServer::new(ResolverService(state.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-    let registry = pb::registry_server::RegistryServer::new(RegistryService(shared.clone()))
+    let registry = pb::registry_server::RegistryServer::new(RegistryService(state.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-    let statistics = pb::statistics_server::StatisticsServer::new(StatisticsService(shared.clone()));
+    let statistics = pb::statistics_server::StatisticsServer::new(StatisticsService(state.clone()));
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, false).await;
     let reflection = || {
@@ -134,7 +134,7 @@ pub async fn routes(
         .prepare()
         .into_axum_router()
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(crate::request::RequestMetrics::new(shared.node.metrics())),
+            Arc::new(crate::request::RequestMetrics::new(state.node.metrics())),
             observe::observe,
         ));
     Ok((tonic::service::Routes::from(router), reporter))

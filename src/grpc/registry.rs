@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{error_out, values_in};
 use super::observe::dispatched;
-use super::{Shared, pb, status};
+use super::{ServiceState, pb, status};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Prefix;
 use crate::node::{Caller, Node, Page, PutOutcome, RecordMode, ValueMode, now};
@@ -15,7 +15,7 @@ use crate::request::Operation;
 
 /// The Registry service.
 #[derive(Clone)]
-pub struct RegistryService(pub(crate) Shared);
+pub struct RegistryService(pub(crate) ServiceState);
 
 /// Handles per message of a `ListHandles` stream.
 const LIST_CHUNK: usize = 1000;

@@ -10,14 +10,14 @@ use tonic::{Request, Response, Status, Streaming};
 use super::convert::{error_out, value_out};
 use super::observe::dispatched;
 use super::response::encode_values;
-use super::{Shared, pb, status};
+use super::{ServiceState, pb, status};
 use crate::error::{ErrorCode, NodeError};
 use crate::node::{Caller, Filter, Form, Node, Rendered};
 use crate::request::Operation;
 
 /// The Resolver service.
 #[derive(Clone)]
-pub struct ResolverService(pub(crate) Shared);
+pub struct ResolverService(pub(crate) ServiceState);
 
 /// Resolves one request for `caller`; every failure becomes the response's error.
 fn resolve_one(node: &Node, req: pb::ResolveRequest, caller: &Caller) -> pb::ResolveResponse {

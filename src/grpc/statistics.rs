@@ -3,14 +3,14 @@
 use tonic::{Request, Response, Status};
 
 use super::observe::dispatched;
-use super::{Shared, pb, status};
+use super::{ServiceState, pb, status};
 use crate::error::NodeError;
 use crate::request::{Operation, Origin};
 use crate::stats::{Counts, Report, ReportQuery, parse_date};
 
 /// The `idnode.v1.Statistics` service.
 #[derive(Clone)]
-pub struct StatisticsService(pub(crate) Shared);
+pub struct StatisticsService(pub(crate) ServiceState);
 
 fn counts(c: &Counts) -> Option<pb::Counts> {
     Some(pb::Counts { created: c.created, deleted: c.deleted, resolutions: c.resolutions, misses: c.misses })

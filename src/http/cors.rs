@@ -1,5 +1,5 @@
 //! CORS: any origin may read the API (a QR code is scanned from any web page). The tower-http layer answers
-//! preflights; every other answer gets the headers that layer would add from [`Added`], taken once from the
+//! preflights; every other answer gets the headers that layer would add from [`CorsHeaders`], taken once from the
 //! layer itself, because running the layer over each answer costs more than a cached lookup.
 
 use std::convert::Infallible;
@@ -37,9 +37,9 @@ pub fn layer() -> CorsLayer {
 /// The headers a CORS layer adds to the answer of a `GET`, and how: `Vary` is appended to the answer's own, any
 /// other name replaces the answer's value (as the layer does).
 #[derive(Debug, Clone)]
-pub struct Added(Vec<(HeaderName, HeaderValue, bool)>);
+pub struct CorsHeaders(Vec<(HeaderName, HeaderValue, bool)>);
 
-impl Added {
+impl CorsHeaders {
     /// What `layer` adds to the answer of a `GET`, by running it once over an empty answer (the unit tests check
     /// that the origin makes no difference); `None` if it does not answer at once (a layer that asks someone else
     /// which origins are allowed).
@@ -98,7 +98,7 @@ mod tests {
 
     #[tokio::test]
     async fn adds_what_the_layer_adds_whatever_the_origin() {
-        let added = Added::of(&layer()).unwrap();
+        let added = CorsHeaders::of(&layer()).unwrap();
         assert!(added.0.iter().any(|(n, v, _)| n == header::ACCESS_CONTROL_ALLOW_ORIGIN && v == "*"));
         for origin in [None, Some("https://scan.example.cn"), Some("null")] {
             let mut ours = answer().headers().clone();
@@ -109,7 +109,7 @@ mod tests {
 
     #[test]
     fn vary_is_appended_and_the_rest_replaced() {
-        let added = Added::of(&layer()).unwrap();
+        let added = CorsHeaders::of(&layer()).unwrap();
         let mut h = answer().headers().clone();
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("https://old.example"));
         added.apply(&mut h);

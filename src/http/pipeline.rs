@@ -17,7 +17,7 @@ use tower::ServiceExt as _;
 use tracing::Instrument as _;
 
 use super::AppState;
-use super::cors::{self, Added};
+use super::cors::{self, CorsHeaders};
 use super::handles::{self, Target};
 use crate::connection::Peer;
 use crate::error::ErrorCode;
@@ -29,14 +29,14 @@ use crate::request::{Operation, Origin, Outcome, Protocol, REQUEST_ID, Scope, ta
 #[derive(Clone)]
 pub struct Pipeline {
     state: AppState,
-    cors: Option<Arc<(cors::Preflight, Added)>>,
+    cors: Option<Arc<(cors::Preflight, CorsHeaders)>>,
 }
 
 impl Pipeline {
     /// The pipeline over `state`; `preflight`, when CORS is on, answers `OPTIONS` (with the layer that
-    /// [`Added`] can read, which ours always is: it allows any origin).
+    /// [`CorsHeaders`] can read, which ours always is: it allows any origin).
     pub fn new(state: AppState, preflight: Option<cors::Preflight>) -> Self {
-        let cors = preflight.zip(Added::of(&cors::layer())).map(Arc::new);
+        let cors = preflight.zip(CorsHeaders::of(&cors::layer())).map(Arc::new);
         Self { state, cors }
     }
 }

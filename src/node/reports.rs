@@ -27,12 +27,12 @@ pub(crate) struct Reports {
 }
 
 /// A client's place in the queue, given back when its report is done or abandoned.
-struct Place<'a> {
+struct QueuePlace<'a> {
     reports: &'a Reports,
     client: Option<IpAddr>,
 }
 
-impl Drop for Place<'_> {
+impl Drop for QueuePlace<'_> {
     fn drop(&mut self) {
         if let Some(c) = self.client {
             self.reports.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&c);
@@ -42,14 +42,14 @@ impl Drop for Place<'_> {
 
 impl Reports {
     /// A place for `client` (none: from inside the process), unless it has one already.
-    fn place(&self, client: Option<IpAddr>) -> Option<Place<'_>> {
+    fn place(&self, client: Option<IpAddr>) -> Option<QueuePlace<'_>> {
         let client = client.map(crate::net::client);
         if let Some(c) = client
             && !self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(c)
         {
             return None;
         }
-        Some(Place { reports: self, client })
+        Some(QueuePlace { reports: self, client })
     }
 }
 
