@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock};
 
 use idnode::hdl::Responder;
 use idnode::hdl::codec::{self, Envelope};
-use idnode::id::{Prefix, SuffixCase};
+use idnode::id::Prefix;
 use idnode::node::{Node, NodeSettings};
 use idnode::store::MemoryStore;
 use libfuzzer_sys::fuzz_target;

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::dataset::DatasetSpec;
 use crate::loadgen::drivers::Proto;
@@ -109,6 +109,7 @@ pub struct LoadArgs {
 #[cfg(feature = "rocksdb")]
 pub fn load(a: &LoadArgs) -> anyhow::Result<String> {
     use crate::store::{Durability, RocksConfig, RocksStore};
+    use std::time::Instant;
     std::fs::create_dir_all(&a.data_dir)?;
     let cfg = RocksConfig { path: a.data_dir.clone(), durability: Durability::Buffered, ..RocksConfig::default() };
     let store = RocksStore::open(&cfg)?;
