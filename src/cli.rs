@@ -42,7 +42,7 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// TOML configuration (see deploy/idnode.toml).
-    #[arg(long, short, env = "IDNODE_CONFIG")]
+    #[arg(long, short)]
     pub config: Option<PathBuf>,
     /// Data directory of the RocksDB store.
     #[arg(long)]
@@ -72,18 +72,14 @@ pub struct ServeArgs {
     #[arg(long)]
     pub admin: Option<SocketAddr>,
     /// Log as JSON lines instead of text.
-    #[arg(long, env = "IDNODE_LOG_JSON")]
+    #[arg(long)]
     pub log_json: bool,
 }
 
 impl ServeArgs {
     /// The configuration: defaults, then the file, then `IDNODE_*` variables, then flags.
     pub fn config(&self) -> anyhow::Result<Config> {
-        let mut cfg = match &self.config {
-            Some(p) => Config::load(p)?,
-            None => Config::default(),
-        };
-        cfg.apply_env(|k| std::env::var(k).ok())?;
+        let mut cfg = Config::from_env(self.config.as_deref(), |k| std::env::var(k).ok())?;
         if let Some(d) = &self.data_dir {
             cfg.storage.path = d.clone();
         }
@@ -102,6 +98,9 @@ impl ServeArgs {
         }
         if self.allow_insecure_auth {
             cfg.http.allow_insecure_auth = true;
+        }
+        if self.log_json {
+            cfg.log.json = true;
         }
         if self.tls_cert.is_some() {
             cfg.http.tls_cert = self.tls_cert.clone();

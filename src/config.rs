@@ -57,6 +57,16 @@ pub struct Config {
     pub audit: AuditConfig,
     /// The lockout of addresses that fail authentication.
     pub auth: AuthConfig,
+    /// The node's log.
+    pub log: LogConfig,
+}
+
+/// The node's log (`RUST_LOG` filters it).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// JSON lines instead of text.
+    pub json: bool,
 }
 
 /// Prefixes and identifier rules.
@@ -228,14 +238,27 @@ impl Default for BootstrapConfig {
 }
 
 impl Config {
+    /// The configuration of a node started with the file `file` (else the file `IDNODE_CONFIG` names, else none):
+    /// the defaults, then the file, then the `IDNODE_*` variables `get` reads (the process environment in the
+    /// binary). Every variable is read here and nowhere else; flags, applied by the caller, override them.
+    pub fn from_env(file: Option<&Path>, get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let named = get("IDNODE_CONFIG").map(PathBuf::from);
+        let mut cfg = match file.or(named.as_deref()) {
+            Some(path) => Self::load(path)?,
+            None => Self::default(),
+        };
+        cfg.apply_env(get)?;
+        Ok(cfg)
+    }
+
     /// Reads a TOML file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
         Ok(toml::from_str(&text)?)
     }
 
-    /// Applies `IDNODE_*` environment overrides through `get` (the process environment in the binary).
-    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let yes = |v: &str| matches!(v, "1" | "true" | "yes");
         if let Some(v) = get("IDNODE_DATA_DIR") {
             self.storage.path = v.into();
         }
@@ -264,7 +287,10 @@ impl Config {
                 v.parse().map_err(|_| ConfigError::Invalid(format!("IDNODE_ADMIN_LISTEN={v:?} is not an address")))?;
         }
         if let Some(v) = get("IDNODE_ALLOW_INSECURE_AUTH") {
-            self.http.allow_insecure_auth = matches!(v.as_str(), "1" | "true" | "yes");
+            self.http.allow_insecure_auth = yes(&v);
+        }
+        if let Some(v) = get("IDNODE_LOG_JSON") {
+            self.log.json = yes(&v);
         }
         Ok(())
     }
@@ -358,16 +384,32 @@ mod tests {
 
     #[test]
     fn env_overrides_apply() {
-        let mut c = Config::default();
-        c.apply_env(|k| match k {
+        let c = Config::from_env(None, |k| match k {
             "IDNODE_PREFIXES" => Some("88.798, 88.799".into()),
             "IDNODE_HTTP_LISTEN" => Some("127.0.0.1:9".into()),
+            "IDNODE_LOG_JSON" => Some("1".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(c.node.prefixes, vec!["88.798", "88.799"]);
         assert_eq!(c.http.listen.port(), 9);
-        assert!(c.apply_env(|k| (k == "IDNODE_HTTP_LISTEN").then(|| "nope".into())).is_err());
+        assert!(c.log.json);
+        assert!(Config::from_env(None, |k| (k == "IDNODE_HTTP_LISTEN").then(|| "nope".into())).is_err());
+    }
+
+    #[test]
+    fn the_file_comes_from_the_flag_or_idnode_config_and_the_variables_win() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/idnode.toml");
+        let named = |k: &str| match k {
+            "IDNODE_CONFIG" => Some(example.to_owned()),
+            "IDNODE_DATA_DIR" => Some("/srv/idnode".to_owned()),
+            _ => None,
+        };
+        let c = Config::from_env(None, named).unwrap();
+        assert_eq!(c.storage.path, PathBuf::from("/srv/idnode"), "a variable overrides the file");
+        assert_eq!(c.statistics.flush_interval_secs, 10);
+        let missing = Config::from_env(Some(Path::new("/nonexistent/idnode.toml")), named).unwrap_err();
+        assert!(missing.to_string().contains("/nonexistent/idnode.toml"), "the flag's file wins: {missing}");
     }
 
     #[test]

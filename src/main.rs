@@ -54,16 +54,16 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => {
+            let cfg = args.config()?;
             let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
             // Colour codes only on a terminal: in a log file they are noise, and formatting them costs every span.
             use std::io::IsTerminal as _;
             let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::stdout().is_terminal());
-            if args.log_json {
+            if cfg.log.json {
                 fmt.json().init()
             } else {
                 fmt.init()
             }
-            let cfg = args.config()?;
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(async {
                 // Registered before anything starts, so a signal during start-up also stops the node gracefully.
