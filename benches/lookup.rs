@@ -8,7 +8,7 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use idnode::hdl::Responder;
 use idnode::hdl::client::resolution_request;
-use idnode::http::{self, HttpSettings};
+use idnode::http::{self, HttpConfig};
 use idnode::id::Prefix;
 use idnode::node::{Caller, Filter, Node, NodeSettings};
 use idnode::store::{RocksConfig, RocksStore, Space, Store};
@@ -58,15 +58,7 @@ fn bench(c: &mut Criterion) {
             responder.respond(&env, &msg)
         })
     });
-    let router = http::router(
-        node.clone(),
-        HttpSettings {
-            credentials: idnode::request::Credentials { secure: false, allow_insecure: false },
-            max_body_bytes: 1 << 20,
-            max_concurrent_requests: 1024,
-            cors: false,
-        },
-    );
+    let router = http::router(node.clone(), &HttpConfig { cors: false, ..HttpConfig::default() });
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     g.bench_function("rest_answer_in_process", |b| {
         b.iter(|| {

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::grpc::GrpcConfig;
+pub use crate::http::HttpConfig;
 use crate::id::{Handle, Prefix, SuffixCase};
 use crate::store::RocksConfig;
 
@@ -94,77 +96,6 @@ impl Default for NodeConfig {
             blocking_reads: false,
             record_cache_mb: crate::node::DEFAULT_RECORD_CACHE_MB,
             shutdown_grace_secs: 10,
-        }
-    }
-}
-
-/// The REST listener.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpConfig {
-    /// Address to listen on.
-    pub listen: SocketAddr,
-    /// PEM certificate chain; with `tls_key`, the listener serves HTTPS.
-    pub tls_cert: Option<PathBuf>,
-    /// PEM private key.
-    pub tls_key: Option<PathBuf>,
-    /// Accept HTTP Basic credentials over plain HTTP (for loopback development and tests only).
-    pub allow_insecure_auth: bool,
-    /// Largest request body accepted, bytes.
-    pub max_body_bytes: usize,
-    /// Requests served at once before new ones get 503.
-    pub max_concurrent_requests: usize,
-    /// Send CORS headers allowing any origin.
-    pub cors: bool,
-    /// Threads serving the listener, each with its own single-threaded runtime; 0: one per core.
-    pub workers: usize,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
-            tls_cert: None,
-            tls_key: None,
-            allow_insecure_auth: false,
-            max_body_bytes: 1 << 20,
-            max_concurrent_requests: 1024,
-            cors: true,
-            workers: 0,
-        }
-    }
-}
-
-/// The gRPC API. It uses the `[http]` certificate and key when those are set, and `http.allow_insecure_auth`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GrpcConfig {
-    /// Serve gRPC on its own listener.
-    pub enabled: bool,
-    /// Address of that listener.
-    pub listen: SocketAddr,
-    /// Also serve gRPC on the HTTP port, told apart by `content-type: application/grpc`.
-    pub on_http_port: bool,
-    /// Largest message accepted or sent, bytes.
-    pub max_message_bytes: usize,
-    /// Concurrent HTTP/2 streams per connection.
-    pub max_concurrent_streams: u32,
-    /// Most identifiers in one `ResolveBatch`.
-    pub max_resolve_batch: usize,
-    /// Most items in one `BatchRegister`.
-    pub max_register_batch: usize,
-}
-
-impl Default for GrpcConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
-            on_http_port: false,
-            max_message_bytes: 4 << 20,
-            max_concurrent_streams: 256,
-            max_resolve_batch: 1000,
-            max_register_batch: 2000,
         }
     }
 }
@@ -308,29 +239,12 @@ impl Config {
             return Err(ConfigError::Invalid("node.prefixes must name at least one prefix".into()));
         }
         self.homed_prefixes()?;
-        if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
-            return Err(ConfigError::Invalid("http.tls_cert and http.tls_key go together".into()));
-        }
-        if self.http.max_body_bytes == 0 || self.http.max_concurrent_requests == 0 {
-            return Err(ConfigError::Invalid(
-                "http.max_body_bytes and http.max_concurrent_requests must be positive".into(),
-            ));
-        }
+        self.http.validate()?;
         if let Some(h) = &self.bootstrap.admin_handle {
             Handle::parse(h, self.node.suffix_case)
                 .map_err(|e| ConfigError::Invalid(format!("bootstrap.admin_handle: {e}")))?;
         }
-        let g = &self.grpc;
-        if g.max_message_bytes == 0
-            || g.max_concurrent_streams == 0
-            || g.max_resolve_batch == 0
-            || g.max_register_batch == 0
-        {
-            return Err(ConfigError::Invalid("grpc limits must be positive".into()));
-        }
-        if self.http.workers > 256 {
-            return Err(ConfigError::Invalid("http.workers must be at most 256".into()));
-        }
+        self.grpc.validate()?;
         self.udp_unlimited_sources()?;
         if self.handle.udp_sockets > 256 {
             return Err(ConfigError::Invalid("handle.udp_sockets must be at most 256".into()));

@@ -19,6 +19,7 @@ use crate::error::{ErrorCode, NodeError};
 use crate::node::{Caller, Node};
 use crate::request::{Credentials, Origin, Protocol};
 
+mod config;
 pub mod convert;
 mod observe;
 mod registry;
@@ -26,6 +27,7 @@ mod resolver;
 mod response;
 mod statistics;
 
+pub use config::GrpcConfig;
 pub use registry::RegistryService;
 pub use resolver::ResolverService;
 pub use statistics::StatisticsService;
@@ -40,24 +42,12 @@ pub mod pb {
     pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/idnode_descriptor.bin"));
 }
 
-/// Settings of the gRPC adapter.
-#[derive(Debug, Clone)]
-pub struct GrpcSettings {
-    /// Whether its connections may carry credentials.
-    pub credentials: Credentials,
-    /// Largest message, bytes.
-    pub max_message_bytes: usize,
-    /// Most identifiers in one `ResolveBatch`.
-    pub max_resolve_batch: usize,
-    /// Most items in one `BatchRegister`.
-    pub max_register_batch: usize,
-}
-
 /// What both services share.
 #[derive(Clone)]
 pub(crate) struct ServiceState {
     pub node: Arc<Node>,
-    pub settings: Arc<GrpcSettings>,
+    pub settings: Arc<GrpcConfig>,
+    pub credentials: Credentials,
 }
 
 impl ServiceState {
@@ -66,8 +56,7 @@ impl ServiceState {
         let origin =
             req.extensions().get::<Origin>().cloned().unwrap_or_else(|| Origin::new(Protocol::Grpc, req.remote_addr()));
         let Some(v) = req.metadata().get("authorization") else { return Ok(Caller::new(None, origin)) };
-        self.settings
-            .credentials
+        self.credentials
             .admit(
                 "authentication over plain-text gRPC is refused: use TLS (operators may allow it for loopback testing)",
             )
@@ -106,10 +95,11 @@ pub async fn set_health(reporter: &tonic_health::server::HealthReporter, ready: 
 /// reports "not serving" until the reporter says otherwise (see [`set_health`]).
 pub async fn routes(
     node: Arc<Node>,
-    settings: GrpcSettings,
+    settings: &GrpcConfig,
+    credentials: Credentials,
 ) -> Result<(tonic::service::Routes, tonic_health::server::HealthReporter), tonic_reflection::server::Error> {
     let max = settings.max_message_bytes;
-    let state = ServiceState { node, settings: Arc::new(settings) };
+    let state = ServiceState { node, settings: Arc::new(settings.clone()), credentials };
     let resolver = pb::resolver_server::ResolverServer::new(ResolverService(state.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);

@@ -28,6 +28,7 @@ use crate::node::Node;
 use crate::request::{Credentials, Operation, RequestMetrics};
 
 pub(crate) mod auth;
+mod config;
 mod cors;
 mod handles;
 pub mod json;
@@ -37,36 +38,26 @@ pub mod query;
 pub mod reply;
 mod stats;
 
+pub use config::HttpConfig;
 use reply::{ApiError, Render};
-
-/// Settings of the REST adapter.
-#[derive(Debug, Clone)]
-pub struct HttpSettings {
-    /// Whether its connections may carry credentials.
-    pub credentials: Credentials,
-    /// Largest request body, bytes.
-    pub max_body_bytes: usize,
-    /// Requests served at once before 503.
-    pub max_concurrent_requests: usize,
-    /// Send CORS headers.
-    pub cors: bool,
-}
 
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState {
     node: Arc<Node>,
     requests: Arc<RequestMetrics>,
-    settings: Arc<HttpSettings>,
+    settings: Arc<HttpConfig>,
+    credentials: Credentials,
     permits: Arc<Semaphore>,
 }
 
 /// Builds the REST API over `node`.
-pub fn router(node: Arc<Node>, settings: HttpSettings) -> Router {
+pub fn router(node: Arc<Node>, settings: &HttpConfig) -> Router {
     let permits = Arc::new(Semaphore::new(settings.max_concurrent_requests));
     let requests = Arc::new(RequestMetrics::new(node.metrics()));
     let cors = settings.cors;
-    let state = AppState { node, requests, settings: Arc::new(settings), permits };
+    let credentials = settings.credentials();
+    let state = AppState { node, requests, settings: Arc::new(settings.clone()), credentials, permits };
     let at = |op, handler| dispatch(&state, op, handler);
     let api = Router::new()
         .route("/api/handles", at(Operation::List, get(list::list_handles)))

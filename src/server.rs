@@ -17,8 +17,8 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::connection::{ConnectionMetrics, Tracked};
 use crate::demo;
-use crate::grpc::{self, GrpcSettings};
-use crate::http::{self, HttpSettings};
+use crate::grpc;
+use crate::http;
 use crate::metrics::Metrics;
 use crate::node::{Node, NodeSettings};
 use crate::record::wire::encode_record;
@@ -149,23 +149,8 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     let health = Arc::new(Health::default());
     let (stop, stopped) = watch::channel(false);
     let https = cfg.http.tls_cert.is_some();
-    let credentials = crate::request::Credentials { secure: https, allow_insecure: cfg.http.allow_insecure_auth };
-    let grpc_settings = GrpcSettings {
-        credentials,
-        max_message_bytes: cfg.grpc.max_message_bytes,
-        max_resolve_batch: cfg.grpc.max_resolve_batch,
-        max_register_batch: cfg.grpc.max_register_batch,
-    };
-    let (grpc_routes, health_reporter) = grpc::routes(node.clone(), grpc_settings).await?;
-    let mut app = http::router(
-        node.clone(),
-        HttpSettings {
-            credentials,
-            max_body_bytes: cfg.http.max_body_bytes,
-            max_concurrent_requests: cfg.http.max_concurrent_requests,
-            cors: cfg.http.cors,
-        },
-    );
+    let (grpc_routes, health_reporter) = grpc::routes(node.clone(), &cfg.grpc, cfg.http.credentials()).await?;
+    let mut app = http::router(node.clone(), &cfg.http);
     if cfg.grpc.on_http_port {
         app = with_grpc(app, grpc_routes.clone());
     }
