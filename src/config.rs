@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use crate::grpc::GrpcConfig;
+pub use crate::hdl::HandleConfig;
 pub use crate::http::HttpConfig;
 use crate::id::{Handle, Prefix, SuffixCase};
 use crate::store::RocksConfig;
@@ -100,56 +101,6 @@ impl Default for NodeConfig {
     }
 }
 
-/// The Handle binary protocol listeners.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HandleConfig {
-    /// Serve the Handle protocol.
-    pub enabled: bool,
-    /// UDP address.
-    pub listen_udp: SocketAddr,
-    /// TCP address.
-    pub listen_tcp: SocketAddr,
-    /// Address published in `HS_SITE` (default: the TCP listen address).
-    pub advertise: Option<std::net::IpAddr>,
-    /// Open TCP connections at most.
-    pub max_tcp_connections: usize,
-    /// Seconds a TCP connection may stay idle.
-    pub tcp_idle_timeout_secs: u64,
-    /// Requests answered at once before response code 3 (too busy).
-    pub max_in_flight: usize,
-    /// UDP answers longer than this many 512-byte packets are sent truncated (retry over TCP).
-    pub udp_max_response_packets: usize,
-    /// UDP sockets sharing the port (`SO_REUSEPORT`), each with its own receive loop; 0: one per runtime worker.
-    pub udp_sockets: usize,
-    /// KiB of UDP answers per second per source block (IPv4 /24, IPv6 /56) before answers go out truncated, so
-    /// that the client asks again over TCP (against reflection attacks); 0: no limit.
-    pub udp_answer_kib_per_source: u64,
-    /// Networks whose sources the UDP answer limit does not count (CIDR), such as trusted enterprise resolvers.
-    pub udp_unlimited_sources: Vec<String>,
-    /// Serial number of the published `HS_SITE`.
-    pub site_serial: u16,
-}
-
-impl Default for HandleConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            listen_udp: SocketAddr::from(([127, 0, 0, 1], 2641)),
-            listen_tcp: SocketAddr::from(([127, 0, 0, 1], 2641)),
-            advertise: None,
-            max_tcp_connections: 1024,
-            tcp_idle_timeout_secs: 60,
-            max_in_flight: 4096,
-            udp_max_response_packets: 32,
-            udp_sockets: 0,
-            udp_answer_kib_per_source: 256,
-            udp_unlimited_sources: vec!["127.0.0.0/8".into(), "::1/128".into()],
-            site_serial: 1,
-        }
-    }
-}
-
 /// The first administrator identity, created when its handle does not exist yet.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -226,13 +177,6 @@ impl Config {
         Ok(())
     }
 
-    /// The networks of `handle.udp_unlimited_sources`.
-    pub fn udp_unlimited_sources(&self) -> Result<Vec<crate::net::Network>, ConfigError> {
-        let parse =
-            |s: &String| s.parse().map_err(|e| ConfigError::Invalid(format!("handle.udp_unlimited_sources: {e}")));
-        self.handle.udp_unlimited_sources.iter().map(parse).collect()
-    }
-
     /// Checks values that serde cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.node.prefixes.is_empty() {
@@ -245,10 +189,7 @@ impl Config {
                 .map_err(|e| ConfigError::Invalid(format!("bootstrap.admin_handle: {e}")))?;
         }
         self.grpc.validate()?;
-        self.udp_unlimited_sources()?;
-        if self.handle.udp_sockets > 256 {
-            return Err(ConfigError::Invalid("handle.udp_sockets must be at most 256".into()));
-        }
+        self.handle.validate()?;
         if self.statistics.flush_interval_secs == 0 || self.audit.sweep_interval_secs == 0 {
             return Err(ConfigError::Invalid("statistics and audit intervals must be positive".into()));
         }

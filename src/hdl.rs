@@ -20,6 +20,7 @@ use crate::request::{Operation, Origin, Outcome, Protocol, RequestMetrics, Scope
 
 pub mod client;
 pub mod codec;
+mod config;
 pub mod limit;
 pub mod server;
 pub mod udp;
@@ -28,6 +29,7 @@ use codec::{
     CodecError, Envelope, Header, ResolutionRequest, decode_message, encode_message, encode_resolution_message,
     encode_values_section, op, opflag, rc,
 };
+pub use config::HandleConfig;
 
 /// What the protocol handler needs: the core and this node's `HS_SITE` data.
 #[derive(Clone)]

@@ -63,16 +63,7 @@ pub(super) async fn serve_handle(
     };
     tracing::info!(prefix_handles = n, "published HS_SITE");
     let responder = Responder::new(node, site, h.site_serial);
-    let limits = hdl::Limits {
-        max_tcp_connections: h.max_tcp_connections,
-        tcp_idle_timeout: std::time::Duration::from_secs(h.tcp_idle_timeout_secs),
-        max_in_flight: h.max_in_flight,
-        udp_max_response_packets: h.udp_max_response_packets,
-        udp_source_limit: Arc::new(crate::hdl::limit::SourceLimit::new(
-            h.udp_answer_kib_per_source.saturating_mul(1024),
-            cfg.udp_unlimited_sources()?,
-        )),
-    };
+    let limits = h.limits()?;
     let in_flight = Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight));
     for socket in udp {
         let socket = crate::hdl::udp::Datagrams::new(socket).context("setting up a UDP socket")?;

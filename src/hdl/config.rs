@@ -1,0 +1,95 @@
+//! The Handle protocol's section of the configuration, `[handle]`: its listeners, their limits and the
+//! published `HS_SITE`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::limit::SourceLimit;
+use super::server::Limits;
+use crate::config::ConfigError;
+use crate::net::Network;
+
+/// The Handle binary protocol listeners.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HandleConfig {
+    /// Serve the Handle protocol.
+    pub enabled: bool,
+    /// UDP address.
+    pub listen_udp: SocketAddr,
+    /// TCP address.
+    pub listen_tcp: SocketAddr,
+    /// Address published in `HS_SITE` (default: the TCP listen address).
+    pub advertise: Option<std::net::IpAddr>,
+    /// Open TCP connections at most.
+    pub max_tcp_connections: usize,
+    /// Seconds a TCP connection may stay idle.
+    pub tcp_idle_timeout_secs: u64,
+    /// Requests answered at once before response code 3 (too busy).
+    pub max_in_flight: usize,
+    /// UDP answers longer than this many 512-byte packets are sent truncated (retry over TCP).
+    pub udp_max_response_packets: usize,
+    /// UDP sockets sharing the port (`SO_REUSEPORT`), each with its own receive loop; 0: one per runtime worker.
+    pub udp_sockets: usize,
+    /// KiB of UDP answers per second per source block (IPv4 /24, IPv6 /56) before answers go out truncated, so
+    /// that the client asks again over TCP (against reflection attacks); 0: no limit.
+    pub udp_answer_kib_per_source: u64,
+    /// Networks whose sources the UDP answer limit does not count (CIDR), such as trusted enterprise resolvers.
+    pub udp_unlimited_sources: Vec<String>,
+    /// Serial number of the published `HS_SITE`.
+    pub site_serial: u16,
+}
+
+impl Default for HandleConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen_udp: SocketAddr::from(([127, 0, 0, 1], 2641)),
+            listen_tcp: SocketAddr::from(([127, 0, 0, 1], 2641)),
+            advertise: None,
+            max_tcp_connections: 1024,
+            tcp_idle_timeout_secs: 60,
+            max_in_flight: 4096,
+            udp_max_response_packets: 32,
+            udp_sockets: 0,
+            udp_answer_kib_per_source: 256,
+            udp_unlimited_sources: vec!["127.0.0.0/8".into(), "::1/128".into()],
+            site_serial: 1,
+        }
+    }
+}
+
+impl HandleConfig {
+    /// Checks what serde cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.unlimited_sources()?;
+        if self.udp_sockets > 256 {
+            return Err(ConfigError::Invalid("handle.udp_sockets must be at most 256".into()));
+        }
+        Ok(())
+    }
+
+    /// The networks of `udp_unlimited_sources`.
+    pub fn unlimited_sources(&self) -> Result<Vec<Network>, ConfigError> {
+        let parse =
+            |s: &String| s.parse().map_err(|e| ConfigError::Invalid(format!("handle.udp_unlimited_sources: {e}")));
+        self.udp_unlimited_sources.iter().map(parse).collect()
+    }
+
+    /// The limits the listeners apply.
+    pub fn limits(&self) -> Result<Limits, ConfigError> {
+        Ok(Limits {
+            max_tcp_connections: self.max_tcp_connections,
+            tcp_idle_timeout: Duration::from_secs(self.tcp_idle_timeout_secs),
+            max_in_flight: self.max_in_flight,
+            udp_max_response_packets: self.udp_max_response_packets,
+            udp_source_limit: Arc::new(SourceLimit::new(
+                self.udp_answer_kib_per_source.saturating_mul(1024),
+                self.unlimited_sources()?,
+            )),
+        })
+    }
+}
