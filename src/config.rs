@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::error::ConfigError;
 pub use crate::grpc::GrpcConfig;
 pub use crate::hdl::HandleConfig;
 pub use crate::http::HttpConfig;
@@ -15,26 +16,6 @@ use crate::store::RocksConfig;
 mod ops;
 
 pub use ops::{AdminConfig, AuditConfig, AuthConfig, StatsConfig};
-
-/// Why a configuration is unusable.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The TOML is malformed or has unknown keys.
-    #[error("invalid configuration: {0}")]
-    Parse(#[from] toml::de::Error),
-    /// A value is out of range or inconsistent.
-    #[error("invalid configuration: {0}")]
-    Invalid(String),
-}
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -1,7 +1,10 @@
-//! Error codes of the node, mapped once to the Handle response code, the HTTP status and the gRPC code.
+//! Error codes of the node, mapped once to the Handle response code, the HTTP status and the gRPC code; and
+//! why a configuration is unusable ([`ConfigError`]), which every section's validation returns.
 //!
 //! Every adapter (REST, gRPC, and the Handle wire protocol later) turns a [`NodeError`] into its own terms
 //! through [`ErrorCode`], so the same failure reads the same whichever door a client came through.
+
+use std::path::PathBuf;
 
 use crate::id::IdError;
 use crate::record::RecordError;
@@ -156,4 +159,24 @@ impl From<StoreError> for NodeError {
         tracing::error!(error = %e, "storage error");
         Self::new(ErrorCode::Internal, "internal storage error")
     }
+}
+
+/// Why a configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown keys.
+    #[error("invalid configuration: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// A value is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
 }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 /// The gRPC API. It uses the `[http]` certificate and key when those are set, and `http.allow_insecure_auth`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

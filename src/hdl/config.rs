@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::limit::SourceLimit;
 use super::server::Limits;
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::net::Network;
 
 /// The Handle binary protocol listeners.
