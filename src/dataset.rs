@@ -58,7 +58,7 @@ impl DatasetSpec {
             let text = self.handle(i);
             let prefix = self.prefix(i);
             let values = demo::product_record(i, (i % self.enterprises) as usize, &prefix, &text);
-            demo::put_record(&mut batch, &text, &values);
+            crate::records::put_created(&mut batch, &text, &values);
             written += 1;
             if batch.ops.len() >= LOAD_BATCH {
                 store.write(std::mem::take(&mut batch))?;
@@ -75,7 +75,7 @@ impl DatasetSpec {
 mod tests {
     use super::*;
     use crate::id::{Handle, SuffixCase};
-    use crate::store::{MemoryStore, Space};
+    use crate::store::MemoryStore;
 
     #[test]
     fn names_are_valid_distinct_and_loaded() {
@@ -87,10 +87,9 @@ mod tests {
         let store = MemoryStore::new();
         assert_eq!(spec.load(&store, 0, 2000, &mut |_| {}).unwrap(), 1000);
         let key = Handle::parse(&spec.handle(999), SuffixCase::Sensitive).unwrap();
-        let rec =
-            crate::record::wire::decode_record(&store.get(Space::Handles, key.key().as_bytes()).unwrap().unwrap());
+        let rec = crate::records::get(&store, &key).unwrap().unwrap();
         assert!(rec.unwrap().values.len() > 20);
         let miss = Handle::parse(&spec.missing(3), SuffixCase::Sensitive).unwrap();
-        assert!(store.get(Space::Handles, miss.key().as_bytes()).unwrap().is_none());
+        assert!(!crate::records::exists(&store, &miss).unwrap());
     }
 }

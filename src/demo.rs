@@ -6,11 +6,9 @@
 //! [`DEMO_ADMIN_SECRET`] (unless a bootstrap secret is configured), enterprise `k` administrator
 //! `300:0.NA/88.798.k` with secret `demo-secret-k`.
 
-use crate::id::Handle;
 use crate::record::admin::{AdminRef, ValueRef, encode_vlist, perm};
-use crate::record::wire::encode_record;
 use crate::record::{HandleValue, Perms, types};
-use crate::store::{Batch, Space, Store, StoreError, Visit};
+use crate::store::{Batch, Store, StoreError};
 
 /// Products registered per enterprise.
 pub const PRODUCTS_PER_ENTERPRISE: u32 = 600;
@@ -123,31 +121,13 @@ fn product_values(rng: &mut Rng, ent: usize, prefix: &str, handle: &str) -> Vec<
     ]
 }
 
-/// Whether the store holds no handle at all.
-pub fn store_is_empty(store: &dyn Store) -> Result<bool, StoreError> {
-    let mut empty = true;
-    store.scan(Space::Handles, b"", None, &mut |_, _| {
-        empty = false;
-        Visit::Stop
-    })?;
-    Ok(empty)
-}
-
-/// Puts the record of `handle` (a handle created as spelled, keyed case-sensitively) into `batch`.
-pub(crate) fn put_record(batch: &mut Batch, handle: &str, values: &[HandleValue]) {
-    let key = Handle::parse(handle, crate::id::SuffixCase::Sensitive)
-        .map(|h| h.key().to_owned())
-        .unwrap_or_else(|_| handle.to_owned());
-    batch.put(Space::Handles, key.into_bytes(), encode_record(handle, values));
-}
-
 /// Loads the demo data into `store` (which should be empty) and returns the number of handles written.
 pub fn load(store: &dyn Store, node_prefix: &str, admin_secret: &str) -> Result<usize, StoreError> {
     let mut rng = Rng(798);
     let mut batch = Batch::new();
     let mut count = 0;
     let mut add = |batch: &mut Batch, handle: &str, values: &[HandleValue]| {
-        put_record(batch, handle, values);
+        crate::records::put_created(batch, handle, values);
         count += 1;
     };
     let node_handle = format!("0.NA/{node_prefix}");
@@ -182,13 +162,13 @@ pub fn load(store: &dyn Store, node_prefix: &str, admin_secret: &str) -> Result<
 mod tests {
     use super::*;
     use crate::record::wire::decode_record;
-    use crate::store::MemoryStore;
+    use crate::store::{MemoryStore, Space};
 
     #[test]
     fn demo_is_deterministic_and_complete() {
         let a = MemoryStore::new();
         let b = MemoryStore::new();
-        assert!(store_is_empty(&a).unwrap());
+        assert!(crate::records::is_empty(&a).unwrap());
         let n = load(&a, "88.798", "s").unwrap();
         load(&b, "88.798", "s").unwrap();
         assert_eq!(n, 1 + 5 * (1 + PRODUCTS_PER_ENTERPRISE as usize));
@@ -198,6 +178,6 @@ mod tests {
         let rec = decode_record(&ra).unwrap();
         assert!(rec.values.iter().any(|v| v.index == 1000 && v.data == TEMPLATE_ID.as_bytes()));
         assert!(rec.values.iter().filter(|v| v.index >= 2000).count() >= 18);
-        assert!(!store_is_empty(&a).unwrap());
+        assert!(!crate::records::is_empty(&a).unwrap());
     }
 }

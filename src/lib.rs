@@ -4,6 +4,7 @@
 //!
 //! - [`id`]: identifiers (`prefix/suffix`): parse, normalize, display.
 //! - [`record`]: handle values, permissions and their codecs (wire/storage bytes, JSON, `HS_ADMIN`, `HS_SITE`).
+//! - [`records`]: handle records in the store: the one place that knows their key and encoding.
 //! - [`store`]: the object-safe [`store::Store`] trait, `RocksStore` (the embedded default) and `MemoryStore`.
 //! - [`node`]: the service core (resolve, register, authorize); knows nothing of any protocol.
 //! - [`metrics`]: a Prometheus recorder per node on which each part registers its own labelled series.
@@ -45,6 +46,7 @@ pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod record;
+pub mod records;
 pub mod request;
 #[cfg(feature = "rocksdb")]
 pub mod server;

@@ -12,9 +12,10 @@ use crate::audit::Audit;
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, Prefix, SuffixCase};
 use crate::metrics::Metrics;
-use crate::record::wire::{StoredRecord, decode_record};
+use crate::record::wire::StoredRecord;
+use crate::records;
 use crate::stats::Stats;
-use crate::store::{Space, Store};
+use crate::store::Store;
 use cache::RecordCache;
 use counters::CoreMetrics;
 use throttle::Throttle;
@@ -210,9 +211,9 @@ impl Node {
 
     /// Loads a record.
     pub(crate) fn load(&self, h: &Handle) -> Result<Option<StoredRecord>, NodeError> {
-        match self.store.get(Space::Handles, h.key().as_bytes())? {
+        match records::get(self.store.as_ref(), h)? {
             None => Ok(None),
-            Some(bytes) => decode_record(&bytes).map(Some).map_err(|e| {
+            Some(record) => record.map(Some).map_err(|e| {
                 tracing::error!(handle = %h, error = %e, "corrupt stored record");
                 NodeError::new(ErrorCode::Internal, "stored record is corrupt")
             }),

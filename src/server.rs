@@ -21,9 +21,9 @@ use crate::grpc;
 use crate::http;
 use crate::metrics::Metrics;
 use crate::node::{Node, NodeSettings};
-use crate::record::wire::encode_record;
+use crate::records;
 use crate::request::Protocol;
-use crate::store::{Batch, RocksStore, Space, Store};
+use crate::store::{Batch, RocksStore, Store};
 use coalesce::Coalesced;
 
 mod background;
@@ -93,7 +93,7 @@ pub fn open_store(cfg: &Config, with_demo: bool) -> anyhow::Result<Arc<dyn Store
     std::fs::create_dir_all(&cfg.storage.path).with_context(|| format!("creating {}", cfg.storage.path.display()))?;
     let store: Arc<dyn Store> = Arc::new(RocksStore::open(&cfg.storage)?);
     let node_prefix = cfg.node.prefixes[0].clone();
-    if with_demo && demo::store_is_empty(store.as_ref())? {
+    if with_demo && records::is_empty(store.as_ref())? {
         let secret = cfg.bootstrap.admin_secret.clone().unwrap_or_else(|| demo::DEMO_ADMIN_SECRET.to_owned());
         let n = demo::load(store.as_ref(), &node_prefix, &secret)?;
         tracing::info!(handles = n, "loaded demo data set");
@@ -101,10 +101,10 @@ pub fn open_store(cfg: &Config, with_demo: bool) -> anyhow::Result<Arc<dyn Store
     if let Some(secret) = &cfg.bootstrap.admin_secret {
         let handle = cfg.admin_handle();
         let h = crate::id::Handle::parse(&handle, cfg.node.suffix_case)?;
-        if store.get(Space::Handles, h.key().as_bytes())?.is_none() {
+        if !records::exists(store.as_ref(), &h)? {
             let values = demo::identity_record(&handle, cfg.bootstrap.admin_index, secret, Vec::new());
             let mut b = Batch::new();
-            b.put(Space::Handles, h.key().as_bytes().to_vec(), encode_record(&handle, &values));
+            records::put(&mut b, &h, &handle, &values);
             store.write(b)?;
             tracing::info!(identity = %format!("{}:{handle}", cfg.bootstrap.admin_index), "created the bootstrap administrator");
         }

@@ -126,9 +126,9 @@ impl Stats {
             return Ok(None);
         }
         let mut per_prefix: HashMap<String, u64> = HashMap::new();
-        self.store.scan(Space::Handles, b"", None, &mut |k, _| {
-            let prefix = k.split(|b| *b == b'/').next().unwrap_or_default();
-            *per_prefix.entry(String::from_utf8_lossy(prefix).into_owned()).or_default() += 1;
+        crate::records::scan_keys(self.store.as_ref(), "", &mut |k| {
+            let prefix = k.split('/').next().unwrap_or_default();
+            *per_prefix.entry(prefix.to_owned()).or_default() += 1;
             Visit::Continue
         })?;
         let mut batch = Batch::new();

@@ -1,16 +1,14 @@
 //! The one path by which a change reaches the store: the record, its statistics counters and its audit entry in
 //! one atomic batch; and the audit entries of refusals.
 
-use sha2::Digest as _;
-
 use super::{Caller, Node};
 use crate::audit::{Action, Event};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
-use crate::record::wire::encode_record;
 use crate::record::{HandleValue, types};
+use crate::records;
 use crate::stats::Change;
-use crate::store::{Batch, Space};
+use crate::store::Batch;
 
 /// Value types whose change is an administrative change.
 const ADMIN_TYPES: [&str; 4] = [types::HS_ADMIN, types::HS_SECKEY, types::HS_PUBKEY, types::HS_VLIST];
@@ -67,11 +65,12 @@ impl Node {
             (Some(_), Some(_)) => Change::Update,
         };
         let mut b = Batch::new();
-        let record = new.or(old).map(|v| encode_record(spelling, v));
-        let digest = record.as_ref().map(|r| format!("sha256:{}", hex::encode(sha2::Sha256::digest(r))));
-        match (new, record) {
-            (Some(_), Some(r)) => b.put(Space::Handles, h.key().as_bytes().to_vec(), r),
-            _ => b.delete(Space::Handles, h.key().as_bytes().to_vec()),
+        let digest = match new {
+            Some(values) => Some(records::put(&mut b, h, spelling, values)),
+            None => {
+                records::delete(&mut b, h);
+                old.map(|values| records::digest(spelling, values))
+            }
         };
         self.stats.count_change(&mut b, h.prefix_key(), change);
         let mut event = self.event(caller, action, spelling, h.key());

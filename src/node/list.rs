@@ -4,8 +4,8 @@ use super::{Caller, Node};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, NA_PREFIX, Prefix};
 use crate::record::admin::perm;
-use crate::record::wire::decode_record_handle;
-use crate::store::{Space, Visit};
+use crate::records;
+use crate::store::Visit;
 
 /// Which part of a listing to return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,9 +69,9 @@ impl Node {
         let mut seen = 0u64;
         let mut alive = true;
         let mut bad = 0u64;
-        self.store().scan(Space::Handles, prefix.key_prefix().as_bytes(), None, &mut |_, v| {
+        records::scan_prefix(self.store().as_ref(), prefix, &mut |handle| {
             if alive && seen >= skip && seen - skip < take {
-                match decode_record_handle(v) {
+                match handle {
                     Ok(h) => alive = emit(h),
                     Err(_) => bad += 1,
                 }
@@ -102,8 +102,8 @@ impl Node {
     pub(crate) fn allocated_prefixes(&self) -> Result<Vec<Prefix>, NodeError> {
         let na = format!("{NA_PREFIX}/");
         let mut out = Vec::new();
-        self.store().scan(Space::Handles, na.as_bytes(), None, &mut |k, _| {
-            if let Some(p) = std::str::from_utf8(&k[na.len()..]).ok().and_then(|s| Prefix::parse(s).ok())
+        records::scan_keys(self.store().as_ref(), &na, &mut |k| {
+            if let Ok(p) = Prefix::parse(&k[na.len()..])
                 && self.homes(&p)
             {
                 out.push(p);
@@ -115,6 +115,6 @@ impl Node {
 
     /// Whether a handle exists.
     pub fn exists(&self, h: &Handle) -> Result<bool, NodeError> {
-        Ok(self.store().get(Space::Handles, h.key().as_bytes())?.is_some())
+        Ok(records::exists(self.store().as_ref(), h)?)
     }
 }

@@ -4,7 +4,7 @@ use super::*;
 use crate::demo;
 use crate::record::admin::{AdminRef, perm};
 use crate::record::{HandleValue, Perms, types};
-use crate::store::MemoryStore;
+use crate::store::{MemoryStore, Space};
 
 const T: u32 = 1_745_913_600;
 
