@@ -61,8 +61,8 @@ pub struct AdminState {
     pub node: Arc<Node>,
     /// The phase.
     pub health: Arc<Health>,
-    /// Accept credentials over plain HTTP.
-    pub allow_insecure_auth: bool,
+    /// Whether credentials may come (the listener is plain HTTP).
+    pub credentials: crate::request::Credentials,
     /// The figures read at each scrape.
     pub scrape: Arc<Scrape>,
 }
@@ -152,10 +152,8 @@ async fn audit(
     let render = Render::from_params(&params).unwrap_or_default();
     let node = s.node.clone();
     let origin = Origin::new(Protocol::Rest, Some(peer));
-    let allow = s.allow_insecure_auth;
+    let credentials = s.credentials;
     let result = tokio::task::spawn_blocking(move || {
-        // The admin listener is plain HTTP: credentials are taken only when `http.allow_insecure_auth` allows it.
-        let credentials = crate::request::Credentials { secure: false, allow_insecure: allow };
         let caller = crate::http::auth::caller(&node, &headers, origin, credentials)?;
         node.authorize_node_admin(&caller)?;
         let q = audit_query(&node, &params)?;

@@ -147,7 +147,6 @@ impl Responder {
                 (rc::SUCCESS, encode_message(&self.header(h, rc::SUCCESS), &self.site))
             }
             other => {
-                scope.dispatched(Operation::Other);
                 let text = format!("operation {other} is not supported by this server");
                 (rc::NOT_SUPPORTED, self.error(h, rc::NOT_SUPPORTED, &text))
             }

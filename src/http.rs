@@ -21,7 +21,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use tokio::sync::Semaphore;
-use tower::Layer as _;
 
 use crate::error::{ErrorCode, NodeError};
 use crate::node::Node;
@@ -73,7 +72,7 @@ pub fn router(node: Arc<Node>, settings: &HttpConfig) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone());
-    let pipeline = pipeline::Pipeline::new(state, cors.then(|| cors::layer().layer(api.clone())));
+    let pipeline = pipeline::Pipeline::new(state, cors.then(|| api.clone()));
     Router::new().fallback_service(api).layer(middleware::from_fn_with_state(pipeline, pipeline::serve))
 }
 

@@ -95,7 +95,6 @@ pub struct Node {
     audit: Audit,
     throttle: Throttle,
     reports: reports::Reports,
-    blocking_reads: bool,
 }
 
 impl std::fmt::Debug for Node {
@@ -128,14 +127,13 @@ impl Node {
             metrics,
             throttle: Throttle::new(settings.max_auth_failures, settings.lockout),
             reports: reports::Reports::default(),
-            blocking_reads: settings.blocking_reads,
             settings,
         }
     }
 
     /// Whether reads run on the blocking pool (see [`Node::reading`]).
     pub fn blocking_reads(&self) -> bool {
-        self.blocking_reads
+        self.settings.blocking_reads
     }
 
     /// The record cache's counters and occupancy.
@@ -146,7 +144,7 @@ impl Node {
     /// Runs the read `f` inline, or on the blocking pool when so configured: inline is twice as fast on a warm
     /// cache, the pool keeps reads that miss the OS page cache from stalling the async workers.
     pub async fn reading<T: Send + 'static>(self: &Arc<Self>, f: impl FnOnce(&Node) -> T + Send + 'static) -> T {
-        if !self.blocking_reads {
+        if !self.settings.blocking_reads {
             return f(self);
         }
         let node = self.clone();

@@ -176,7 +176,11 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         let state = crate::admin::AdminState {
             node: node.clone(),
             health: health.clone(),
-            allow_insecure_auth: cfg.http.allow_insecure_auth || cfg.admin.listen.ip().is_loopback(),
+            // Plain HTTP: credentials only where allowed, or on loopback.
+            credentials: crate::request::Credentials {
+                secure: false,
+                allow_insecure: cfg.http.allow_insecure_auth || cfg.admin.listen.ip().is_loopback(),
+            },
             scrape: Arc::new(crate::admin::Scrape::new(&metrics)),
         };
         let listener = tokio::net::TcpListener::bind(cfg.admin.listen)

@@ -220,22 +220,22 @@ pub async fn serve_tcp(
     listener: TcpListener,
     responder: Responder,
     limits: Limits,
-    counted: Arc<ConnectionMetrics>,
+    connections: Arc<ConnectionMetrics>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let connections = Arc::new(Semaphore::new(limits.max_tcp_connections));
+    let open = Arc::new(Semaphore::new(limits.max_tcp_connections));
     let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
             _ = stop.wait_for(|s| *s) => return,
         };
-        let Ok(permit) = connections.clone().try_acquire_owned() else {
+        let Ok(permit) = open.clone().try_acquire_owned() else {
             drop(stream); // over the connection cap
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let stream = Tracked::new(stream, counted.clone(), Protocol::HandleTcp);
+        let stream = Tracked::new(stream, connections.clone(), Protocol::HandleTcp);
         let (responder, limits, in_flight, stop) = (responder.clone(), limits.clone(), in_flight.clone(), stop.clone());
         tokio::spawn(async move {
             connection(stream, peer, responder, limits, in_flight, stop).await;

@@ -33,10 +33,14 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// The pipeline over `state`; `preflight`, when CORS is on, answers `OPTIONS` (with the layer that
-    /// [`CorsHeaders`] can read, which ours always is: it allows any origin).
-    pub fn new(state: AppState, preflight: Option<cors::Preflight>) -> Self {
-        let cors = preflight.zip(CorsHeaders::of(&cors::layer())).map(Arc::new);
+    /// The pipeline over `state`; with CORS on, `api` behind the CORS layer answers `OPTIONS`, and every other
+    /// answer gets the headers that layer adds (which [`CorsHeaders`] can read of ours: it allows any origin).
+    pub fn new(state: AppState, cors_over: Option<axum::Router>) -> Self {
+        let cors = cors_over.and_then(|api| {
+            let layer = cors::layer();
+            let headers = CorsHeaders::of(&layer)?;
+            Some(Arc::new((tower::Layer::layer(&layer, api), headers)))
+        });
         Self { state, cors }
     }
 }
