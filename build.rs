@@ -1,6 +1,5 @@
 //! Generates the gRPC code from `proto/idnode/v1/*.proto` with a pure-Rust protobuf parser (protox), so no machine
-//! needs `protoc`. The encoded descriptor set is kept for gRPC server reflection. Also the client of etcd's KV
-//! API (`proto/bench/etcd_kv.proto`), the gRPC reference of the load generator.
+//! needs `protoc`. The encoded descriptor set is kept for gRPC server reflection.
 
 use std::path::PathBuf;
 
@@ -16,9 +15,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .extern_path(".idnode.v1.ResolveResponse", "crate::grpc::response::ResolveResponse")
         .compile_fds(fds)?;
-    // The etcd KV subset the load generator uses as a gRPC reference: client only, and kept out of the
-    // descriptor set above so server reflection never lists it.
-    let etcd = protox::compile(["proto/bench/etcd_kv.proto"], ["proto"])?;
-    tonic_prost_build::configure().build_client(true).build_server(false).compile_fds(etcd)?;
     Ok(())
 }

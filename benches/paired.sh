@@ -3,15 +3,16 @@
 # each loaded by its own generator on the other CPU, so the machine's noise hits both alike; the ratio of their
 # throughputs is the verdict (an A-against-A pair reads 1.00-1.02). Per protocol:
 #   http2-tls   REST over HTTP/2 and TLS, h2load (4 connections x 16 streams) over a sample of 10,000 records
-#   http1       REST over HTTP/1.1 keep-alive, `idnode bench` (64 connections, Zipf keys)
-#   grpc-unary  gRPC Resolve, `idnode bench` (64 in flight on one channel)
-#   handle-udp  the Handle protocol over UDP, `idnode bench` (64 sockets)
-# `idnode bench` is NEW_BINARY's for both. The data set (COUNT identifiers, loaded by NEW_BINARY) and a
-# certificate are made in $WORK on first use.
+#   http1       REST over HTTP/1.1 keep-alive, `idnode-bench run` (64 connections, Zipf keys)
+#   grpc-unary  gRPC Resolve, `idnode-bench run` (64 in flight on one channel)
+#   handle-udp  the Handle protocol over UDP, `idnode-bench run` (64 sockets)
+# The generator is the `idnode-bench` built beside NEW_BINARY (or $GENERATOR), the same for both. The data set
+# (COUNT identifiers) and a certificate are made in $WORK on first use.
 #
 #   benches/paired.sh OLD_BINARY NEW_BINARY [ROUNDS] [PROTOCOL...]    # default: 3 rounds of all four
 set -euo pipefail
 A=$1 B=$2 ROUNDS=${3:-3}
+GENERATOR=${GENERATOR:-$(dirname "$B")/idnode-bench}
 shift $(($# < 3 ? $# : 3))
 PROTOS=("$@")
 ((${#PROTOS[@]})) || PROTOS=(http1 http2-tls grpc-unary handle-udp)
@@ -24,7 +25,7 @@ mkdir -p "$WORK"
 data=$WORK/data-$COUNT
 if [[ ! -f $data/.loaded ]]; then
     rm -rf "$data"
-    "$B" load-dataset --data-dir "$data" --count "$COUNT" --enterprises "$ENTS" >"$data.log"
+    "$GENERATOR" load-dataset --data-dir "$data" --count "$COUNT" --enterprises "$ENTS" >"$data.log"
     cp "$data.log" "$data/.loaded"
 fi
 [[ -f $WORK/cert.pem ]] || openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=127.0.0.1 \
@@ -93,7 +94,7 @@ side() { # proto side duration
         *)
             local port
             case $1 in http1) port=$((18000 + off)) ;; grpc-unary) port=$((18051 + off)) ;; handle-udp) port=$((18641 + off)) ;; esac
-            gen "$B" bench --proto "$1" --target "127.0.0.1:$port" -c 64 -d "$3" --warmup 1 --count "$COUNT" \
+            gen "$GENERATOR" run --proto "$1" --target "127.0.0.1:$port" -c 64 -d "$3" --warmup 1 --count "$COUNT" \
                 --enterprises "$ENTS" --zipf 0.99 --json | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["throughput"])' ;;
     esac
 }

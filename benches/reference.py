@@ -5,6 +5,7 @@ import http.client, json, os, re, subprocess, sys, time
 
 BIN = sys.argv[1]
 E = os.environ
+GENERATOR = E.get("GENERATOR", os.path.join(os.path.dirname(BIN), "idnode-bench"))
 COUNT, ENTS = int(E.get("COUNT", 1_000_000)), int(E.get("ENTERPRISES", 2000))
 SAMPLE, DURATION, CONC = int(E.get("SAMPLE", 10_000)), float(E.get("DURATION", 10)), int(E.get("CONC", 64))
 WORK, SCPU, GCPU = E.get("WORK", "/tmp/idnode-bench"), E.get("SERVER_CPU", "0"), E.get("GEN_CPU", "1")
@@ -68,7 +69,7 @@ def handle(i):
 
 def bench(key, system, proto, port, count, conc=CONC, extra=()):
     wait_idle()
-    r = gen([BIN, "bench", "--proto", proto, "--target", f"127.0.0.1:{port}", "-c", str(conc), "-d", str(DURATION),
+    r = gen([GENERATOR, "run", "--proto", proto, "--target", f"127.0.0.1:{port}", "-c", str(conc), "-d", str(DURATION),
              "--warmup", "2", "--count", str(count), "--enterprises", str(ENTS), "--json", *extra])
     if r.returncode != 0:
         raise SystemExit(f"{key}/{system}: {r.stderr}")
@@ -125,7 +126,7 @@ data = f"{WORK}/data-{COUNT}"
 if not os.path.exists(f"{data}/.loaded"):
     subprocess.run(["rm", "-rf", data], check=True)
     t = time.time()
-    out = subprocess.run([BIN, "load-dataset", "--data-dir", data, "--count", str(COUNT), "--enterprises", str(ENTS)],
+    out = subprocess.run([GENERATOR, "load-dataset", "--data-dir", data, "--count", str(COUNT), "--enterprises", str(ENTS)],
                          check=True, capture_output=True, text=True).stdout
     log(out.strip())
     open(f"{data}/.loaded", "w").write(out)
@@ -213,7 +214,7 @@ zone:
 """)
 # Each reference runs only around its own comparison, so no idle server competes for the server CPU.
 
-# -- HTTP/1.1: the same generator (idnode bench) and wrk against idnode and nginx -------------------------------
+# -- HTTP/1.1: the same generator (idnode-bench) and wrk against idnode and nginx -------------------------------
 nginx = start_nginx()
 for system, port in (("idnode", P["http"]), ("nginx", P["nginx"])):
     bench("http1", system, "http1", port, SAMPLE)
@@ -230,7 +231,7 @@ stop(nginx)
 # -- gRPC: idnode Resolve and ResolveStream against etcd's serializable Range -----------------------------------
 etcd = serve("etcd", etcd_cmd)
 time.sleep(3)
-gen([BIN, "bench", "--proto", "etcd-range", "--target", f"127.0.0.1:{P['etcd']}", "-c", "1", "-d", "0.1",
+gen([GENERATOR, "run", "--proto", "etcd-range", "--target", f"127.0.0.1:{P['etcd']}", "-c", "1", "-d", "0.1",
      "--warmup", "0", "--count", str(SAMPLE), "--enterprises", str(ENTS), "--etcd-preload", str(int(sum(sizes) / len(sizes)))],
     check=True)
 bench("grpc_unary", "idnode", "grpc-unary", P["grpc"], SAMPLE, extra=("--connections", "4"))

@@ -28,5 +28,5 @@ for svc in nginx redis-server etcd nsd; do
     (command -v systemctl >/dev/null && systemctl stop "$svc" 2>/dev/null) || service "$svc" stop 2>/dev/null || true
 done
 
-cargo build --release --bin idnode
+cargo build --release --bin idnode --bin idnode-bench
 exec python3 benches/reference.py "$CARGO_TARGET_DIR/release/idnode"

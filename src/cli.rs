@@ -7,7 +7,6 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 
-pub mod bench;
 pub mod resolve;
 
 /// idnode: industrial-internet identifier resolution node.
@@ -26,10 +25,6 @@ pub enum Command {
     Serve(ServeArgs),
     /// Resolve an identifier at a node, over the Handle protocol (UDP or TCP) or HTTP, and print its values as JSON.
     Resolve(ResolveArgs),
-    /// Drive a running node with load over one protocol and report throughput and latency percentiles.
-    Bench(bench::BenchArgs),
-    /// Write the benchmark data set (millions of ceramic identifiers) into a store directory.
-    LoadDataset(bench::LoadArgs),
     /// Check a configuration file and print it with defaults filled in.
     CheckConfig {
         /// The TOML file.

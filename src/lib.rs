@@ -18,10 +18,8 @@
 //! - [`admin`]: the admin listener's API (metrics, health and readiness, the audit log) and the node's health.
 //! - [`audit`]: the durable audit log of changes and refusals, queryable by identifier, identity and time.
 //! - [`config`]: TOML configuration with environment overrides.
-//! - [`dataset`]: the deterministic benchmark data set (millions of ceramic identifiers).
 //! - [`demo`]: the deterministic ceramics demo data set.
 //! - [`stats`]: registrations and resolutions per prefix and day, kept durably and reported.
-//! - [`loadgen`]: the load generator of `idnode bench` (all protocols, HDR histograms).
 //! - `lowprio`: threads at a lowered CPU priority with a bounded job queue (maintenance, statistics reports).
 //! - [`server`]: opens the store, binds listeners, serves until shutdown.
 //! - [`cli`]: the command line of the `idnode` binary.
@@ -33,14 +31,12 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod connection;
-pub mod dataset;
 pub mod demo;
 pub mod error;
 pub mod grpc;
 pub mod hdl;
 pub mod http;
 pub mod id;
-pub mod loadgen;
 mod lowprio;
 pub mod metrics;
 pub mod net;

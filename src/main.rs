@@ -44,15 +44,6 @@ fn main() -> anyhow::Result<()> {
                 _ => Ok(()),
             }
         }
-        Command::Bench(args) => {
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            println!("{}", rt.block_on(idnode::cli::bench::bench(&args))?);
-            Ok(())
-        }
-        Command::LoadDataset(args) => {
-            println!("{}", idnode::cli::bench::load(&args)?);
-            Ok(())
-        }
         Command::Serve(args) => {
             let cfg = args.config()?;
             let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));

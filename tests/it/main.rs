@@ -7,7 +7,6 @@ mod grpc_batches;
 mod grpc_interop;
 mod handle_protocol;
 mod harness;
-mod loadgen;
 mod lockout;
 mod observability;
 mod prometheus;

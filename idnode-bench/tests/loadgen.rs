@@ -3,12 +3,31 @@
 
 use std::time::Duration;
 
-use idnode::dataset::DatasetSpec;
-use idnode::loadgen::drivers::Proto;
-use idnode::loadgen::keys::KeySpec;
-use idnode::loadgen::{LoadSpec, run};
+use idnode::config::Config;
+use idnode::server::{self, Running};
+use idnode_bench::dataset::DatasetSpec;
+use idnode_bench::loadgen::drivers::Proto;
+use idnode_bench::loadgen::keys::KeySpec;
+use idnode_bench::loadgen::{LoadSpec, run};
+use tempfile::TempDir;
 
-use crate::harness::*;
+/// A node on loopback ports over a temporary store, with `dataset` written into it.
+async fn start(dataset: &DatasetSpec, blocking_reads: bool) -> (Running, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = Config::default();
+    cfg.storage.path = dir.path().join("db");
+    cfg.node.blocking_reads = blocking_reads;
+    cfg.http.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.grpc.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.handle.listen_udp = "127.0.0.1:0".parse().unwrap();
+    cfg.handle.listen_tcp = "127.0.0.1:0".parse().unwrap();
+    cfg.admin.listen = "127.0.0.1:0".parse().unwrap();
+    let running = server::start(cfg, false).await.expect("node starts");
+    let store = running.node.store().clone();
+    let d = dataset.clone();
+    tokio::task::spawn_blocking(move || d.load(store.as_ref(), 0, d.count, &mut |_| {})).await.unwrap().unwrap();
+    (running, dir)
+}
 
 fn spec(proto: Proto, addr: std::net::SocketAddr, dataset: DatasetSpec, miss: f64) -> LoadSpec {
     LoadSpec {
@@ -24,19 +43,10 @@ fn spec(proto: Proto, addr: std::net::SocketAddr, dataset: DatasetSpec, miss: f6
     }
 }
 
-/// Writes `dataset` into the node's store.
-async fn load(n: &TestNode, dataset: &DatasetSpec) {
-    let store = n.running.as_ref().unwrap().node.store().clone();
-    let d = dataset.clone();
-    tokio::task::spawn_blocking(move || d.load(store.as_ref(), 0, d.count, &mut |_| {})).await.unwrap().unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_protocol_is_driven_and_checked() {
-    let n = TestNode::start().await;
     let dataset = DatasetSpec::new(2000, 20);
-    load(&n, &dataset).await;
-    let running = n.running.as_ref().unwrap();
+    let (running, _dir) = start(&dataset, false).await;
     let (udp, tcp) = running.handle_addrs.unwrap();
     let grpc = running.grpc_addr.unwrap();
     for (proto, addr) in [
@@ -60,15 +70,13 @@ async fn every_protocol_is_driven_and_checked() {
     fixed.duration = Duration::from_secs(1);
     let r = run(fixed).await.unwrap();
     assert!((400..=600).contains(&r.ok), "{r:?}");
-    n.stop().await;
+    running.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_on_the_blocking_pool_answer_the_same() {
-    let n = TestNode::start_with(|c| c.node.blocking_reads = true).await;
     let dataset = DatasetSpec::new(500, 5);
-    load(&n, &dataset).await;
-    let running = n.running.as_ref().unwrap();
+    let (running, _dir) = start(&dataset, true).await;
     let (udp, tcp) = running.handle_addrs.unwrap();
     for (proto, addr) in [
         (Proto::Http1, running.http_addr),
@@ -79,5 +87,5 @@ async fn reads_on_the_blocking_pool_answer_the_same() {
         let r = run(spec(proto, addr, dataset.clone(), 0.1)).await.unwrap();
         assert!(r.ok > 20 && r.errors == 0, "{proto:?}: {r:?}");
     }
-    n.stop().await;
+    running.shutdown().await.unwrap();
 }

@@ -5,8 +5,8 @@
 //! its record a full product record of the ceramics template (about 1 KiB: URL, `HS_ADMIN`, template pointer
 //! and 19 attributes, much of it Chinese text). Misses use the suffix `MISS-<n>`.
 
-use crate::demo;
-use crate::store::{Batch, Store, StoreError};
+use idnode::demo;
+use idnode::store::{Batch, Store, StoreError};
 
 /// Puts per write batch while loading.
 const LOAD_BATCH: usize = 5_000;
@@ -58,7 +58,7 @@ impl DatasetSpec {
             let text = self.handle(i);
             let prefix = self.prefix(i);
             let values = demo::product_record(i, (i % self.enterprises) as usize, &prefix, &text);
-            crate::records::put_created(&mut batch, &text, &values);
+            idnode::records::put_created(&mut batch, &text, &values);
             written += 1;
             if batch.ops.len() >= LOAD_BATCH {
                 store.write(std::mem::take(&mut batch))?;
@@ -74,8 +74,8 @@ impl DatasetSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::{Handle, SuffixCase};
-    use crate::store::MemoryStore;
+    use idnode::id::{Handle, SuffixCase};
+    use idnode::store::MemoryStore;
 
     #[test]
     fn names_are_valid_distinct_and_loaded() {
@@ -87,9 +87,9 @@ mod tests {
         let store = MemoryStore::new();
         assert_eq!(spec.load(&store, 0, 2000, &mut |_| {}).unwrap(), 1000);
         let key = Handle::parse(&spec.handle(999), SuffixCase::Sensitive).unwrap();
-        let rec = crate::records::get(&store, &key).unwrap().unwrap();
+        let rec = idnode::records::get(&store, &key).unwrap().unwrap();
         assert!(rec.unwrap().values.len() > 20);
         let miss = Handle::parse(&spec.missing(3), SuffixCase::Sensitive).unwrap();
-        assert!(!crate::records::exists(&store, &miss).unwrap());
+        assert!(!idnode::records::exists(&store, &miss).unwrap());
     }
 }

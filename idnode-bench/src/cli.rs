@@ -1,13 +1,33 @@
-//! `idnode bench` (the load generator) and `idnode load-dataset` (the benchmark data set).
+//! The command line of `idnode-bench`: `run` (the load generator) and `load-dataset` (the benchmark data set).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::{Parser, Subcommand};
+
 use crate::dataset::DatasetSpec;
 use crate::loadgen::drivers::Proto;
 use crate::loadgen::keys::KeySpec;
 use crate::loadgen::{LoadSpec, Report};
+
+/// idnode-bench: drives an idnode node with load and writes the data set it is measured on.
+#[derive(Debug, Parser)]
+#[command(name = "idnode-bench", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Drive a running node with load over one protocol and report throughput and latency percentiles.
+    Run(RunArgs),
+    /// Write the benchmark data set (millions of ceramic identifiers) into a store directory.
+    LoadDataset(LoadArgs),
+}
 
 /// The data set a node holds (both commands must agree).
 #[derive(Debug, Clone, clap::Args)]
@@ -27,9 +47,9 @@ impl DatasetArgs {
     }
 }
 
-/// Options of `idnode bench`.
+/// Options of `idnode-bench run`.
 #[derive(Debug, clap::Args)]
-pub struct BenchArgs {
+pub struct RunArgs {
     /// The protocol.
     #[arg(long, value_enum)]
     pub proto: Proto,
@@ -71,8 +91,8 @@ pub struct BenchArgs {
     pub dataset: DatasetArgs,
 }
 
-/// Runs `idnode bench`; returns the report's text.
-pub async fn bench(a: &BenchArgs) -> anyhow::Result<String> {
+/// Runs `idnode-bench run`; returns the report's text.
+pub async fn run(a: &RunArgs) -> anyhow::Result<String> {
     anyhow::ensure!((0.0..=1.0).contains(&a.miss), "--miss is a share between 0 and 1");
     let spec = LoadSpec {
         proto: a.proto,
@@ -94,7 +114,7 @@ pub async fn bench(a: &BenchArgs) -> anyhow::Result<String> {
     Ok(if a.json { serde_json::to_string(&r)? } else { r.to_string() })
 }
 
-/// Options of `idnode load-dataset`.
+/// Options of `idnode-bench load-dataset`.
 #[derive(Debug, clap::Args)]
 pub struct LoadArgs {
     /// Data directory of the RocksDB store (created if needed).
@@ -105,10 +125,9 @@ pub struct LoadArgs {
     pub dataset: DatasetArgs,
 }
 
-/// Runs `idnode load-dataset`: writes the data set (WAL without fsync, then flushed and compacted).
-#[cfg(feature = "rocksdb")]
+/// Runs `idnode-bench load-dataset`: writes the data set (WAL without fsync, then flushed and compacted).
 pub fn load(a: &LoadArgs) -> anyhow::Result<String> {
-    use crate::store::{Durability, RocksConfig, RocksStore};
+    use idnode::store::{Durability, RocksConfig, RocksStore};
     use std::time::Instant;
     std::fs::create_dir_all(&a.data_dir)?;
     let cfg = RocksConfig { path: a.data_dir.clone(), durability: Durability::Buffered, ..RocksConfig::default() };

@@ -14,10 +14,10 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
-use super::verdict::{Resolver, Verdict};
-use crate::grpc::pb;
-use crate::hdl::client::{exchange_tcp, exchange_udp, resolution_request, udp_socket};
-use crate::hdl::udp::{Datagrams, RecvBuffers};
+use super::grpc_client::{ResolveClient, ResolveSummary, right_response_code};
+use idnode::grpc::pb;
+use idnode::hdl::client::{exchange_tcp, exchange_udp, resolution_request, udp_socket};
+use idnode::hdl::udp::{Datagrams, RecvBuffers};
 
 /// Time allowed for one answer before it counts as an error.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -76,9 +76,9 @@ pub enum Driver {
     /// HTTP/2.
     H2(http2::SendRequest<Empty<Bytes>>),
     /// gRPC unary.
-    Unary(Resolver),
+    Unary(ResolveClient),
     /// gRPC stream: the request sender, the response stream, and the requests in flight.
-    Stream(mpsc::Sender<pb::ResolveRequest>, tonic::Streaming<Verdict>, VecDeque<(Instant, bool)>),
+    Stream(mpsc::Sender<pb::ResolveRequest>, tonic::Streaming<ResolveSummary>, VecDeque<(Instant, bool)>),
     /// Handle over UDP: the socket, its receive buffers, the server, and the last request id.
     Udp(Box<(Datagrams, RecvBuffers)>, SocketAddr, u32),
     /// Handle over TCP.
@@ -131,11 +131,11 @@ impl Driver {
                 Driver::H1(send)
             }
             (Proto::Http2, Some(Shared::H2(s))) => Driver::H2(s),
-            (Proto::GrpcUnary, Some(Shared::Grpc(c))) => Driver::Unary(Resolver::new(c)),
+            (Proto::GrpcUnary, Some(Shared::Grpc(c))) => Driver::Unary(ResolveClient::new(c)),
             (Proto::EtcdRange, Some(Shared::Grpc(c))) => Driver::Etcd(etcd::kv_client::KvClient::new(c)),
             (Proto::GrpcStream, _) => {
                 let (tx, rx) = mpsc::channel(1024);
-                let mut client = Resolver::new(channel(addr).await?);
+                let mut client = ResolveClient::new(channel(addr).await?);
                 let responses = client.resolve_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await?;
                 Driver::Stream(tx, responses, VecDeque::new())
             }
@@ -179,13 +179,13 @@ impl Driver {
                 let (env, msg) = resolution_request(*id, handle, &[], &[], false);
                 let (sock, bufs) = &mut **io;
                 let a = tokio::time::timeout(ANSWER_TIMEOUT, exchange_udp(sock, bufs, *server, env, &msg)).await??;
-                Ok(rc_ok(a.header.response_code, hit))
+                Ok(right_response_code(a.header.response_code, hit))
             }
             Driver::Tcp(s, id) => {
                 *id = id.wrapping_add(1);
                 let (env, msg) = resolution_request(*id, handle, &[], &[], false);
                 let a = tokio::time::timeout(ANSWER_TIMEOUT, exchange_tcp(s, env, &msg)).await??;
-                Ok(rc_ok(a.header.response_code, hit))
+                Ok(right_response_code(a.header.response_code, hit))
             }
             Driver::Etcd(c) => {
                 let req =
@@ -230,8 +230,4 @@ async fn http_ok(resp: hyper::Response<hyper::body::Incoming>, hit: bool) -> any
     let status = resp.status().as_u16();
     resp.into_body().collect().await?;
     Ok(status == if hit { 200 } else { 404 })
-}
-
-pub(super) fn rc_ok(rc: u32, hit: bool) -> bool {
-    rc == if hit { crate::hdl::codec::rc::SUCCESS } else { crate::error::ErrorCode::HandleNotFound.response_code() }
 }

@@ -5,7 +5,7 @@
 //!
 //! - [`keys`]: the key distribution;
 //! - [`drivers`]: one client per protocol, each checking that the answer is the right one;
-//! - [`verdict`]: the gRPC client, which reads of an answer only what decides whether it is right.
+//! - [`grpc_client`]: the gRPC client, which reads of an answer only what decides whether it is right.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use serde::Serialize;
 
 pub mod drivers;
 pub mod keys;
-pub mod verdict;
+pub mod grpc_client;
 
 use drivers::{Driver, Proto};
 use keys::{KeySpec, Keys};

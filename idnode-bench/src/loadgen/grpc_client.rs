@@ -11,27 +11,32 @@ use tonic::transport::Channel;
 use tonic::{IntoRequest, IntoStreamingRequest, Status};
 use tonic_prost::ProstCodec;
 
-use crate::grpc::pb::ResolveRequest;
+use idnode::grpc::pb::ResolveRequest;
 
 /// What the generator reads of a `ResolveResponse`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Verdict {
+pub struct ResolveSummary {
     /// Field 2: the Handle response code.
     pub response_code: u32,
     /// Entries of field 3 (the values), counted, not decoded.
     pub values: usize,
 }
 
-impl Verdict {
+impl ResolveSummary {
     /// Whether this is the right answer for an identifier that exists when `hit`: response code 1 with values,
     /// or "handle not found".
     pub fn is_right(&self, hit: bool) -> bool {
-        super::drivers::rc_ok(self.response_code, hit) && (!hit || self.values > 0)
+        right_response_code(self.response_code, hit) && (!hit || self.values > 0)
     }
 }
 
-impl prost::Message for Verdict {
-    /// Only the response code: the generator never sends a `Verdict`.
+/// Whether `rc` is the right Handle response code for an identifier that exists when `hit`.
+pub fn right_response_code(rc: u32, hit: bool) -> bool {
+    rc == if hit { idnode::hdl::codec::rc::SUCCESS } else { idnode::error::ErrorCode::HandleNotFound.response_code() }
+}
+
+impl prost::Message for ResolveSummary {
+    /// Only the response code: the generator never sends a `ResolveSummary`.
     fn encode_raw(&self, buf: &mut impl BufMut) {
         if self.response_code != 0 {
             uint32::encode(2, &self.response_code, buf);
@@ -64,11 +69,11 @@ impl prost::Message for Verdict {
     }
 }
 
-/// `idnode.v1.Resolver`'s `Resolve` and `ResolveStream`, answered as [`Verdict`]s.
+/// `idnode.v1.Resolver`'s `Resolve` and `ResolveStream`, answered as [`ResolveSummary`]s.
 #[derive(Debug, Clone)]
-pub struct Resolver(tonic::client::Grpc<Channel>);
+pub struct ResolveClient(tonic::client::Grpc<Channel>);
 
-impl Resolver {
+impl ResolveClient {
     /// A client over `channel`.
     pub fn new(channel: Channel) -> Self {
         Self(tonic::client::Grpc::new(channel))
@@ -79,10 +84,10 @@ impl Resolver {
     }
 
     /// Calls `Resolve`.
-    pub async fn resolve(&mut self, req: impl IntoRequest<ResolveRequest>) -> Result<Verdict, Status> {
+    pub async fn resolve(&mut self, req: impl IntoRequest<ResolveRequest>) -> Result<ResolveSummary, Status> {
         self.ready().await?;
         let path = PathAndQuery::from_static("/idnode.v1.Resolver/Resolve");
-        let codec = ProstCodec::<ResolveRequest, Verdict>::default();
+        let codec = ProstCodec::<ResolveRequest, ResolveSummary>::default();
         Ok(self.0.unary(req.into_request(), path, codec).await?.into_inner())
     }
 
@@ -90,10 +95,10 @@ impl Resolver {
     pub async fn resolve_stream(
         &mut self,
         requests: impl IntoStreamingRequest<Message = ResolveRequest>,
-    ) -> Result<Streaming<Verdict>, Status> {
+    ) -> Result<Streaming<ResolveSummary>, Status> {
         self.ready().await?;
         let path = PathAndQuery::from_static("/idnode.v1.Resolver/ResolveStream");
-        let codec = ProstCodec::<ResolveRequest, Verdict>::default();
+        let codec = ProstCodec::<ResolveRequest, ResolveSummary>::default();
         Ok(self.0.streaming(requests.into_streaming_request(), path, codec).await?.into_inner())
     }
 }
@@ -103,10 +108,10 @@ mod tests {
     use prost::Message as _;
 
     use super::*;
-    use crate::grpc::pb;
+    use idnode::grpc::pb;
 
     #[test]
-    fn a_verdict_reads_the_code_and_counts_the_values() {
+    fn a_summary_reads_the_code_and_counts_the_values() {
         let value = |i| pb::HandleValue { index: i, r#type: "URL".into(), data: b"x".to_vec(), ..Default::default() };
         let found = pb::ResolveResponse {
             handle: "88.798.1/a".into(),
@@ -114,12 +119,12 @@ mod tests {
             values: vec![value(1), value(2)],
             ..Default::default()
         };
-        let v = Verdict::decode(found.encode_to_vec().as_slice()).unwrap();
-        assert_eq!(v, Verdict { response_code: 1, values: 2 });
+        let v = ResolveSummary::decode(found.encode_to_vec().as_slice()).unwrap();
+        assert_eq!(v, ResolveSummary { response_code: 1, values: 2 });
         assert!(v.is_right(true) && !v.is_right(false));
         let empty = pb::ResolveResponse { response_code: 1, ..Default::default() };
-        assert!(!Verdict::decode(empty.encode_to_vec().as_slice()).unwrap().is_right(true), "a record has values");
+        assert!(!ResolveSummary::decode(empty.encode_to_vec().as_slice()).unwrap().is_right(true), "a record has values");
         let missing = pb::ResolveResponse { response_code: 100, ..Default::default() };
-        assert!(Verdict::decode(missing.encode_to_vec().as_slice()).unwrap().is_right(false));
+        assert!(ResolveSummary::decode(missing.encode_to_vec().as_slice()).unwrap().is_right(false));
     }
 }
