@@ -5,18 +5,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use serde::Serialize;
+use tracing::Instrument as _;
 
 use crate::audit::AuditQuery;
 use crate::error::{ErrorCode, NodeError};
+use crate::http::pipeline::{outcome, request_id_header};
 use crate::http::query::Params;
 use crate::http::reply::{self, ApiError, Caching, Render};
 use crate::node::Node;
-use crate::request::{Origin, Protocol};
+use crate::request::{Operation, Origin, Protocol, REQUEST_ID, RequestMetrics, Scope, take_request_id};
 use crate::store::{Space, Store};
 
 mod scrape;
@@ -67,14 +70,44 @@ pub struct AdminState {
     pub scrape: Arc<Scrape>,
 }
 
-/// The admin router.
+/// The admin router. Its requests have a [`Scope`] like every door's: a request id, a span, and the request
+/// metrics under the protocol `admin`.
 pub fn router(state: AdminState) -> Router {
+    let requests = Arc::new(RequestMetrics::new(state.node.metrics()));
     Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .route("/admin/audit", get(audit))
+        .route("/metrics", at(Operation::Metrics, get(metrics)))
+        .route("/healthz", at(Operation::Service, get(|| async { "ok\n" })))
+        .route("/readyz", at(Operation::Service, get(readyz)))
+        .route("/admin/audit", at(Operation::AuditQuery, get(audit)))
         .with_state(state)
+        .layer(middleware::from_fn_with_state(requests, observe))
+}
+
+/// The route of `op`: its answers are marked with it for the request metrics.
+fn at(op: Operation, route: MethodRouter<AdminState>) -> MethodRouter<AdminState> {
+    route.layer(middleware::map_response(move |mut resp: Response| async move {
+        resp.extensions_mut().insert(op);
+        resp
+    }))
+}
+
+async fn observe(
+    State(requests): State<Arc<RequestMetrics>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let id = take_request_id(req.headers().get(REQUEST_ID).map(|v| v.as_bytes()));
+    let mut scope = Scope::open(Origin::new(Protocol::Admin, Some(peer)).with_request_id(id));
+    req.extensions_mut().insert(scope.origin().clone());
+    let mut resp = next.run(req).instrument(scope.span()).await;
+    scope.dispatched(resp.extensions().get::<Operation>().copied().unwrap_or(Operation::Other));
+    if let Some(v) = request_id_header(scope.request_id()) {
+        resp.headers_mut().insert(REQUEST_ID, v);
+    }
+    let outcome = outcome(&resp);
+    scope.finish(&requests, outcome);
+    resp
 }
 
 async fn metrics(State(s): State<AdminState>) -> Response {
@@ -144,14 +177,13 @@ struct AuditReply<'a> {
 
 async fn audit(
     State(s): State<AdminState>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    axum::Extension(origin): axum::Extension<Origin>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     let params = Params::parse(uri.query());
     let render = Render::from_params(&params).unwrap_or_default();
     let node = s.node.clone();
-    let origin = Origin::new(Protocol::Rest, Some(peer));
     let credentials = s.credentials;
     let result = tokio::task::spawn_blocking(move || {
         let caller = crate::http::auth::caller(&node, &headers, origin, credentials)?;

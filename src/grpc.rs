@@ -17,7 +17,7 @@ use tonic::{Request, Status};
 
 use crate::error::{ErrorCode, NodeError};
 use crate::node::{Caller, Node};
-use crate::request::{Credentials, Origin, Protocol};
+use crate::request::{Admission, Admitted, Credentials, Operation, Origin, Protocol};
 
 mod config;
 pub mod convert;
@@ -48,9 +48,18 @@ pub(crate) struct ServiceState {
     pub node: Arc<Node>,
     pub settings: Arc<GrpcConfig>,
     pub credentials: Credentials,
+    pub admission: Admission,
 }
 
 impl ServiceState {
+    /// Dispatches the call of `req` as `op`, the first thing each method of ours does: marks the operation for
+    /// the request metrics and admits the call under `grpc.max_concurrent_requests` (else `UNAVAILABLE`, rc 3).
+    /// A call holds what this returns until it ends (a stream, until its last message).
+    pub fn dispatch<T>(&self, req: &Request<T>, op: Operation) -> Result<Admitted, Status> {
+        observe::dispatched(req, op);
+        self.admission.admit().map_err(status)
+    }
+
     /// The caller of a request, from `authorization` metadata, and where it came from.
     pub fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
         let origin =
@@ -99,7 +108,8 @@ pub async fn routes(
     credentials: Credentials,
 ) -> Result<(tonic::service::Routes, tonic_health::server::HealthReporter), tonic_reflection::server::Error> {
     let max = settings.max_message_bytes;
-    let state = ServiceState { node, settings: Arc::new(settings.clone()), credentials };
+    let admission = Admission::new(settings.max_concurrent_requests);
+    let state = ServiceState { node, settings: Arc::new(settings.clone()), credentials, admission };
     let resolver = pb::resolver_server::ResolverServer::new(ResolverService(state.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);

@@ -114,7 +114,7 @@ impl Responder {
         let mut scope = Scope::open(Origin::new(protocol, None));
         scope.dispatched(operation(message));
         scope.finish(&self.requests, Outcome::Overloaded);
-        self.error(&Header::default(), rc::TOO_BUSY, "server too busy; retry later")
+        self.error(&Header::default(), rc::TOO_BUSY, &crate::request::busy().message)
     }
 
     /// The node answering.

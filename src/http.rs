@@ -20,11 +20,10 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
-use tokio::sync::Semaphore;
 
-use crate::error::{ErrorCode, NodeError};
+use crate::error::ErrorCode;
 use crate::node::Node;
-use crate::request::{Credentials, Operation, RequestMetrics};
+use crate::request::{Admission, Credentials, Operation, RequestMetrics};
 
 pub(crate) mod auth;
 mod config;
@@ -47,16 +46,16 @@ pub struct AppState {
     requests: Arc<RequestMetrics>,
     settings: Arc<HttpConfig>,
     credentials: Credentials,
-    permits: Arc<Semaphore>,
+    admission: Admission,
 }
 
 /// Builds the REST API over `node`.
 pub fn router(node: Arc<Node>, settings: &HttpConfig) -> Router {
-    let permits = Arc::new(Semaphore::new(settings.max_concurrent_requests));
+    let admission = Admission::new(settings.max_concurrent_requests);
     let requests = Arc::new(RequestMetrics::new(node.metrics()));
     let cors = settings.cors;
     let credentials = settings.credentials();
-    let state = AppState { node, requests, settings: Arc::new(settings.clone()), credentials, permits };
+    let state = AppState { node, requests, settings: Arc::new(settings.clone()), credentials, admission };
     let at = |op, handler| dispatch(&state, op, handler);
     let api = Router::new()
         .route("/api/handles", at(Operation::List, get(list::list_handles)))
@@ -76,19 +75,18 @@ pub fn router(node: Arc<Node>, settings: &HttpConfig) -> Router {
     Router::new().fallback_service(api).layer(middleware::from_fn_with_state(pipeline, pipeline::serve))
 }
 
-/// The route of `op`: its requests are admitted under the limit on requests served at once (else 503 / rc 3)
+/// The route of `op`: its requests are admitted under `http.max_concurrent_requests` (else shed: 503 / rc 3)
 /// and their answers marked with `op` for the request metrics, unless the handler dispatched further.
 fn dispatch(state: &AppState, op: Operation, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
     route.layer(middleware::from_fn_with_state((state.clone(), op), admit))
 }
 
 async fn admit(State((state, op)): State<(AppState, Operation)>, req: Request, next: Next) -> Response {
-    let mut resp = match state.permits.clone().try_acquire_owned() {
-        Ok(_permit) => next.run(req).await,
-        Err(_) => {
+    let mut resp = match state.admission.admit() {
+        Ok(_admitted) => next.run(req).await,
+        Err(busy) => {
             let raw = req.uri().path().strip_prefix("/api/handles/").unwrap_or("");
             let handle = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
-            let busy = NodeError::new(ErrorCode::Overloaded, "server too busy; retry later").retry_after(1);
             ApiError::from_node(busy, &handle, &Render::default()).into_response()
         }
     };

@@ -1,7 +1,7 @@
 //! What every door shares about a request, whatever its protocol: the door it came through ([`Protocol`]), what
 //! it asked for ([`Operation`]), how it ended ([`Outcome`], in families of Handle response codes), where it came
-//! from ([`Origin`]) and its request id; and the [`Scope`] each door opens for a request and finishes with its
-//! answer's outcome, which records the request metrics.
+//! from ([`Origin`]) and its request id; the [`Scope`] each door opens for a request and finishes with its
+//! answer's outcome, which records the request metrics; and the [`Admission`] under which each door sheds load.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,6 +11,10 @@ use metrics::{Counter, Histogram};
 
 use crate::error::ErrorCode;
 use crate::metrics::{Family, Label, Metrics};
+
+mod admission;
+
+pub use admission::{Admission, Admitted, busy};
 
 /// The name of the request id header (HTTP) and metadata key (gRPC).
 pub const REQUEST_ID: &str = "x-request-id";
@@ -48,14 +52,16 @@ pub enum Protocol {
     HandleUdp,
     /// The Handle protocol over TCP.
     HandleTcp,
+    /// The admin listener (metrics, health, the audit log).
+    Admin,
     /// Inside the process (demo load, tests, benchmarks).
     Internal,
 }
 
 impl Protocol {
     /// Every protocol, in declaration order.
-    pub const ALL: [Protocol; 5] =
-        [Protocol::Rest, Protocol::Grpc, Protocol::HandleUdp, Protocol::HandleTcp, Protocol::Internal];
+    pub const ALL: [Protocol; 6] =
+        [Protocol::Rest, Protocol::Grpc, Protocol::HandleUdp, Protocol::HandleTcp, Protocol::Admin, Protocol::Internal];
 
     /// The label value.
     pub fn label(self) -> &'static str {
@@ -64,6 +70,7 @@ impl Protocol {
             Self::Grpc => "grpc",
             Self::HandleUdp => "handle_udp",
             Self::HandleTcp => "handle_tcp",
+            Self::Admin => "admin",
             Self::Internal => "internal",
         }
     }
@@ -94,13 +101,17 @@ pub enum Operation {
     Statistics,
     /// Health checks and reflection.
     Service,
+    /// A scrape of the metrics.
+    Metrics,
+    /// A query of the audit log.
+    AuditQuery,
     /// Anything else (unknown paths and methods, unsupported opcodes).
     Other,
 }
 
 impl Operation {
     /// Every operation, in declaration order.
-    pub const ALL: [Operation; 12] = [
+    pub const ALL: [Operation; 14] = [
         Self::Resolve,
         Self::ResolveBatch,
         Self::ResolveStream,
@@ -112,6 +123,8 @@ impl Operation {
         Self::SiteInfo,
         Self::Statistics,
         Self::Service,
+        Self::Metrics,
+        Self::AuditQuery,
         Self::Other,
     ];
 
@@ -129,6 +142,8 @@ impl Operation {
             Self::SiteInfo => "site_info",
             Self::Statistics => "statistics",
             Self::Service => "service",
+            Self::Metrics => "metrics",
+            Self::AuditQuery => "audit_query",
             Self::Other => "other",
         }
     }

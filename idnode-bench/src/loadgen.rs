@@ -14,8 +14,8 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 pub mod drivers;
-pub mod keys;
 pub mod grpc_client;
+pub mod keys;
 
 use drivers::{Driver, Proto};
 use keys::{KeySpec, Keys};

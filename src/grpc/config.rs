@@ -20,6 +20,9 @@ pub struct GrpcConfig {
     pub max_message_bytes: usize,
     /// Concurrent HTTP/2 streams per connection.
     pub max_concurrent_streams: u32,
+    /// Calls served at once over all connections; past it a call is shed (`UNAVAILABLE`, rc 3). A stream
+    /// counts until it ends; health checks and reflection are never shed.
+    pub max_concurrent_requests: usize,
     /// Most identifiers in one `ResolveBatch`.
     pub max_resolve_batch: usize,
     /// Most items in one `BatchRegister`.
@@ -34,6 +37,7 @@ impl Default for GrpcConfig {
             on_http_port: false,
             max_message_bytes: 4 << 20,
             max_concurrent_streams: 256,
+            max_concurrent_requests: 1024,
             max_resolve_batch: 1000,
             max_register_batch: 2000,
         }
@@ -45,6 +49,7 @@ impl GrpcConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.max_message_bytes == 0
             || self.max_concurrent_streams == 0
+            || self.max_concurrent_requests == 0
             || self.max_resolve_batch == 0
             || self.max_register_batch == 0
         {

@@ -6,7 +6,6 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::convert::{error_out, values_in};
-use super::observe::dispatched;
 use super::{ServiceState, pb, status};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Prefix;
@@ -110,7 +109,7 @@ fn batch_item(node: &Node, caller: &Caller, item: pb::BatchItem) -> pb::BatchRes
 #[tonic::async_trait]
 impl pb::registry_server::Registry for RegistryService {
     async fn create(&self, req: Request<pb::CreateRequest>) -> Result<Response<pb::WriteResponse>, Status> {
-        dispatched(&req, Operation::Create);
+        let _admitted = self.0.dispatch(&req, Operation::Create)?;
         let caller = self.0.caller(&req)?;
         let pb::CreateRequest { handle, values, overwrite } = req.into_inner();
         let mode = if overwrite { RecordMode::CreateOrReplace } else { RecordMode::Create };
@@ -118,19 +117,19 @@ impl pb::registry_server::Registry for RegistryService {
     }
 
     async fn replace(&self, req: Request<pb::ReplaceRequest>) -> Result<Response<pb::WriteResponse>, Status> {
-        dispatched(&req, Operation::Update);
+        let _admitted = self.0.dispatch(&req, Operation::Update)?;
         let caller = self.0.caller(&req)?;
         let pb::ReplaceRequest { handle, values } = req.into_inner();
         self.write(caller, handle, RecordMode::Replace, values).await
     }
 
     async fn add_values(&self, req: Request<pb::ValuesRequest>) -> Result<Response<pb::WriteResponse>, Status> {
-        dispatched(&req, Operation::Update);
+        let _admitted = self.0.dispatch(&req, Operation::Update)?;
         self.values(req, ValueMode::Add).await
     }
 
     async fn modify_values(&self, req: Request<pb::ValuesRequest>) -> Result<Response<pb::WriteResponse>, Status> {
-        dispatched(&req, Operation::Update);
+        let _admitted = self.0.dispatch(&req, Operation::Update)?;
         self.values(req, ValueMode::Modify).await
     }
 
@@ -138,7 +137,7 @@ impl pb::registry_server::Registry for RegistryService {
         &self,
         req: Request<pb::RemoveValuesRequest>,
     ) -> Result<Response<pb::WriteResponse>, Status> {
-        dispatched(&req, Operation::Update);
+        let _admitted = self.0.dispatch(&req, Operation::Update)?;
         let caller = self.0.caller(&req)?;
         let pb::RemoveValuesRequest { handle, indexes } = req.into_inner();
         let echo = handle.clone();
@@ -148,7 +147,7 @@ impl pb::registry_server::Registry for RegistryService {
     }
 
     async fn delete(&self, req: Request<pb::DeleteRequest>) -> Result<Response<pb::WriteResponse>, Status> {
-        dispatched(&req, Operation::Delete);
+        let _admitted = self.0.dispatch(&req, Operation::Delete)?;
         let caller = self.0.caller(&req)?;
         let handle = req.into_inner().handle;
         let echo = handle.clone();
@@ -160,7 +159,7 @@ impl pb::registry_server::Registry for RegistryService {
         &self,
         req: Request<pb::BatchRegisterRequest>,
     ) -> Result<Response<pb::BatchRegisterResponse>, Status> {
-        dispatched(&req, Operation::BatchRegister);
+        let _admitted = self.0.dispatch(&req, Operation::BatchRegister)?;
         let caller = self.0.caller(&req)?;
         caller.require().map_err(status)?;
         let items = req.into_inner().items;
@@ -182,7 +181,7 @@ impl pb::registry_server::Registry for RegistryService {
     type ListHandlesStream = ListStream;
 
     async fn list_handles(&self, req: Request<pb::ListHandlesRequest>) -> Result<Response<ListStream>, Status> {
-        dispatched(&req, Operation::List);
+        let admitted = self.0.dispatch(&req, Operation::List)?;
         let caller = self.0.caller(&req)?;
         let raw = req.into_inner().prefix;
         let prefix = Prefix::parse_listed(&raw).map_err(|e| status(e.into()))?;
@@ -190,6 +189,7 @@ impl pb::registry_server::Registry for RegistryService {
         let node = self.0.node.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         tokio::task::spawn_blocking(move || {
+            let _admitted = admitted;
             let mut chunk = Vec::with_capacity(LIST_CHUNK);
             let total = node.list_handles(&prefix, Page::All, &mut |h| {
                 chunk.push(h.to_owned());
@@ -209,7 +209,7 @@ impl pb::registry_server::Registry for RegistryService {
         &self,
         req: Request<pb::ListPrefixesRequest>,
     ) -> Result<Response<pb::ListPrefixesResponse>, Status> {
-        dispatched(&req, Operation::List);
+        let _admitted = self.0.dispatch(&req, Operation::List)?;
         let caller = self.0.caller(&req)?;
         let prefixes = self.0.node.homed_prefixes(&caller).map_err(status)?;
         Ok(Response::new(pb::ListPrefixesResponse { prefixes }))

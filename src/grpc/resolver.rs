@@ -8,7 +8,6 @@ use tokio_stream::{Stream, StreamExt as _};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::convert::{error_out, value_out};
-use super::observe::dispatched;
 use super::response::encode_values;
 use super::{ServiceState, pb, status};
 use crate::error::{ErrorCode, NodeError};
@@ -49,7 +48,7 @@ type ResolveStream = Pin<Box<dyn Stream<Item = Result<pb::ResolveResponse, Statu
 #[tonic::async_trait]
 impl pb::resolver_server::Resolver for ResolverService {
     async fn resolve(&self, req: Request<pb::ResolveRequest>) -> Result<Response<pb::ResolveResponse>, Status> {
-        dispatched(&req, Operation::Resolve);
+        let _admitted = self.0.dispatch(&req, Operation::Resolve)?;
         let caller = self.0.caller(&req)?;
         let req = req.into_inner();
         Ok(Response::new(self.0.node.reading(move |node| resolve_one(node, req, &caller)).await))
@@ -59,7 +58,7 @@ impl pb::resolver_server::Resolver for ResolverService {
         &self,
         req: Request<pb::ResolveBatchRequest>,
     ) -> Result<Response<pb::ResolveBatchResponse>, Status> {
-        dispatched(&req, Operation::ResolveBatch);
+        let _admitted = self.0.dispatch(&req, Operation::ResolveBatch)?;
         let max = self.0.settings.max_resolve_batch;
         let n = req.get_ref().requests.len();
         if n > max {
@@ -84,12 +83,13 @@ impl pb::resolver_server::Resolver for ResolverService {
         &self,
         req: Request<Streaming<pb::ResolveRequest>>,
     ) -> Result<Response<ResolveStream>, Status> {
-        dispatched(&req, Operation::ResolveStream);
+        let admitted = self.0.dispatch(&req, Operation::ResolveStream)?;
         let caller = std::sync::Arc::new(self.0.caller(&req)?);
         let node = self.0.node.clone();
         let mut inbound = req.into_inner();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
+            let _admitted = admitted;
             while let Some(item) = inbound.next().await {
                 let reply = match item {
                     Ok(r) => {

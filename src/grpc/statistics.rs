@@ -2,7 +2,6 @@
 
 use tonic::{Request, Response, Status};
 
-use super::observe::dispatched;
 use super::{ServiceState, pb, status};
 use crate::error::NodeError;
 use crate::request::{Operation, Origin};
@@ -55,7 +54,7 @@ impl pb::statistics_server::Statistics for StatisticsService {
         &self,
         req: Request<pb::StatisticsRequest>,
     ) -> Result<Response<pb::StatisticsReport>, Status> {
-        dispatched(&req, Operation::Statistics);
+        let _admitted = self.0.dispatch(&req, Operation::Statistics)?;
         let q = query(req.get_ref()).map_err(status)?;
         let client =
             req.extensions().get::<Origin>().and_then(|o| o.peer).or_else(|| req.remote_addr()).map(|p| p.ip());

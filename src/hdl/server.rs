@@ -16,7 +16,7 @@ use super::codec::{
 use super::limit::SourceLimit;
 use super::udp::{Datagrams, RecvBuffers};
 use crate::connection::{ConnectionMetrics, Tracked};
-use crate::request::{Origin, Protocol};
+use crate::request::{Admission, Origin, Protocol};
 
 /// Limits of the listeners.
 #[derive(Debug, Clone)]
@@ -114,14 +114,14 @@ impl Received {
     }
 }
 
-/// Serves UDP on one socket until `stop` turns true, holding one of `permits` (shared by every socket of the
-/// listener) per request. Requests are answered in the receive loop when reads run inline, and each in its own
+/// Serves UDP on one socket until `stop` turns true, each request admitted under `admission` (shared by every
+/// socket of the listener). Requests are answered in the receive loop when reads run inline, and each in its own
 /// task when they run on the blocking pool.
 pub async fn serve_udp(
     socket: Datagrams,
     responder: Responder,
     limits: Limits,
-    permits: Arc<Semaphore>,
+    admission: Admission,
     connections: Arc<ConnectionMetrics>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -140,7 +140,7 @@ pub async fn serve_udp(
         }
         for (peer, env, message) in received.requests.drain(..) {
             let origin = Origin::new(Protocol::HandleUdp, Some(peer));
-            let Ok(permit) = permits.clone().try_acquire_owned() else {
+            let Ok(admitted) = admission.admit() else {
                 let msg = responder.busy(Protocol::HandleUdp, &message);
                 received.answers.push((peer, udp_datagrams(&env, &msg, 1)));
                 continue;
@@ -155,7 +155,7 @@ pub async fn serve_udp(
             tokio::spawn(async move {
                 let response = responder.respond_read(env, message, origin).await;
                 send(&socket, &counted, peer, &answer(&limits, &counted, peer, &env, &response)).await;
-                drop(permit);
+                drop(admitted);
             });
         }
         for (peer, datagrams) in received.answers.drain(..) {
@@ -224,7 +224,7 @@ pub async fn serve_tcp(
     mut stop: watch::Receiver<bool>,
 ) {
     let open = Arc::new(Semaphore::new(limits.max_tcp_connections));
-    let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
+    let admission = Admission::new(limits.max_in_flight);
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
@@ -236,9 +236,9 @@ pub async fn serve_tcp(
         };
         let _ = stream.set_nodelay(true);
         let stream = Tracked::new(stream, connections.clone(), Protocol::HandleTcp);
-        let (responder, limits, in_flight, stop) = (responder.clone(), limits.clone(), in_flight.clone(), stop.clone());
+        let (responder, limits, admission, stop) = (responder.clone(), limits.clone(), admission.clone(), stop.clone());
         tokio::spawn(async move {
-            connection(stream, peer, responder, limits, in_flight, stop).await;
+            connection(stream, peer, responder, limits, admission, stop).await;
             drop(permit);
         });
     }
@@ -249,7 +249,7 @@ async fn connection(
     peer: SocketAddr,
     responder: Responder,
     limits: Limits,
-    in_flight: Arc<Semaphore>,
+    admission: Admission,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut head = [0u8; ENVELOPE_LEN];
@@ -274,8 +274,8 @@ async fn connection(
         if !matches!(tokio::time::timeout(limits.tcp_idle_timeout, stream.read_exact(&mut message)).await, Ok(Ok(_))) {
             return;
         }
-        let response = match in_flight.try_acquire() {
-            Ok(_permit) => responder.respond_read(env, message, Origin::new(Protocol::HandleTcp, Some(peer))).await,
+        let response = match admission.admit() {
+            Ok(_admitted) => responder.respond_read(env, message, Origin::new(Protocol::HandleTcp, Some(peer))).await,
             Err(_) => responder.busy(Protocol::HandleTcp, &message),
         };
         if write_message(&mut stream, &env, &response).await.is_err() {

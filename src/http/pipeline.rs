@@ -53,6 +53,12 @@ pub fn request_id_header(id: &str) -> Option<HeaderValue> {
     Some(v)
 }
 
+/// The outcome of an answer: from the error it carries (see [`super::reply::ApiError`]), else its status.
+pub(crate) fn outcome(resp: &Response) -> Outcome {
+    let status = resp.status().as_u16();
+    resp.extensions().get::<ErrorCode>().map_or_else(|| Outcome::from_http_status(status), |c| Outcome::from_code(*c))
+}
+
 /// The middleware, outermost: every request but preflights goes through here once.
 pub async fn serve(State(p): State<Pipeline>, mut req: Request, next: Next) -> Response {
     if req.method() == Method::OPTIONS
@@ -79,10 +85,7 @@ pub async fn serve(State(p): State<Pipeline>, mut req: Request, next: Next) -> R
         }
     };
     let status = resp.status().as_u16();
-    let outcome = resp
-        .extensions()
-        .get::<ErrorCode>()
-        .map_or_else(|| Outcome::from_http_status(status), |c| Outcome::from_code(*c));
+    let outcome = outcome(&resp);
     if let Some(v) = request_id_header(scope.request_id()) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }

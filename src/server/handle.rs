@@ -64,11 +64,11 @@ pub(super) async fn serve_handle(
     tracing::info!(prefix_handles = n, "published HS_SITE");
     let responder = Responder::new(node, site, h.site_serial);
     let limits = h.limits()?;
-    let in_flight = Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight));
+    let admission = crate::request::Admission::new(limits.max_in_flight);
     for socket in udp {
         let socket = crate::hdl::udp::Datagrams::new(socket).context("setting up a UDP socket")?;
-        let (responder, limits, in_flight) = (responder.clone(), limits.clone(), in_flight.clone());
-        tokio::spawn(hdl::serve_udp(socket, responder, limits, in_flight, connections.clone(), stopped.clone()));
+        let (responder, limits, admission) = (responder.clone(), limits.clone(), admission.clone());
+        tokio::spawn(hdl::serve_udp(socket, responder, limits, admission, connections.clone(), stopped.clone()));
     }
     tokio::spawn(hdl::serve_tcp(tcp, responder, limits, connections.clone(), stopped));
     Ok((udp_addr, tcp_addr))

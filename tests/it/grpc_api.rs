@@ -322,3 +322,44 @@ async fn rest_and_grpc_agree() {
     assert_eq!(strip(&a), strip(&b));
     n.stop().await;
 }
+
+#[tokio::test]
+async fn overload_sheds_calls_with_unavailable() {
+    let n = TestNode::start_with(|c| c.grpc.max_concurrent_requests = 1).await;
+    let mut c = ResolverClient::new(channel(&n).await);
+    // An open stream holds the only admission until it ends.
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let mut out = c.resolve_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await.unwrap().into_inner();
+    tx.send(resolve_req("88.798.1/JDZ-2024-000123")).await.unwrap();
+    assert_eq!(out.message().await.unwrap().unwrap().response_code, 1);
+    let shed = expect_status(c.resolve(resolve_req("88.798.1/JDZ-2024-000123")).await, Code::Unavailable, 3);
+    assert!(shed.message().contains("busy"), "{shed:?}");
+    let mut r = RegistryClient::new(channel(&n).await);
+    let listed = r.list_prefixes(pb::ListPrefixesRequest {}).await;
+    expect_status(listed, Code::Unavailable, 3);
+    // Health checks are never shed.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel(&n).await);
+    let check = tonic_health::pb::HealthCheckRequest { service: String::new() };
+    assert_eq!(health.check(check).await.unwrap().into_inner().status, 1, "SERVING");
+    // The stream ends, and with it its admission.
+    drop(tx);
+    assert!(out.message().await.unwrap().is_none());
+    let mut answered = None;
+    for _ in 0..100 {
+        match c.resolve(resolve_req("88.798.1/JDZ-2024-000123")).await {
+            Ok(r) => {
+                answered = Some(r.into_inner());
+                break;
+            }
+            Err(s) if s.code() == Code::Unavailable => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            Err(s) => panic!("{s:?}"),
+        }
+    }
+    assert_eq!(answered.expect("admitted again").response_code, 1);
+    let m = n.metrics().await;
+    let shed = |op: &str| {
+        count(&m, &format!(r#"idnode_api_requests_total{{protocol="grpc",operation="{op}",result="overloaded"}}"#))
+    };
+    assert!(shed("resolve") >= 1.0 && shed("list") == 1.0, "{m}");
+    n.stop().await;
+}

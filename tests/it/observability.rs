@@ -118,6 +118,7 @@ async fn health_readiness_and_request_ids() {
     let mut call = tonic::Request::new(req(H));
     call.metadata_mut().insert("x-request-id", "grpc-7".parse().unwrap());
     assert_eq!(g.resolve(call).await.unwrap().metadata().get("x-request-id").unwrap(), "grpc-7");
+    assert!(n.admin("/healthz", None).await.header("x-request-id").is_some_and(|id| id.len() == 16));
     // shutting down: not ready any more, for the admin API and for gRPC health
     let running = n.running.as_ref().unwrap();
     running.health.set_stopping();

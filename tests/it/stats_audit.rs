@@ -89,6 +89,12 @@ async fn audit_api_is_for_node_administrators() {
     let page = n.admin(&format!("/admin/audit?handle={h}"), Some(ROOT)).await.json();
     let entries = page["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 2, "{page}");
+    // The admin listener is a door like the others: its requests are counted under protocol "admin".
+    let m = n.metrics().await;
+    let admin = |r: &str| {
+        count(&m, &format!(r#"idnode_api_requests_total{{protocol="admin",operation="audit_query",result="{r}"}}"#))
+    };
+    assert_eq!((admin("denied"), admin("ok")), (2.0, 1.0), "{m}");
     let (created, refused) = (&entries[0], &entries[1]);
     assert_eq!(created["identity"], "300:0.NA/88.798.1");
     assert_eq!((created["operation"].as_str(), created["result"].as_str()), (Some("create"), Some("ok")));

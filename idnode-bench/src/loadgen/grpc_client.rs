@@ -123,7 +123,10 @@ mod tests {
         assert_eq!(v, ResolveSummary { response_code: 1, values: 2 });
         assert!(v.is_right(true) && !v.is_right(false));
         let empty = pb::ResolveResponse { response_code: 1, ..Default::default() };
-        assert!(!ResolveSummary::decode(empty.encode_to_vec().as_slice()).unwrap().is_right(true), "a record has values");
+        assert!(
+            !ResolveSummary::decode(empty.encode_to_vec().as_slice()).unwrap().is_right(true),
+            "a record has values"
+        );
         let missing = pb::ResolveResponse { response_code: 100, ..Default::default() };
         assert!(ResolveSummary::decode(missing.encode_to_vec().as_slice()).unwrap().is_right(false));
     }
