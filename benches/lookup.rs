@@ -51,14 +51,14 @@ fn bench(c: &mut Criterion) {
             uncached.resolve(&h, &filter, &Caller::anonymous()).unwrap()
         })
     });
-    let responder = Responder::new(node.clone(), Vec::new(), 1);
+    let responder = Responder::new(node.clone(), Vec::new(), 1, Default::default());
     g.bench_function("handle_answer_in_process", |b| {
         b.iter(|| {
             let (env, msg) = resolution_request(7, next(), &[], &[], false);
             responder.respond(&env, &msg)
         })
     });
-    let router = http::router(node.clone(), &HttpConfig { cors: false, ..HttpConfig::default() });
+    let router = http::router(node.clone(), &HttpConfig { cors: false, ..HttpConfig::default() }, Default::default());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     g.bench_function("rest_answer_in_process", |b| {
         b.iter(|| {

@@ -18,6 +18,7 @@ use tonic::{Request, Status};
 use crate::error::{ErrorCode, NodeError};
 use crate::node::{Caller, Node};
 use crate::request::{Admission, Admitted, Credentials, Operation, Origin, Protocol};
+use crate::runtime::Runtime;
 
 mod config;
 pub mod convert;
@@ -49,6 +50,7 @@ pub(crate) struct ServiceState {
     pub settings: Arc<GrpcConfig>,
     pub credentials: Credentials,
     pub admission: Admission,
+    pub runtime: Runtime,
 }
 
 impl ServiceState {
@@ -106,10 +108,11 @@ pub async fn routes(
     node: Arc<Node>,
     settings: &GrpcConfig,
     credentials: Credentials,
+    runtime: Runtime,
 ) -> Result<(tonic::service::Routes, tonic_health::server::HealthReporter), tonic_reflection::server::Error> {
     let max = settings.max_message_bytes;
     let admission = Admission::new(settings.max_concurrent_requests);
-    let state = ServiceState { node, settings: Arc::new(settings.clone()), credentials, admission };
+    let state = ServiceState { node, settings: Arc::new(settings.clone()), credentials, admission, runtime };
     let resolver = pb::resolver_server::ResolverServer::new(ResolverService(state.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);

@@ -17,6 +17,7 @@ use crate::error::{ErrorCode, NodeError};
 use crate::node::{Caller, Filter, Form, Node, Rendered, now};
 use crate::record::wire::put_bytes;
 use crate::request::{Operation, Origin, Outcome, Protocol, RequestMetrics, Scope};
+use crate::runtime::Runtime;
 
 pub mod client;
 pub mod codec;
@@ -38,6 +39,7 @@ pub struct Responder {
     requests: Arc<RequestMetrics>,
     site: Arc<Vec<u8>>,
     site_serial: u16,
+    runtime: Runtime,
 }
 
 /// The hash type used for request digests at a protocol minor version: SHA-256 from 2.10 (the versions that
@@ -67,9 +69,9 @@ fn error_body(message: &str) -> Vec<u8> {
 
 impl Responder {
     /// A responder answering with `site` (binary `HS_SITE` data) for site-info requests.
-    pub fn new(node: Arc<Node>, site: Vec<u8>, site_serial: u16) -> Self {
+    pub fn new(node: Arc<Node>, site: Vec<u8>, site_serial: u16, runtime: Runtime) -> Self {
         let requests = Arc::new(RequestMetrics::new(node.metrics()));
-        Self { node, requests, site: Arc::new(site), site_serial }
+        Self { node, requests, site: Arc::new(site), site_serial, runtime }
     }
 
     fn header(&self, req: &Header, response_code: u32) -> Header {
@@ -106,7 +108,7 @@ impl Responder {
     /// [`Responder::respond_from`] as a read of the node: inline, or on the blocking pool when so configured.
     pub async fn respond_read(&self, env: Envelope, message: Vec<u8>, origin: Origin) -> Vec<u8> {
         let this = self.clone();
-        self.node.reading(move |_| this.respond_from(&env, &message, origin)).await
+        self.runtime.read(&self.node, move |_| this.respond_from(&env, &message, origin)).await
     }
 
     /// The "too busy" answer to `message`, counted as shed.
@@ -120,6 +122,11 @@ impl Responder {
     /// The node answering.
     pub fn node(&self) -> &Arc<Node> {
         &self.node
+    }
+
+    /// How it runs reads.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
     }
 
     /// The answer to a request, dispatched on its opcode: its response code and message.

@@ -24,6 +24,7 @@ use axum::routing::{MethodRouter, get};
 use crate::error::ErrorCode;
 use crate::node::Node;
 use crate::request::{Admission, Credentials, Operation, RequestMetrics};
+use crate::runtime::Runtime;
 
 pub(crate) mod auth;
 mod config;
@@ -47,15 +48,16 @@ pub struct AppState {
     settings: Arc<HttpConfig>,
     credentials: Credentials,
     admission: Admission,
+    runtime: Runtime,
 }
 
 /// Builds the REST API over `node`.
-pub fn router(node: Arc<Node>, settings: &HttpConfig) -> Router {
+pub fn router(node: Arc<Node>, settings: &HttpConfig, runtime: Runtime) -> Router {
     let admission = Admission::new(settings.max_concurrent_requests);
     let requests = Arc::new(RequestMetrics::new(node.metrics()));
     let cors = settings.cors;
     let credentials = settings.credentials();
-    let state = AppState { node, requests, settings: Arc::new(settings.clone()), credentials, admission };
+    let state = AppState { node, requests, settings: Arc::new(settings.clone()), credentials, admission, runtime };
     let at = |op, handler| dispatch(&state, op, handler);
     let api = Router::new()
         .route("/api/handles", at(Operation::List, get(list::list_handles)))

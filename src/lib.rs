@@ -10,6 +10,8 @@
 //! - [`metrics`]: a Prometheus recorder per node on which each part registers its own labelled series.
 //! - [`connection`]: connections that count their bytes and themselves, for every listener.
 //! - [`request`]: what every door shares about a request: protocol, operation, outcome, origin, request id.
+//! - [`runtime`]: how the doors run the core's work: reads inline or on the blocking pool, reports on their own
+//!   thread.
 //! - [`net`]: client addresses and blocks as the limits count them, CIDR networks.
 //! - [`error`]: error codes mapped once to Handle response codes and HTTP statuses.
 //! - [`http`]: the Handle.Net-compatible REST API (axum), a thin adapter over [`node`].
@@ -44,6 +46,7 @@ pub mod node;
 pub mod record;
 pub mod records;
 pub mod request;
+pub mod runtime;
 #[cfg(feature = "rocksdb")]
 pub mod server;
 pub mod stats;

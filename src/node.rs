@@ -26,7 +26,6 @@ mod commit;
 mod counters;
 mod list;
 mod read;
-mod reports;
 mod site;
 mod throttle;
 mod write;
@@ -37,7 +36,6 @@ pub use auth::{Caller, Identity};
 pub use cache::{CacheFigures, Form, Rendered, SharedRecord};
 pub use list::Page;
 pub use read::{Filter, Resolution};
-pub use reports::REPORT_QUEUE;
 
 /// Number of lock stripes serializing read-modify-write cycles on the same handle.
 const LOCK_STRIPES: usize = 64;
@@ -63,13 +61,11 @@ pub struct NodeSettings {
     pub max_auth_failures: u32,
     /// The window and length of a lockout.
     pub lockout: std::time::Duration,
-    /// Run reads on the blocking pool instead of inline (see [`Node::reading`]).
-    pub blocking_reads: bool,
 }
 
 impl NodeSettings {
     /// The defaults of a node homing `prefixes`: suffixes compared as written, the default record cache, days in
-    /// China Standard Time, no lockout, reads inline.
+    /// China Standard Time, no lockout.
     pub fn homing(prefixes: Vec<Prefix>) -> Self {
         Self {
             prefixes,
@@ -78,7 +74,6 @@ impl NodeSettings {
             utc_offset_minutes: DEFAULT_UTC_OFFSET_MINUTES,
             max_auth_failures: 0,
             lockout: std::time::Duration::ZERO,
-            blocking_reads: false,
         }
     }
 }
@@ -94,19 +89,12 @@ pub struct Node {
     stats: Stats,
     audit: Audit,
     throttle: Throttle,
-    reports: reports::Reports,
 }
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Node").field("settings", &self.settings).finish_non_exhaustive()
     }
-}
-
-/// Runs `f` on the blocking pool inside the caller's tracing span (so its logs keep the request id).
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, tokio::task::JoinError> {
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(f)).await
 }
 
 /// Current time in epoch seconds.
@@ -126,32 +114,13 @@ impl Node {
             counters: CoreMetrics::new(&metrics),
             metrics,
             throttle: Throttle::new(settings.max_auth_failures, settings.lockout),
-            reports: reports::Reports::default(),
             settings,
         }
-    }
-
-    /// Whether reads run on the blocking pool (see [`Node::reading`]).
-    pub fn blocking_reads(&self) -> bool {
-        self.settings.blocking_reads
     }
 
     /// The record cache's counters and occupancy.
     pub fn cache_figures(&self) -> CacheFigures {
         self.cache.figures()
-    }
-
-    /// Runs the read `f` inline, or on the blocking pool when so configured: inline is twice as fast on a warm
-    /// cache, the pool keeps reads that miss the OS page cache from stalling the async workers.
-    pub async fn reading<T: Send + 'static>(self: &Arc<Self>, f: impl FnOnce(&Node) -> T + Send + 'static) -> T {
-        if !self.settings.blocking_reads {
-            return f(self);
-        }
-        let node = self.clone();
-        match blocking(move || f(&node)).await {
-            Ok(t) => t,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        }
     }
 
     /// The store underneath.

@@ -23,6 +23,7 @@ use crate::metrics::Metrics;
 use crate::node::{Node, NodeSettings};
 use crate::records;
 use crate::request::Protocol;
+use crate::runtime::Runtime;
 use crate::store::{Batch, RocksStore, Store};
 use coalesce::Coalesced;
 
@@ -132,7 +133,6 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         utc_offset_minutes: cfg.statistics.utc_offset_minutes,
         max_auth_failures: cfg.auth.max_failures,
         lockout: std::time::Duration::from_secs(cfg.auth.lockout_secs),
-        blocking_reads: cfg.node.blocking_reads,
     };
     let node = Arc::new(Node::new(store, settings, metrics.clone()));
     {
@@ -149,8 +149,10 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     let health = Arc::new(Health::default());
     let (stop, stopped) = watch::channel(false);
     let https = cfg.http.tls_cert.is_some();
-    let (grpc_routes, health_reporter) = grpc::routes(node.clone(), &cfg.grpc, cfg.http.credentials()).await?;
-    let mut app = http::router(node.clone(), &cfg.http);
+    let runtime = Runtime::new(cfg.node.blocking_reads);
+    let (grpc_routes, health_reporter) =
+        grpc::routes(node.clone(), &cfg.grpc, cfg.http.credentials(), runtime.clone()).await?;
+    let mut app = http::router(node.clone(), &cfg.http, runtime.clone());
     if cfg.grpc.on_http_port {
         app = with_grpc(app, grpc_routes.clone());
     }
@@ -166,7 +168,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         None
     };
     let handle_addrs = if cfg.handle.enabled {
-        let addrs = handle::serve_handle(&cfg, node.clone(), &connections, http_addr, stopped.clone()).await?;
+        let addrs = handle::serve_handle(&cfg, node.clone(), runtime, &connections, http_addr, stopped.clone()).await?;
         tracing::info!(udp = %addrs.0, tcp = %addrs.1, "Handle protocol listening");
         Some(addrs)
     } else {

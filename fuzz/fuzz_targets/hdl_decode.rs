@@ -16,7 +16,7 @@ static RESPONDER: LazyLock<Responder> = LazyLock::new(|| {
     let store = Arc::new(MemoryStore::new());
     idnode::demo::load(store.as_ref(), "88.798", "fuzz").expect("demo data");
     let node = Node::new(store, NodeSettings::homing(vec![Prefix::parse("88.798").unwrap()]), Arc::default());
-    Responder::new(Arc::new(node), Vec::new(), 1)
+    Responder::new(Arc::new(node), Vec::new(), 1, Default::default())
 });
 
 fuzz_target!(|data: &[u8]| {

@@ -29,7 +29,7 @@ impl RegistryService {
         f: impl FnOnce(&Node, &Caller) -> Result<T, NodeError> + Send + 'static,
     ) -> Result<T, Status> {
         let node = self.0.node.clone();
-        crate::node::blocking(move || f(&node, &caller))
+        crate::runtime::blocking(move || f(&node, &caller))
             .await
             .map_err(|_| Status::internal("request task failed"))?
             .map_err(status)

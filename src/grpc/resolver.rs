@@ -51,7 +51,7 @@ impl pb::resolver_server::Resolver for ResolverService {
         let _admitted = self.0.dispatch(&req, Operation::Resolve)?;
         let caller = self.0.caller(&req)?;
         let req = req.into_inner();
-        Ok(Response::new(self.0.node.reading(move |node| resolve_one(node, req, &caller)).await))
+        Ok(Response::new(self.0.runtime.read(&self.0.node, move |node| resolve_one(node, req, &caller)).await))
     }
 
     async fn resolve_batch(
@@ -71,8 +71,8 @@ impl pb::resolver_server::Resolver for ResolverService {
         let requests = req.into_inner().requests;
         let results = self
             .0
-            .node
-            .reading(move |node| requests.into_iter().map(|r| resolve_one(node, r, &caller)).collect())
+            .runtime
+            .read(&self.0.node, move |node| requests.into_iter().map(|r| resolve_one(node, r, &caller)).collect())
             .await;
         Ok(Response::new(pb::ResolveBatchResponse { results }))
     }
@@ -85,7 +85,7 @@ impl pb::resolver_server::Resolver for ResolverService {
     ) -> Result<Response<ResolveStream>, Status> {
         let admitted = self.0.dispatch(&req, Operation::ResolveStream)?;
         let caller = std::sync::Arc::new(self.0.caller(&req)?);
-        let node = self.0.node.clone();
+        let (node, runtime) = (self.0.node.clone(), self.0.runtime.clone());
         let mut inbound = req.into_inner();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
@@ -94,7 +94,7 @@ impl pb::resolver_server::Resolver for ResolverService {
                 let reply = match item {
                     Ok(r) => {
                         let caller = caller.clone();
-                        Ok(node.reading(move |n| resolve_one(n, r, &caller)).await)
+                        Ok(runtime.read(&node, move |n| resolve_one(n, r, &caller)).await)
                     }
                     Err(e) => Err(e),
                 };

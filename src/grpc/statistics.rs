@@ -58,6 +58,6 @@ impl pb::statistics_server::Statistics for StatisticsService {
         let q = query(req.get_ref()).map_err(status)?;
         let client =
             req.extensions().get::<Origin>().and_then(|o| o.peer).or_else(|| req.remote_addr()).map(|p| p.ip());
-        self.0.node.report(q, client).await.map(|r| Response::new(report(r))).map_err(status)
+        self.0.runtime.report(&self.0.node, q, client).await.map(|r| Response::new(report(r))).map_err(status)
     }
 }

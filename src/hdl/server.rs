@@ -127,7 +127,7 @@ pub async fn serve_udp(
 ) {
     let counted = Counted::new(&responder, connections);
     let socket = Arc::new(socket);
-    let inline = !responder.node().blocking_reads();
+    let inline = !responder.runtime().blocking_reads();
     let mut bufs = RecvBuffers::new(32);
     let mut received = Received::default();
     loop {

@@ -25,7 +25,7 @@ fn build_responder() -> Responder {
         &serde_json::json!({"servers":[{"address":"127.0.0.1","interfaces":[{"protocol":"TCP","port":2641}]}]}),
     )
     .unwrap();
-    Responder::new(Arc::new(node), site, 7)
+    Responder::new(Arc::new(node), site, 7, Default::default())
 }
 
 fn be(v: u32) -> [u8; 4] {

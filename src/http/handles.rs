@@ -87,15 +87,16 @@ pub async fn resolve(State(state): State<AppState>, req: Request) -> Response {
     // The request's parts are taken, not copied: this is the hot path.
     let (mut parts, _) = req.into_parts();
     let origin = parts.extensions.remove::<Origin>().unwrap_or_else(|| Origin::new(Protocol::Rest, None));
-    let node = state.node.clone();
-    node.reading(move |node| match Target::new(&parts.uri) {
-        Ok(ctx) => match node.parse_handle(&ctx.echo) {
-            Ok(h) => resolve_parsed(&state, ctx, &h, &parts.headers, origin),
-            Err(e) => ctx.err(e).into_response(),
-        },
-        Err(e) => e.into_response(),
-    })
-    .await
+    let (node, runtime) = (state.node.clone(), state.runtime.clone());
+    runtime
+        .read(&node, move |node| match Target::new(&parts.uri) {
+            Ok(ctx) => match node.parse_handle(&ctx.echo) {
+                Ok(h) => resolve_parsed(&state, ctx, &h, &parts.headers, origin),
+                Err(e) => ctx.err(e).into_response(),
+            },
+            Err(e) => e.into_response(),
+        })
+        .await
 }
 
 /// Resolves `h`, the handle `ctx` names, for the request with `headers` from `origin`: the resolve handler's
@@ -188,7 +189,9 @@ async fn read_body(
 
 /// Runs a blocking core call (writes fsync) off the async workers.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, crate::error::NodeError> {
-    crate::node::blocking(f).await.map_err(|_| crate::error::NodeError::new(ErrorCode::Internal, "request task failed"))
+    crate::runtime::blocking(f)
+        .await
+        .map_err(|_| crate::error::NodeError::new(ErrorCode::Internal, "request task failed"))
 }
 
 /// `PUT /api/handles/{handle}`: create, replace, add or modify values, or mint a new suffix.

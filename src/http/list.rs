@@ -72,7 +72,7 @@ async fn list_inner(state: AppState, uri: Uri, headers: HeaderMap, origin: Origi
             };
             let node = state.node.clone();
             let p = prefix.clone();
-            let (total, handles) = crate::node::blocking(move || {
+            let (total, handles) = crate::runtime::blocking(move || {
                 let mut handles = Vec::new();
                 node.list_handles(&p, Page::Page { page: page as u64, size }, &mut |h| {
                     handles.push(h.to_owned());

@@ -31,7 +31,7 @@ pub async fn stats(State(state): State<AppState>, origin: Option<Extension<Origi
     let params = Params::parse(uri.query());
     let render = Render::from_params(&params).unwrap_or_default();
     let report = match report_query(&params) {
-        Ok(q) => state.node.report(q, client).await,
+        Ok(q) => state.runtime.report(&state.node, q, client).await,
         Err(e) => Err(e),
     };
     match report {

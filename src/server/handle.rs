@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::connection::ConnectionMetrics;
 use crate::node::Node;
+use crate::runtime::Runtime;
 
 /// This node's `HS_SITE`: one server, its UDP and TCP query interfaces and its REST interface.
 pub fn own_site(cfg: &Config, udp: SocketAddr, tcp: SocketAddr, http: SocketAddr) -> Vec<u8> {
@@ -45,6 +46,7 @@ pub fn own_site(cfg: &Config, udp: SocketAddr, tcp: SocketAddr, http: SocketAddr
 pub(super) async fn serve_handle(
     cfg: &Config,
     node: Arc<Node>,
+    runtime: Runtime,
     connections: &Arc<ConnectionMetrics>,
     http_addr: SocketAddr,
     stopped: watch::Receiver<bool>,
@@ -62,7 +64,7 @@ pub(super) async fn serve_handle(
         tokio::task::spawn_blocking(move || node.publish_site(&site)).await??
     };
     tracing::info!(prefix_handles = n, "published HS_SITE");
-    let responder = Responder::new(node, site, h.site_serial);
+    let responder = Responder::new(node, site, h.site_serial, runtime);
     let limits = h.limits()?;
     let admission = crate::request::Admission::new(limits.max_in_flight);
     for socket in udp {
