@@ -3,42 +3,43 @@
 //! It knows nothing of HTTP, gRPC or the wire protocol: adapters parse their requests into [`Handle`]s, values and
 //! a [`Caller`], call the methods here, and map [`NodeError`] through [`crate::error::ErrorCode`].
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::audit::Audit;
-use crate::error::{ErrorCode, NodeError};
+use crate::error::NodeError;
 use crate::id::{Handle, Prefix, SuffixCase};
 use crate::metrics::Metrics;
-use crate::record::wire::StoredRecord;
-use crate::records;
+use crate::record::HandleValue;
+use crate::request::Origin;
 use crate::stats::Stats;
 use crate::store::Store;
-use cache::RecordCache;
-use counters::CoreMetrics;
+use access::Access;
+use homing::Homing;
+use journal::Journal;
+use records::Records;
+use registration::Registrar;
+use resolution::Resolver;
 use throttle::Throttle;
 
-mod auth;
+mod access;
 mod cache;
-mod commit;
 mod counters;
+mod homing;
+mod journal;
 mod list;
-mod read;
+mod records;
+mod registration;
+mod resolution;
 mod site;
 mod throttle;
-mod write;
 
-pub use write::{PutOutcome, RecordMode, ValueMode};
-
-pub use auth::{Caller, Identity};
+pub use access::{Caller, Identity};
 pub use cache::{CacheFigures, Form, Rendered, SharedRecord};
 pub use list::Page;
-pub use read::{Filter, Resolution};
+pub use registration::{PutOutcome, RecordMode, ValueMode};
+pub use resolution::{Filter, Resolution};
 
-/// Number of lock stripes serializing read-modify-write cycles on the same handle.
-const LOCK_STRIPES: usize = 64;
 /// Days of the statistics start at midnight at this offset by default: China Standard Time (UTC+8).
 pub const DEFAULT_UTC_OFFSET_MINUTES: i32 = 480;
 /// Capacity of the record cache unless configured otherwise, MiB: about 15,000 product records with the
@@ -78,22 +79,22 @@ impl NodeSettings {
     }
 }
 
-/// The node core, shared by every adapter.
+/// The node core, shared by every adapter: a facade over its parts. State: what it homes ([`Homing`]), its
+/// records ([`Records`]: store, record cache, lock stripes), what it records about changes and requests
+/// ([`Journal`]: statistics, audit log, metrics) and the lockout ([`Throttle`]). Rooms, built on demand from the
+/// state they may use: [`Access`] (authentication, authorization), [`Resolver`] (resolution) and [`Registrar`]
+/// (registration). Each room depends only on those listed before it.
 pub struct Node {
-    store: Arc<dyn Store>,
-    settings: NodeSettings,
-    stripes: Vec<Mutex<()>>,
-    cache: RecordCache,
-    metrics: Arc<Metrics>,
-    counters: CoreMetrics,
-    stats: Stats,
-    audit: Audit,
+    homing: Homing,
+    records: Records,
+    journal: Journal,
     throttle: Throttle,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Node").field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("Node").field("homing", &self.homing).finish_non_exhaustive()
     }
 }
 
@@ -105,27 +106,37 @@ pub fn now() -> u32 {
 impl Node {
     /// A core over `store` with `settings`, recording into `metrics`.
     pub fn new(store: Arc<dyn Store>, settings: NodeSettings, metrics: Arc<Metrics>) -> Self {
+        let stats = Stats::new(store.clone(), settings.utc_offset_minutes);
+        let audit = Audit::new(store.clone());
         Self {
-            stats: Stats::new(store.clone(), settings.utc_offset_minutes),
-            audit: Audit::new(store.clone()),
-            store,
-            stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
-            cache: RecordCache::new(settings.record_cache_bytes, LOCK_STRIPES),
-            counters: CoreMetrics::new(&metrics),
-            metrics,
+            homing: Homing::new(settings.prefixes, settings.suffix_case),
+            records: Records::new(store, settings.record_cache_bytes),
+            journal: Journal::new(stats, audit, &metrics),
             throttle: Throttle::new(settings.max_auth_failures, settings.lockout),
-            settings,
+            metrics,
         }
     }
 
-    /// The record cache's counters and occupancy.
-    pub fn cache_figures(&self) -> CacheFigures {
-        self.cache.figures()
+    fn access(&self) -> Access<'_> {
+        Access { homing: &self.homing, records: &self.records, journal: &self.journal, throttle: &self.throttle }
+    }
+
+    fn resolver(&self) -> Resolver<'_> {
+        Resolver { homing: &self.homing, records: &self.records, journal: &self.journal, access: self.access() }
+    }
+
+    fn registrar(&self) -> Registrar<'_> {
+        Registrar { homing: &self.homing, records: &self.records, journal: &self.journal, access: self.access() }
     }
 
     /// The store underneath.
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+        self.records.store()
+    }
+
+    /// The record cache's counters and occupancy.
+    pub fn cache_figures(&self) -> CacheFigures {
+        self.records.cache_figures()
     }
 
     /// The recorder this core and its doors record into.
@@ -135,84 +146,158 @@ impl Node {
 
     /// The statistics.
     pub fn stats(&self) -> &Stats {
-        &self.stats
+        self.journal.stats()
     }
 
     /// The audit log.
     pub fn audit(&self) -> &Audit {
-        &self.audit
+        self.journal.audit()
     }
 
-    /// Parses a handle with this node's suffix rule. A leading `hdl:` is answered as the Handle.Net server does:
-    /// it is a URI scheme, not part of a handle, so its "prefix" is foreign (rc 301).
+    /// Parses a handle with this node's suffix rule (see [`Homing::parse_handle`]).
     pub fn parse_handle(&self, s: &str) -> Result<Handle, NodeError> {
-        if s.as_bytes().get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"hdl:")) {
-            let msg = format!("\"hdl:\" is a URI scheme, not part of a handle: ask for {}", &s[4..]);
-            return Err(NodeError::new(ErrorCode::NotResponsible, msg));
-        }
-        Ok(Handle::parse(s, self.settings.suffix_case)?)
+        self.homing.parse_handle(s)
     }
 
     /// The configured homed prefixes.
     pub fn configured_prefixes(&self) -> &[Prefix] {
-        &self.settings.prefixes
+        self.homing.configured()
     }
 
     /// Whether `prefix` is homed here (configured, or derived from a configured prefix).
     pub fn homes(&self, prefix: &Prefix) -> bool {
-        self.settings.prefixes.iter().any(|p| prefix.is_within(p))
+        self.homing.homes(prefix)
     }
 
     /// Fails with "not responsible" unless the node homes the handle (for `0.NA/X`, the prefix `X`).
     pub fn check_responsible(&self, h: &Handle) -> Result<(), NodeError> {
-        let p = h.administered_prefix().unwrap_or_else(|| h.prefix());
-        if self.homes(&p) {
-            Ok(())
-        } else {
-            Err(NodeError::new(
-                ErrorCode::NotResponsible,
-                format!("this node is not responsible for prefix {}", h.prefix_str()),
-            ))
-        }
+        self.homing.check_responsible(h)
     }
 
-    /// Loads a record.
-    pub(crate) fn load(&self, h: &Handle) -> Result<Option<StoredRecord>, NodeError> {
-        match records::get(self.store.as_ref(), h)? {
-            None => Ok(None),
-            Some(record) => record.map(Some).map_err(|e| {
-                tracing::error!(handle = %h, error = %e, "corrupt stored record");
-                NodeError::new(ErrorCode::Internal, "stored record is corrupt")
-            }),
-        }
+    /// Whether a handle exists.
+    pub fn exists(&self, h: &Handle) -> Result<bool, NodeError> {
+        self.records.exists(h)
     }
 
-    /// Loads a record for reading: from the record cache, or from the store and then into the cache.
-    pub(crate) fn load_shared(&self, h: &Handle) -> Result<Option<Arc<SharedRecord>>, NodeError> {
-        if let Some(rec) = self.cache.get(h.key()) {
-            return Ok(Some(rec));
-        }
-        let stripe = stripe(h);
-        let generation = self.cache.generation(stripe);
-        let Some(rec) = self.load(h)?.map(|r| Arc::new(SharedRecord::new(r))) else { return Ok(None) };
-        // A writer holding the stripe is committing a change of some handle of it: skip caching rather than wait.
-        if let Ok(_guard) = self.stripes[stripe].try_lock() {
-            self.cache.insert(stripe, generation, h.key(), rec.clone());
-        }
-        Ok(Some(rec))
+    /// Resolves `h` for `caller`; a missing handle is [`crate::error::ErrorCode::HandleNotFound`]. Counted in the
+    /// metrics (by the caller's protocol) and in the statistics of the handle's prefix.
+    pub fn resolve(&self, h: &Handle, filter: &Filter, caller: &Caller) -> Result<Resolution, NodeError> {
+        self.resolver().resolve(h, filter, caller)
     }
 
-    /// Locks the stripe of a handle for a read-modify-write cycle.
-    pub(crate) fn lock(&self, h: &Handle) -> MutexGuard<'_, ()> {
-        self.stripes[stripe(h)].lock().unwrap_or_else(|p| p.into_inner())
+    /// Whether the record of `h` is in the record cache, so that resolving it reads no store: a probe, which
+    /// counts nothing.
+    pub fn is_cached(&self, h: &Handle) -> bool {
+        self.records.is_cached(h)
     }
-}
 
-/// The lock stripe (and cache generation) of a handle.
-fn stripe(h: &Handle) -> usize {
-    let mut hasher = DefaultHasher::new();
-    h.key().hash(&mut hasher);
-    (hasher.finish() as usize) % LOCK_STRIPES
+    /// The caller of a request from `origin` with an `Authorization` value (or none); failures are audited and
+    /// an address that fails too often is locked out for a while.
+    pub fn caller_from(&self, authorization: Option<&str>, origin: Origin) -> Result<Caller, NodeError> {
+        self.access().caller_from(authorization, origin)
+    }
+
+    /// Checks `secret` against the `HS_SECKEY` values of the identity `user` (`index:handle`).
+    pub fn authenticate(&self, user: &str, secret: &[u8]) -> Result<Identity, NodeError> {
+        self.access().authenticate(user, secret)
+    }
+
+    /// Checks that `caller` is a node administrator (list-handles on the node prefix's handle or above).
+    pub fn authorize_node_admin(&self, caller: &Caller) -> Result<(), NodeError> {
+        self.access().authorize_node_admin(caller)
+    }
+
+    /// Checks that `caller` may list the handles under `prefix`.
+    pub fn authorize_list(&self, caller: &Caller, prefix: &Prefix) -> Result<(), NodeError> {
+        self.access().authorize_list(caller, prefix)
+    }
+
+    /// Creates `h` with `values`, or replaces its record (unless `overwrite` is false: then an existing handle
+    /// is [`crate::error::ErrorCode::HandleAlreadyExists`]).
+    pub fn put_record(
+        &self,
+        caller: &Caller,
+        h: &Handle,
+        values: Vec<HandleValue>,
+        overwrite: bool,
+    ) -> Result<PutOutcome, NodeError> {
+        self.registrar().put_record(caller, h, values, overwrite)
+    }
+
+    /// Writes a whole record as `mode` says.
+    pub fn write_record(
+        &self,
+        caller: &Caller,
+        h: &Handle,
+        values: Vec<HandleValue>,
+        mode: RecordMode,
+    ) -> Result<PutOutcome, NodeError> {
+        self.registrar().write_record(caller, h, values, mode)
+    }
+
+    /// Adds or replaces `values` in the existing record of `h`, as `mode` allows; with `only`, values whose index
+    /// is not listed are ignored.
+    pub fn put_values(
+        &self,
+        caller: &Caller,
+        h: &Handle,
+        values: Vec<HandleValue>,
+        only: Option<&[u32]>,
+        mode: ValueMode,
+    ) -> Result<(), NodeError> {
+        self.registrar().put_values(caller, h, values, only, mode)
+    }
+
+    /// Removes the values at `indexes`; all of them must exist.
+    pub fn delete_values(&self, caller: &Caller, h: &Handle, indexes: &[u32]) -> Result<(), NodeError> {
+        self.registrar().delete_values(caller, h, indexes)
+    }
+
+    /// Deletes the handle and its record.
+    pub fn delete_handle(&self, caller: &Caller, h: &Handle) -> Result<(), NodeError> {
+        self.registrar().delete_handle(caller, h)
+    }
+
+    /// Creates a handle `prefix/<stem><random>` with `values` and returns it.
+    pub fn mint(
+        &self,
+        caller: &Caller,
+        prefix: &Prefix,
+        stem: &str,
+        values: Vec<HandleValue>,
+    ) -> Result<Handle, NodeError> {
+        self.registrar().mint(caller, prefix, stem, values)
+    }
+
+    /// Sets `site` (binary `HS_SITE` data) on every homed prefix handle that exists; returns how many changed.
+    pub fn publish_site(&self, site: &[u8]) -> Result<usize, NodeError> {
+        self.registrar().publish_site(site)
+    }
+
+    /// Visits the handles (as created) under `prefix` that fall in `page`, and returns the total count. Call
+    /// [`Node::authorize_list`] first. `emit` returns false to abandon the listing (client gone).
+    pub fn list_handles(
+        &self,
+        prefix: &Prefix,
+        page: Page,
+        emit: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<u64, NodeError> {
+        self.records.list_handles(prefix, page, emit)
+    }
+
+    /// The prefixes homed here, for `caller`: the configured ones and every allocated prefix (a `0.NA/X` handle)
+    /// below them.
+    pub fn homed_prefixes(&self, caller: &Caller) -> Result<Vec<String>, NodeError> {
+        caller.require()?;
+        let mut out: Vec<String> = self.homing.configured().iter().map(|p| p.to_string()).collect();
+        for p in self.records.allocated_prefixes(&self.homing)? {
+            if !out.contains(&p.to_string()) {
+                out.push(p.to_string());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

@@ -160,7 +160,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::audit::Action;
     use crate::connection::ConnectionMetrics;
     use crate::node::{Caller, Node, NodeSettings};
     use crate::record::{HandleValue, types};
@@ -172,14 +171,17 @@ mod tests {
     fn renders_described_metrics_with_bounded_labels() {
         let m = Arc::new(Metrics::new());
         let settings = NodeSettings::homing(vec![crate::id::Prefix::parse("88.798").unwrap()]);
-        let node = Node::new(Arc::new(MemoryStore::new()), settings, m.clone());
+        let store = Arc::new(MemoryStore::new());
+        crate::demo::load(store.as_ref(), "88.798", "root").unwrap();
+        let node = Node::new(store, settings, m.clone());
         let requests = RequestMetrics::new(&m);
         requests.record(Protocol::Rest, Operation::Resolve, Outcome::Ok, Duration::from_micros(70));
         requests.record(Protocol::Rest, Operation::Resolve, Outcome::Ok, Duration::from_micros(300));
         requests.record(Protocol::HandleUdp, Operation::Resolve, Outcome::NotFound, Duration::from_millis(2));
         let h = node.parse_handle("88.798/x").unwrap();
         let url = HandleValue::new(1, types::URL, b"https://example.com".to_vec(), 0);
-        node.commit(&Caller::anonymous(), Action::Create, &h, "88.798/x", None, Some(&[url])).unwrap();
+        let root = Caller::authenticated(node.authenticate("300:0.NA/88.798", b"root").unwrap());
+        node.put_record(&root, &h, vec![url], false).unwrap();
         let grpc = Caller::new(None, crate::request::Origin::new(Protocol::Grpc, None));
         node.resolve(&h, &Default::default(), &grpc).unwrap();
         ConnectionMetrics::new(&m).bytes(Protocol::Rest, 10, 20);

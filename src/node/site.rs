@@ -1,7 +1,7 @@
 //! Publishing this node's `HS_SITE` on the prefix handles it homes, so that a hierarchy above it can refer
 //! clients here.
 
-use super::{Caller, Node, now};
+use super::{Caller, Registrar, now};
 use crate::audit::Action;
 use crate::error::NodeError;
 use crate::id::Handle;
@@ -10,14 +10,15 @@ use crate::record::{HandleValue, types};
 /// Index of the published `HS_SITE` value (the Handle.Net convention), when free.
 const SITE_INDEX: u32 = 1;
 
-impl Node {
+impl Registrar<'_> {
     /// Sets `site` (binary `HS_SITE` data) on every homed prefix handle that exists; returns how many changed.
     pub fn publish_site(&self, site: &[u8]) -> Result<usize, NodeError> {
-        let handles: Vec<Handle> = self.allocated_prefixes()?.iter().map(Handle::prefix_handle).collect();
+        let handles: Vec<Handle> =
+            self.records.allocated_prefixes(self.homing)?.iter().map(Handle::prefix_handle).collect();
         let mut changed = 0;
         for h in handles {
-            let _guard = self.lock(&h);
-            let Some(mut rec) = self.load(&h)? else { continue };
+            let _guard = self.records.lock(&h);
+            let Some(mut rec) = self.records.load(&h)? else { continue };
             let old = rec.values.clone();
             match rec.values.iter_mut().find(|v| v.is(types::HS_SITE)) {
                 Some(v) if v.data == site => continue,
@@ -32,7 +33,15 @@ impl Node {
                     rec.values.sort_by_key(|v| v.index);
                 }
             }
-            self.commit(&Caller::anonymous(), Action::PublishSite, &h, &rec.handle, Some(&old), Some(&rec.values))?;
+            self.journal.commit(
+                self.records,
+                &Caller::anonymous(),
+                Action::PublishSite,
+                &h,
+                &rec.handle,
+                Some(&old),
+                Some(&rec.values),
+            )?;
             changed += 1;
         }
         Ok(changed)

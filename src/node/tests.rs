@@ -1,7 +1,8 @@
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::*;
 use crate::demo;
+use crate::error::ErrorCode;
 use crate::record::admin::{AdminRef, perm};
 use crate::record::{HandleValue, Perms, types};
 use crate::store::{MemoryStore, Space};
@@ -97,7 +98,7 @@ fn enterprise_admins_manage_their_prefix_only() {
         ErrorCode::AuthenticationNeeded
     );
     assert_eq!(n.put_record(&e1, &x, vec![url(1, "u")], false).unwrap(), PutOutcome::Created);
-    let rec = n.load(&x).unwrap().unwrap();
+    let rec = n.records.load(&x).unwrap().unwrap();
     let admin = rec.values.iter().find(|v| v.is(types::HS_ADMIN)).expect("default HS_ADMIN added");
     assert_eq!(AdminRef::decode(&admin.data).unwrap().handle, "0.NA/88.798.1");
     assert_eq!(n.put_record(&e1, &x, vec![url(1, "v")], false).unwrap_err().code, ErrorCode::HandleAlreadyExists);

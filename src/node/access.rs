@@ -13,8 +13,8 @@ use subtle::ConstantTimeEq;
 
 use std::time::Instant;
 
-use super::Node;
-use super::throttle::Failure;
+use super::throttle::{Failure, Throttle};
+use super::{Homing, Journal, Records};
 use crate::audit::Action;
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, Prefix};
@@ -129,7 +129,15 @@ fn split_credentials(decoded: &[u8]) -> Option<(String, Vec<u8>)> {
     Some((user, secret.to_vec()))
 }
 
-impl Node {
+/// Authentication (with the lockout of addresses that fail it) and authorization.
+pub(crate) struct Access<'a> {
+    pub(crate) homing: &'a Homing,
+    pub(crate) records: &'a Records,
+    pub(crate) journal: &'a Journal,
+    pub(crate) throttle: &'a Throttle,
+}
+
+impl Access<'_> {
     /// Authenticates an `Authorization` value `Basic base64(index%3Ahandle:secret)` (HTTP header or gRPC metadata).
     pub fn authenticate_basic(&self, value: &str) -> Result<Identity, NodeError> {
         let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
@@ -165,11 +173,11 @@ impl Node {
             Err(e) => {
                 if e.code == ErrorCode::AuthenticationFailed {
                     let caller = Caller::new(None, origin);
-                    self.write_refusal(&caller, Action::Authenticate, "", "", &e);
+                    self.journal.write_refusal(&caller, Action::Authenticate, "", "", &e);
                     if let Failure::LockedOut(secs) = self.throttle.failed(peer, now) {
                         tracing::warn!(peer = ?caller.origin().peer, secs, "authentication locked out after repeated failures");
-                        self.counters.auth_lockout();
-                        self.write_refusal(&caller, Action::Authenticate, "", "", &locked_out(secs));
+                        self.journal.counters().auth_lockout();
+                        self.journal.write_refusal(&caller, Action::Authenticate, "", "", &locked_out(secs));
                     }
                 }
                 Err(e)
@@ -186,11 +194,11 @@ impl Node {
             )
         })?;
         let index: u32 = index.trim().parse().map_err(|_| auth_failed(user))?;
-        let handle = self.parse_handle(handle).map_err(|_| auth_failed(user))?;
-        if self.check_responsible(&handle).is_err() {
+        let handle = self.homing.parse_handle(handle).map_err(|_| auth_failed(user))?;
+        if self.homing.check_responsible(&handle).is_err() {
             return Err(auth_failed(user));
         }
-        let record = self.load(&handle)?.ok_or_else(|| auth_failed(user))?;
+        let record = self.records.load(&handle)?.ok_or_else(|| auth_failed(user))?;
         // The identity is the key that matched: index 0 ("any key") never grants the rights of other keys.
         let matched = record
             .values
@@ -222,13 +230,13 @@ impl Node {
         walk: &mut GroupWalk,
         depth: usize,
     ) -> Result<bool, NodeError> {
-        let Ok(h) = self.parse_handle(handle) else { return Ok(false) };
+        let Ok(h) = self.homing.parse_handle(handle) else { return Ok(false) };
         if h.key() == id.handle.key() && (index == 0 || index == id.index) {
             return Ok(true);
         }
         if depth >= MAX_GROUP_DEPTH
             || !walk.visited.insert((h.key().to_owned(), index))
-            || self.check_responsible(&h).is_err()
+            || self.homing.check_responsible(&h).is_err()
         {
             return Ok(false);
         }
@@ -237,7 +245,7 @@ impl Node {
             tracing::warn!(group = %h, "HS_VLIST walk exceeded its budget; denying");
             return Ok(false);
         }
-        let Some(group) = self.load(&h)? else { return Ok(false) };
+        let Some(group) = self.records.load(&h)? else { return Ok(false) };
         for v in group.values.iter().filter(|v| v.is(types::HS_VLIST) && (index == 0 || v.index == index)) {
             for m in decode_vlist(&v.data).unwrap_or_default() {
                 walk.members += 1;
@@ -257,10 +265,10 @@ impl Node {
     pub(crate) fn chain_grants(&self, id: &Identity, from: Option<Prefix>, bit: u16) -> Result<bool, NodeError> {
         let mut next = from;
         while let Some(p) = next {
-            if !self.homes(&p) {
+            if !self.homing.homes(&p) {
                 break;
             }
-            if let Some(rec) = self.load(&Handle::prefix_handle(&p))?
+            if let Some(rec) = self.records.load(&Handle::prefix_handle(&p))?
                 && self.admin_grants(id, &rec.values, bit)?
             {
                 return Ok(true);
@@ -268,6 +276,38 @@ impl Node {
             next = p.parent();
         }
         Ok(false)
+    }
+
+    /// Checks that `caller` is a node administrator: holds the list-handles permission on the prefix handle of
+    /// the node's first configured prefix (`0.NA/88.798`) or above. The audit log is theirs to read.
+    pub fn authorize_node_admin(&self, caller: &Caller) -> Result<(), NodeError> {
+        let id = caller.require()?;
+        let prefix = self.homing.configured().first().cloned();
+        let name = prefix.as_ref().map(|p| format!("0.NA/{p}")).unwrap_or_default();
+        if self.chain_grants(id, prefix, perm::LIST_HANDLES)? {
+            Ok(())
+        } else {
+            Err(NodeError::new(ErrorCode::Forbidden, format!("{id} is not an administrator of {name}")))
+        }
+    }
+
+    /// Checks that `caller` may list the handles under `prefix`.
+    pub fn authorize_list(&self, caller: &Caller, prefix: &Prefix) -> Result<(), NodeError> {
+        let id = caller.require()?;
+        if !self.homing.homes(prefix) {
+            return Err(NodeError::new(
+                ErrorCode::NotResponsible,
+                format!("this node is not responsible for prefix {prefix}"),
+            ));
+        }
+        if self.chain_grants(id, Some(prefix.clone()), perm::LIST_HANDLES)? {
+            Ok(())
+        } else {
+            Err(NodeError::new(
+                ErrorCode::Forbidden,
+                format!("{id} lacks the list_handles permission on 0.NA/{prefix}"),
+            ))
+        }
     }
 
     /// Authorizes `bit` on `target` whose current values are `existing` (empty for a new handle).

@@ -5,7 +5,7 @@
 
 use rand::Rng;
 
-use super::{Caller, Identity, Node, now};
+use super::{Access, Caller, Homing, Identity, Journal, Records, now};
 use crate::audit::Action;
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, Prefix};
@@ -106,7 +106,15 @@ fn change_bit(old: Option<&HandleValue>, new: Option<&HandleValue>) -> u16 {
     }
 }
 
-impl Node {
+/// Registration: every change authorized value by value and committed through the [`Journal`].
+pub(crate) struct Registrar<'a> {
+    pub(crate) homing: &'a Homing,
+    pub(crate) records: &'a Records,
+    pub(crate) journal: &'a Journal,
+    pub(crate) access: Access<'a>,
+}
+
+impl Registrar<'_> {
     /// Authorizes the change from `old` to `new` values of an existing handle.
     fn authorize_changes(
         &self,
@@ -129,7 +137,7 @@ impl Node {
             check_writable(Some(o), o.index)?;
         }
         for bit in (0..12).map(|b| 1u16 << b).filter(|b| needed & b != 0) {
-            self.authorize(id, h, old, bit)?;
+            self.access.authorize(id, h, old, bit)?;
         }
         Ok(())
     }
@@ -155,7 +163,7 @@ impl Node {
         values: Vec<HandleValue>,
         mode: RecordMode,
     ) -> Result<PutOutcome, NodeError> {
-        self.audit_refusal(caller, Action::Write, h, self.write_record_inner(caller, h, values, mode))
+        self.journal.audit_refusal(caller, Action::Write, h, self.write_record_inner(caller, h, values, mode))
     }
 
     fn write_record_inner(
@@ -166,10 +174,10 @@ impl Node {
         mode: RecordMode,
     ) -> Result<PutOutcome, NodeError> {
         let id = caller.require()?;
-        self.check_responsible(h)?;
+        self.homing.check_responsible(h)?;
         check_indexes(&values)?;
-        let _guard = self.lock(h);
-        match self.load(h)? {
+        let _guard = self.records.lock(h);
+        match self.records.load(h)? {
             Some(existing) => {
                 match mode {
                     RecordMode::Create => {
@@ -180,7 +188,7 @@ impl Node {
                     }
                     RecordMode::CreateIdempotent => {
                         // Only a caller who may create the handle learns whether the record matches.
-                        self.authorize(id, h, &[], perm::ADD_HANDLE)?;
+                        self.access.authorize(id, h, &[], perm::ADD_HANDLE)?;
                         if !values.iter().any(|v| v.is(types::HS_ADMIN)) {
                             values.push(default_admin(id, &values));
                         }
@@ -198,17 +206,25 @@ impl Node {
                 values.sort_by_key(|v| v.index);
                 keep_unchanged(&existing.values, &mut values);
                 self.authorize_changes(id, h, &existing.values, &values)?;
-                self.commit(caller, Action::Replace, h, &existing.handle, Some(&existing.values), Some(&values))?;
+                self.journal.commit(
+                    self.records,
+                    caller,
+                    Action::Replace,
+                    h,
+                    &existing.handle,
+                    Some(&existing.values),
+                    Some(&values),
+                )?;
                 Ok(PutOutcome::Updated)
             }
             None if mode == RecordMode::Replace => Err(not_found(h)),
             None => {
-                self.authorize(id, h, &[], perm::ADD_HANDLE)?;
+                self.access.authorize(id, h, &[], perm::ADD_HANDLE)?;
                 if !values.iter().any(|v| v.is(types::HS_ADMIN)) {
                     values.push(default_admin(id, &values));
                 }
                 values.sort_by_key(|v| v.index);
-                self.commit(caller, Action::Create, h, h.as_str(), None, Some(&values))?;
+                self.journal.commit(self.records, caller, Action::Create, h, h.as_str(), None, Some(&values))?;
                 Ok(PutOutcome::Created)
             }
         }
@@ -224,7 +240,12 @@ impl Node {
         only: Option<&[u32]>,
         mode: ValueMode,
     ) -> Result<(), NodeError> {
-        self.audit_refusal(caller, Action::ModifyValues, h, self.put_values_inner(caller, h, values, only, mode))
+        self.journal.audit_refusal(
+            caller,
+            Action::ModifyValues,
+            h,
+            self.put_values_inner(caller, h, values, only, mode),
+        )
     }
 
     fn put_values_inner(
@@ -236,7 +257,7 @@ impl Node {
         mode: ValueMode,
     ) -> Result<(), NodeError> {
         let id = caller.require()?;
-        self.check_responsible(h)?;
+        self.homing.check_responsible(h)?;
         check_indexes(&values)?;
         if let Some(only) = only {
             values.retain(|v| only.contains(&v.index));
@@ -244,8 +265,8 @@ impl Node {
         if values.is_empty() {
             return Err(NodeError::new(ErrorCode::InvalidValue, "no value given (or none at the requested indexes)"));
         }
-        let _guard = self.lock(h);
-        let existing = self.load(h)?.ok_or_else(|| not_found(h))?;
+        let _guard = self.records.lock(h);
+        let existing = self.records.load(h)?.ok_or_else(|| not_found(h))?;
         // Values resent unchanged keep their stored timestamp.
         keep_unchanged(&existing.values, &mut values);
         let mut merged = existing.values.clone();
@@ -269,39 +290,55 @@ impl Node {
         }
         merged.sort_by_key(|v| v.index);
         self.authorize_changes(id, h, &existing.values, &merged)?;
-        self.commit(caller, Action::ModifyValues, h, &existing.handle, Some(&existing.values), Some(&merged))
+        self.journal.commit(
+            self.records,
+            caller,
+            Action::ModifyValues,
+            h,
+            &existing.handle,
+            Some(&existing.values),
+            Some(&merged),
+        )
     }
 
     /// Removes the values at `indexes`; all of them must exist ([`ErrorCode::ValuesNotFound`]).
     pub fn delete_values(&self, caller: &Caller, h: &Handle, indexes: &[u32]) -> Result<(), NodeError> {
-        self.audit_refusal(caller, Action::RemoveValues, h, self.delete_values_inner(caller, h, indexes))
+        self.journal.audit_refusal(caller, Action::RemoveValues, h, self.delete_values_inner(caller, h, indexes))
     }
 
     fn delete_values_inner(&self, caller: &Caller, h: &Handle, indexes: &[u32]) -> Result<(), NodeError> {
         let id = caller.require()?;
-        self.check_responsible(h)?;
-        let _guard = self.lock(h);
-        let existing = self.load(h)?.ok_or_else(|| not_found(h))?;
+        self.homing.check_responsible(h)?;
+        let _guard = self.records.lock(h);
+        let existing = self.records.load(h)?.ok_or_else(|| not_found(h))?;
         if let Some(missing) = indexes.iter().find(|i| !existing.values.iter().any(|v| v.index == **i)) {
             return Err(NodeError::new(ErrorCode::ValuesNotFound, format!("{h} has no value at index {missing}")));
         }
         let kept: Vec<HandleValue> = existing.values.iter().filter(|v| !indexes.contains(&v.index)).cloned().collect();
         self.authorize_changes(id, h, &existing.values, &kept)?;
-        self.commit(caller, Action::RemoveValues, h, &existing.handle, Some(&existing.values), Some(&kept))
+        self.journal.commit(
+            self.records,
+            caller,
+            Action::RemoveValues,
+            h,
+            &existing.handle,
+            Some(&existing.values),
+            Some(&kept),
+        )
     }
 
     /// Deletes the handle and its record.
     pub fn delete_handle(&self, caller: &Caller, h: &Handle) -> Result<(), NodeError> {
-        self.audit_refusal(caller, Action::Delete, h, self.delete_handle_inner(caller, h))
+        self.journal.audit_refusal(caller, Action::Delete, h, self.delete_handle_inner(caller, h))
     }
 
     fn delete_handle_inner(&self, caller: &Caller, h: &Handle) -> Result<(), NodeError> {
         let id = caller.require()?;
-        self.check_responsible(h)?;
-        let _guard = self.lock(h);
-        let existing = self.load(h)?.ok_or_else(|| not_found(h))?;
-        self.authorize(id, h, &existing.values, perm::DELETE_HANDLE)?;
-        self.commit(caller, Action::Delete, h, &existing.handle, Some(&existing.values), None)
+        self.homing.check_responsible(h)?;
+        let _guard = self.records.lock(h);
+        let existing = self.records.load(h)?.ok_or_else(|| not_found(h))?;
+        self.access.authorize(id, h, &existing.values, perm::DELETE_HANDLE)?;
+        self.journal.commit(self.records, caller, Action::Delete, h, &existing.handle, Some(&existing.values), None)
     }
 
     /// Creates a handle `prefix/<stem><random>` and returns it.
@@ -316,7 +353,7 @@ impl Node {
         for _ in 0..8 {
             let suffix: String =
                 (0..MINT_LEN).map(|_| MINT_ALPHABET[rng.random_range(0..MINT_ALPHABET.len())] as char).collect();
-            let h = self.parse_handle(&format!("{prefix}/{stem}{suffix}"))?;
+            let h = self.homing.parse_handle(&format!("{prefix}/{stem}{suffix}"))?;
             match self.put_record(caller, &h, values.clone(), false) {
                 Err(e) if e.code == ErrorCode::HandleAlreadyExists => continue,
                 Err(e) => return Err(e),

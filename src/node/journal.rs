@@ -1,13 +1,16 @@
-//! The one path by which a change reaches the store: the record, its statistics counters and its audit entry in
-//! one atomic batch; and the audit entries of refusals.
+//! What the node records about what happens to it: the statistics, the audit log and the core's metrics; and the
+//! one path by which a change reaches the store: the record, its statistics counters and its audit entry in one
+//! atomic batch.
 
-use super::{Caller, Node};
-use crate::audit::{Action, Event};
+use super::counters::CoreMetrics;
+use super::{Caller, Records};
+use crate::audit::{Action, Audit, Event};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
+use crate::metrics::Metrics;
 use crate::record::{HandleValue, types};
-use crate::records;
 use crate::stats::Change;
+use crate::stats::Stats;
 use crate::store::Batch;
 
 /// Value types whose change is an administrative change.
@@ -25,7 +28,30 @@ fn is_admin_change(h: &Handle, old: Option<&[HandleValue]>, new: Option<&[Handle
     changed(old, new) || changed(new, old)
 }
 
-impl Node {
+/// The statistics, the audit log and the core's metrics.
+pub(crate) struct Journal {
+    stats: Stats,
+    audit: Audit,
+    counters: CoreMetrics,
+}
+
+impl Journal {
+    pub(crate) fn new(stats: Stats, audit: Audit, metrics: &Metrics) -> Self {
+        Self { stats, audit, counters: CoreMetrics::new(metrics) }
+    }
+
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub(crate) fn audit(&self) -> &Audit {
+        &self.audit
+    }
+
+    pub(crate) fn counters(&self) -> &CoreMetrics {
+        &self.counters
+    }
+
     /// The audit event of a request by `caller` on `h`.
     fn event(&self, caller: &Caller, action: Action, handle: &str, handle_key: &str) -> Event<'static> {
         let origin = caller.origin();
@@ -48,10 +74,12 @@ impl Node {
     }
 
     /// Commits the change of `h` from `old` to `new` values (`None`: no record), as `action` by `caller`,
-    /// with its statistics and audit entry, atomically and durably, and drops `h` from the record cache. The
-    /// caller holds the handle's lock stripe ([`Node::lock`]).
+    /// with its statistics and audit entry, atomically and durably, into `records` (which drops `h` from the
+    /// record cache). The caller holds the handle's lock stripe ([`Records::lock`]).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn commit(
         &self,
+        records: &Records,
         caller: &Caller,
         action: Action,
         h: &Handle,
@@ -66,10 +94,10 @@ impl Node {
         };
         let mut b = Batch::new();
         let digest = match new {
-            Some(values) => Some(records::put(&mut b, h, spelling, values)),
+            Some(values) => Some(crate::records::put(&mut b, h, spelling, values)),
             None => {
-                records::delete(&mut b, h);
-                old.map(|values| records::digest(spelling, values))
+                crate::records::delete(&mut b, h);
+                old.map(|values| crate::records::digest(spelling, values))
             }
         };
         self.stats.count_change(&mut b, h.prefix_key(), change);
@@ -78,9 +106,7 @@ impl Node {
         event.digest = digest;
         let entry = self.audit.entry(event);
         self.audit.add_to(&mut b, &entry);
-        let written = self.store.write(b);
-        self.cache.invalidate(super::stripe(h), h.key());
-        written?;
+        records.write(h, b)?;
         tracing::info!(
             handle = spelling,
             operation = action.name(),

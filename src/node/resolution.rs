@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Caller, Form, Node, Rendered, SharedRecord};
+use super::{Access, Caller, Form, Homing, Journal, Records, Rendered, SharedRecord};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
 use crate::record::HandleValue;
@@ -76,7 +76,15 @@ impl Resolution {
     }
 }
 
-impl Node {
+/// Resolution: reads through the record cache, filtered and authorized, counted.
+pub(crate) struct Resolver<'a> {
+    pub(crate) homing: &'a Homing,
+    pub(crate) records: &'a Records,
+    pub(crate) journal: &'a Journal,
+    pub(crate) access: Access<'a>,
+}
+
+impl Resolver<'_> {
     /// Resolves `h` for `caller`. A missing handle is an error ([`ErrorCode::HandleNotFound`]). Counted in the
     /// metrics (by the caller's protocol) and in the statistics of the handle's prefix.
     pub fn resolve(&self, h: &Handle, filter: &Filter, caller: &Caller) -> Result<Resolution, NodeError> {
@@ -86,24 +94,21 @@ impl Node {
             Ok(_) => Outcome::NotFound,
             Err(e) => Outcome::from_code(e.code),
         };
-        self.counters.resolution(caller.origin().protocol, outcome);
+        self.journal.counters().resolution(caller.origin().protocol, outcome);
         match &r {
-            Ok(_) => self.stats.count_resolution(h.prefix_key(), true),
-            Err(e) if e.code == ErrorCode::HandleNotFound => self.stats.count_resolution(h.prefix_key(), false),
+            Ok(_) => self.journal.stats().count_resolution(h.prefix_key(), true),
+            Err(e) if e.code == ErrorCode::HandleNotFound => {
+                self.journal.stats().count_resolution(h.prefix_key(), false)
+            }
             Err(_) => {}
         }
         r
     }
 
-    /// Whether the record of `h` is in the record cache, so that resolving it reads no store: a probe, which
-    /// counts nothing.
-    pub fn is_cached(&self, h: &Handle) -> bool {
-        self.cache.contains(h.key())
-    }
-
     fn resolve_inner(&self, h: &Handle, filter: &Filter, caller: &Caller) -> Result<Resolution, NodeError> {
-        self.check_responsible(h)?;
+        self.homing.check_responsible(h)?;
         let shared = self
+            .records
             .load_shared(h)?
             .ok_or_else(|| NodeError::new(ErrorCode::HandleNotFound, format!("handle {h} not found")))?;
         let record = &shared.record;
@@ -131,7 +136,7 @@ impl Node {
     }
 
     fn may_read(&self, id: &super::Identity, h: &Handle, values: &[HandleValue]) -> Result<bool, NodeError> {
-        match self.authorize(id, h, values, perm::READ_VALUE) {
+        match self.access.authorize(id, h, values, perm::READ_VALUE) {
             Ok(()) => Ok(true),
             Err(e) if e.code == ErrorCode::Forbidden => Ok(false),
             Err(e) => Err(e),
