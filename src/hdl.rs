@@ -10,11 +10,10 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use md5::Digest as _;
 
 use crate::error::{ErrorCode, NodeError};
-use crate::node::{Caller, Filter, Form, Node, Rendered, now};
+use crate::node::{Caller, Filter, Node, RenderingSlot, now};
 use crate::record::wire::put_bytes;
 use crate::request::{Operation, Origin, Outcome, Protocol, RequestMetrics, Scope};
 use crate::runtime::Runtime;
@@ -41,6 +40,9 @@ pub struct Responder {
     site_serial: u16,
     runtime: Runtime,
 }
+
+/// Where a cached record keeps the values section of its public view, encoded once.
+static VALUES_SECTION: std::sync::LazyLock<RenderingSlot> = std::sync::LazyLock::new(RenderingSlot::claim);
 
 /// The hash type used for request digests at a protocol minor version: SHA-256 from 2.10 (the versions that
 /// define it), SHA-1 from 2.5, MD5 before. The type travels in the response, so clients verify any of them.
@@ -177,8 +179,7 @@ impl Responder {
                     (kind, digest(kind, message))
                 });
                 // The public view's values are encoded once per cached record.
-                let encode = || Rendered { body: encode_values_section(r.values()).into(), tag: Bytes::new() };
-                let section = r.rendering(Form::HandleValues, encode).body;
+                let section = r.rendering(*VALUES_SECTION, || encode_values_section(r.values()));
                 let header = self.header(h, rc::SUCCESS);
                 (rc::SUCCESS, encode_resolution_message(&header, digest, &handle, &section))
             }

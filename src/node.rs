@@ -35,7 +35,7 @@ mod site;
 mod throttle;
 
 pub use access::{Caller, Identity};
-pub use cache::{CacheFigures, Form, Rendered, SharedRecord};
+pub use cache::{CacheFigures, RenderingSlot, SharedRecord};
 pub use list::Page;
 pub use registration::{PutOutcome, RecordMode, ValueMode};
 pub use resolution::{Filter, Resolution};

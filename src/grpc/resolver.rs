@@ -11,12 +11,15 @@ use super::convert::{error_out, value_out};
 use super::response::encode_values;
 use super::{ServiceState, pb, status};
 use crate::error::{ErrorCode, NodeError};
-use crate::node::{Caller, Filter, Form, Node, Rendered};
+use crate::node::{Caller, Filter, Node, RenderingSlot};
 use crate::request::Operation;
 
 /// The Resolver service.
 #[derive(Clone)]
 pub struct ResolverService(pub(crate) ServiceState);
+
+/// Where a cached record keeps the values of its public view, encoded as protobuf once.
+static ENCODED_VALUES: std::sync::LazyLock<RenderingSlot> = std::sync::LazyLock::new(RenderingSlot::claim);
 
 /// Resolves one request for `caller`; every failure becomes the response's error.
 fn resolve_one(node: &Node, req: pb::ResolveRequest, caller: &Caller) -> pb::ResolveResponse {
@@ -27,11 +30,8 @@ fn resolve_one(node: &Node, req: pb::ResolveRequest, caller: &Caller) -> pb::Res
         Ok(r) => {
             let response_code = r.response_code();
             // The public view's values are encoded once per cached record.
-            let encode = || {
-                let values: Vec<_> = r.values().map(value_out).collect();
-                Rendered { body: encode_values(&values), tag: Bytes::new() }
-            };
-            let encoded_values = r.rendering(Form::GrpcValues, encode).body;
+            let encode = || encode_values(&r.values().map(value_out).collect::<Vec<_>>());
+            let encoded_values = Bytes::clone(&r.rendering(*ENCODED_VALUES, encode));
             pb::ResolveResponse { handle, response_code, encoded_values, ..Default::default() }
         }
         Err(e) => pb::ResolveResponse {

@@ -18,7 +18,7 @@ use super::reply::{self, ApiError, Caching, Render};
 use super::{AppState, auth};
 use crate::error::ErrorCode;
 use crate::id::Handle;
-use crate::node::{Caller, Filter, Form, PutOutcome, Rendered, Resolution, ValueMode, now};
+use crate::node::{Caller, Filter, PutOutcome, RenderingSlot, Resolution, ValueMode, now};
 use crate::record::HandleValue;
 use crate::request::{Operation, Origin, Protocol};
 
@@ -135,7 +135,8 @@ fn resolve_inner(
     // handle as created, so only a request spelling it so can share it).
     if ctx.render == Render::default() && ctx.echo == res.stored_handle() {
         let r = plain_answer(&res);
-        return Ok(reply::answer(StatusCode::OK, r.body, Render::JSON, Some(r.tag), caching, Some(headers)));
+        let (body, etag) = (r.body.clone(), r.etag.clone());
+        return Ok(reply::answer(StatusCode::OK, body, Render::JSON, Some(etag), caching, Some(headers)));
     }
     Ok(reply::json(StatusCode::OK, &resolved(&res, &ctx.echo), &ctx.render, caching, Some(headers)))
 }
@@ -144,12 +145,20 @@ fn resolved<'a>(res: &'a Resolution, echo: &'a str) -> Resolved<'a> {
     Resolved { response_code: res.response_code(), handle: echo, values: res.values().map(value_json).collect() }
 }
 
-/// The plain JSON answer of `res` (naming the handle as created) with its ETag: made once per cached record for
-/// its public view.
-fn plain_answer(res: &Resolution) -> Rendered {
-    res.rendering(Form::RestJson, || {
+/// The plain JSON answer of a resolution, naming the handle as created, and its ETag.
+struct PlainAnswer {
+    body: Bytes,
+    etag: Bytes,
+}
+
+/// Where a cached record keeps the plain answer of its public view, made once.
+static PLAIN_ANSWER: std::sync::LazyLock<RenderingSlot> = std::sync::LazyLock::new(RenderingSlot::claim);
+
+/// The plain answer of `res`: kept with the cached record for its public view.
+fn plain_answer(res: &Resolution) -> std::sync::Arc<PlainAnswer> {
+    res.rendering(*PLAIN_ANSWER, || {
         let body = Bytes::from(Render::default().bytes(&resolved(res, res.stored_handle())).0);
-        Rendered { tag: reply::etag(&body), body }
+        PlainAnswer { etag: reply::etag(&body), body }
     })
 }
 

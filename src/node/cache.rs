@@ -4,17 +4,17 @@
 //! The cache holds decoded records, so filters and permissions apply exactly as on a miss; the
 //! renderings kept with a record are the REST JSON of its public view (every publicly readable value, no
 //! filter), the answer to nearly every anonymous lookup, made on its first use, and likewise its gRPC and Handle
-//! protocol values.
+//! protocol values. Each door owns its rendering (its type and how it is made); the cache only keeps it, in a
+//! [`RenderingSlot`] the door claims.
 //!
-//! Consistency: a change invalidates its handle in [`Node::commit`](super::Node) while the writer holds the
+//! Consistency: a change invalidates its handle in the journal's commit while the writer holds the
 //! handle's lock stripe, and bumps the stripe's generation. A reader that missed remembers the generation before
 //! its store read and inserts afterwards only under the same stripe lock and only if the generation is unchanged,
 //! so a record read before a concurrent change can never be cached after it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::any::Any;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-
-use bytes::Bytes;
 
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
@@ -37,32 +37,24 @@ pub struct SharedRecord {
     public: Box<[u32]>,
     /// The shortest relative TTL of the public values, and their earliest absolute expiry (epoch seconds).
     public_ttl: (Option<u32>, Option<u32>),
-    renderings: [OnceLock<Rendered>; Form::COUNT],
+    renderings: [OnceLock<Arc<dyn Any + Send + Sync>>; RenderingSlot::COUNT],
 }
 
-/// The renderings of a record's public view the adapters keep with it.
+/// Where a door keeps its rendering of a record's public view with the cached record (the REST JSON with its
+/// ETag, the gRPC values in protobuf, the Handle protocol's values section). A door claims one slot once, at
+/// start ([`RenderingSlot::claim`]), and renders into it in a type of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Form {
-    /// The REST answer's JSON body, with its ETag.
-    RestJson,
-    /// The gRPC answer's values, encoded as protobuf.
-    GrpcValues,
-    /// The Handle protocol answer's values section, in wire form.
-    HandleValues,
-}
+pub struct RenderingSlot(usize);
 
-impl Form {
-    const COUNT: usize = 3;
-}
+impl RenderingSlot {
+    /// Slots a cached record has.
+    const COUNT: usize = 4;
 
-/// An adapter's rendering of a record's public view: the bytes and a tag naming them (the REST `ETag`; empty
-/// where a form has none).
-#[derive(Debug, Clone)]
-pub struct Rendered {
-    /// The rendered bytes.
-    pub body: Bytes,
-    /// A short tag of the bytes.
-    pub tag: Bytes,
+    /// A slot of its own, or (past [`Self::COUNT`] claims) one whose renderings are never kept.
+    pub fn claim() -> Self {
+        static CLAIMED: AtomicUsize = AtomicUsize::new(0);
+        Self(CLAIMED.fetch_add(1, Ordering::Relaxed))
+    }
 }
 
 impl SharedRecord {
@@ -87,9 +79,16 @@ impl SharedRecord {
         relative.into_iter().chain(expiry.map(|e| Ttl::Absolute(e).max_age(now))).min().unwrap_or(0)
     }
 
-    /// The rendering `form` of the public view, made by `render` the first time.
-    pub(crate) fn rendering(&self, form: Form, render: impl FnOnce() -> Rendered) -> Rendered {
-        self.renderings[form as usize].get_or_init(render).clone()
+    /// The rendering of the public view kept in `slot`, made by `render` the first time.
+    pub(crate) fn rendering<T: Any + Send + Sync>(&self, slot: RenderingSlot, render: impl FnOnce() -> T) -> Arc<T> {
+        let Some(cell) = self.renderings.get(slot.0) else { return Arc::new(render()) };
+        if let Some(kept) = cell.get() {
+            // A slot holds one type, the claiming door's; anything else is rendered afresh.
+            return kept.clone().downcast().unwrap_or_else(|_| Arc::new(render()));
+        }
+        let made = Arc::new(render());
+        let _ = cell.set(made.clone());
+        made
     }
 }
 
@@ -226,5 +225,24 @@ mod tests {
         let private = SharedRecord::new(StoredRecord { handle: "88.798.1/y".into(), values: vec![values[1].clone()] });
         assert!(private.public().is_empty());
         assert_eq!(private.public_max_age(0), 0, "no public value: not cacheable");
+    }
+
+    #[test]
+    fn each_door_keeps_its_own_rendering_once() {
+        let rec = SharedRecord::new(StoredRecord { handle: "88.798.1/x".into(), values: vec![] });
+        let (json, wire) = (RenderingSlot::claim(), RenderingSlot::claim());
+        let made = std::cell::Cell::new(0);
+        let render = |s: &'static str| {
+            made.set(made.get() + 1);
+            s.to_owned()
+        };
+        assert_eq!(*rec.rendering(json, || render("json")), "json");
+        assert_eq!(*rec.rendering(json, || render("again")), "json", "kept");
+        assert_eq!(*rec.rendering(wire, || vec![1u8]), vec![1u8], "another slot, another type");
+        assert_eq!(*rec.rendering(json, || 7u32), 7, "a slot asked for another type renders afresh");
+        assert_eq!(made.get(), 1);
+        assert_eq!(*rec.rendering(RenderingSlot(RenderingSlot::COUNT), || render("none")), "none", "no slot: not kept");
+        assert_eq!(*rec.rendering(RenderingSlot(RenderingSlot::COUNT), || render("none")), "none");
+        assert_eq!(made.get(), 3);
     }
 }

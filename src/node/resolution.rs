@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Access, Caller, Form, Homing, Journal, Records, Rendered, SharedRecord};
+use super::{Access, Caller, Homing, Journal, Records, RenderingSlot, SharedRecord};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
 use crate::record::HandleValue;
@@ -69,10 +69,10 @@ impl Resolution {
         }
     }
 
-    /// This resolution's values rendered as `form` by `render`: made once per cached record and kept with it
+    /// This resolution's values rendered by `render`: made once per cached record and kept with it in `slot`
     /// when this is the record's public view (no filter, only publicly readable values), made afresh otherwise.
-    pub fn rendering(&self, form: Form, render: impl FnOnce() -> Rendered) -> Rendered {
-        if self.picked.is_none() { self.shared.rendering(form, render) } else { render() }
+    pub fn rendering<T: std::any::Any + Send + Sync>(&self, slot: RenderingSlot, render: impl FnOnce() -> T) -> Arc<T> {
+        if self.picked.is_none() { self.shared.rendering(slot, render) } else { Arc::new(render()) }
     }
 }
 
