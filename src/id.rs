@@ -1,4 +1,4 @@
-//! Identifiers: `prefix/suffix` handles, parsed once, normalized for storage, echoed as the client spelled them.
+//! Identifiers: `prefix/suffix` handles, parsed once, normalized for storage, answered as the client wrote them.
 //!
 //! Rules (handle-rest-api.md, domain.md):
 //! - the prefix is everything before the first `/`: non-empty dot-separated segments of ASCII letters, digits, `-`
@@ -82,7 +82,7 @@ pub struct Handle {
 }
 
 impl Handle {
-    /// Parses `prefix/suffix`, keeping the spelling for the echo and computing the storage key.
+    /// Parses `prefix/suffix`, keeping the text as written for the answer and computing the storage key.
     pub fn parse(s: &str, case: SuffixCase) -> Result<Self, IdError> {
         if s.is_empty() {
             return Err(IdError::Empty);
@@ -118,7 +118,7 @@ impl Handle {
         Self { key: raw.clone(), raw, slash }
     }
 
-    /// The handle exactly as the client spelled it.
+    /// The handle exactly as the client wrote it.
     pub fn as_str(&self) -> &str {
         &self.raw
     }
@@ -128,12 +128,12 @@ impl Handle {
         &self.key
     }
 
-    /// The prefix as spelled.
+    /// The prefix as written.
     pub fn prefix_str(&self) -> &str {
         &self.raw[..self.slash]
     }
 
-    /// The suffix as spelled.
+    /// The suffix as written.
     pub fn suffix(&self) -> &str {
         &self.raw[self.slash + 1..]
     }

@@ -30,26 +30,26 @@ pub fn is_empty(store: &dyn Store) -> Result<bool, StoreError> {
     Ok(empty)
 }
 
-/// Puts the record of `h`, created as `spelled`, with `values` into `batch`; returns its [`digest`].
-pub fn put(batch: &mut Batch, h: &Handle, spelled: &str, values: &[HandleValue]) -> String {
-    let record = encode_record(spelled, values);
+/// Puts the record of `h` (written `as_created` when it was created) with `values` into `batch`; returns its [`digest`].
+pub fn put(batch: &mut Batch, h: &Handle, as_created: &str, values: &[HandleValue]) -> String {
+    let record = encode_record(as_created, values);
     let digest = digest_of(&record);
     batch.put(Space::Handles, h.key().as_bytes().to_vec(), record);
     digest
 }
 
-/// Puts the record of a handle created as `spelled`, keyed as a case-sensitive node keys it, into `batch`: for
+/// Puts the record of a handle written `as_created` when it was created, keyed as a case-sensitive node keys it, into `batch`: for
 /// the data sets, which generate valid handles (one that does not parse is keyed by its own text).
-pub fn put_created(batch: &mut Batch, spelled: &str, values: &[HandleValue]) {
-    let key = Handle::parse(spelled, SuffixCase::Sensitive)
+pub fn put_created(batch: &mut Batch, as_created: &str, values: &[HandleValue]) {
+    let key = Handle::parse(as_created, SuffixCase::Sensitive)
         .map(|h| h.key().to_owned())
-        .unwrap_or_else(|_| spelled.to_owned());
-    batch.put(Space::Handles, key.into_bytes(), encode_record(spelled, values));
+        .unwrap_or_else(|_| as_created.to_owned());
+    batch.put(Space::Handles, key.into_bytes(), encode_record(as_created, values));
 }
 
 /// The digest the audit log records of a record (`sha256:` and the hex of its stored bytes).
-pub fn digest(spelled: &str, values: &[HandleValue]) -> String {
-    digest_of(&encode_record(spelled, values))
+pub fn digest(as_created: &str, values: &[HandleValue]) -> String {
+    digest_of(&encode_record(as_created, values))
 }
 
 fn digest_of(record: &[u8]) -> String {

@@ -29,11 +29,11 @@ use coalesce::Coalesced;
 
 mod background;
 pub(crate) mod coalesce;
-mod handle;
+mod hdl;
 mod rest;
 
 pub use crate::admin::Health;
-pub use handle::own_site;
+pub use hdl::own_site;
 
 /// A node being served.
 pub struct Running {
@@ -168,7 +168,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         None
     };
     let handle_addrs = if cfg.handle.enabled {
-        let addrs = handle::serve_handle(&cfg, node.clone(), runtime, &connections, http_addr, stopped.clone()).await?;
+        let addrs = hdl::serve(&cfg, node.clone(), runtime, &connections, http_addr, stopped.clone()).await?;
         tracing::info!(udp = %addrs.0, tcp = %addrs.1, "Handle protocol listening");
         Some(addrs)
     } else {

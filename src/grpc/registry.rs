@@ -42,14 +42,18 @@ impl RegistryService {
         mode: RecordMode,
         values: Vec<pb::HandleValue>,
     ) -> Result<Response<pb::WriteResponse>, Status> {
-        let echo = handle.clone();
+        let written = handle.clone();
         let outcome = self
             .run(caller, move |node, caller| {
                 let h = node.parse_handle(&handle)?;
                 node.write_record(caller, &h, values_in(values, now())?, mode)
             })
             .await?;
-        Ok(Response::new(pb::WriteResponse { handle: echo, response_code: 1, created: outcome == PutOutcome::Created }))
+        Ok(Response::new(pb::WriteResponse {
+            handle: written,
+            response_code: 1,
+            created: outcome == PutOutcome::Created,
+        }))
     }
 
     async fn values(
@@ -59,13 +63,13 @@ impl RegistryService {
     ) -> Result<Response<pb::WriteResponse>, Status> {
         let caller = self.0.caller(&req)?;
         let pb::ValuesRequest { handle, values } = req.into_inner();
-        let echo = handle.clone();
+        let written = handle.clone();
         self.run(caller, move |node, caller| {
             let h = node.parse_handle(&handle)?;
             node.put_values(caller, &h, values_in(values, now())?, None, mode)
         })
         .await?;
-        Ok(Response::new(pb::WriteResponse { handle: echo, response_code: 1, created: false }))
+        Ok(Response::new(pb::WriteResponse { handle: written, response_code: 1, created: false }))
     }
 }
 
@@ -140,19 +144,19 @@ impl pb::registry_server::Registry for RegistryService {
         let _admitted = self.0.dispatch(&req, Operation::Update)?;
         let caller = self.0.caller(&req)?;
         let pb::RemoveValuesRequest { handle, indexes } = req.into_inner();
-        let echo = handle.clone();
+        let written = handle.clone();
         self.run(caller, move |node, caller| node.delete_values(caller, &node.parse_handle(&handle)?, &indexes))
             .await?;
-        Ok(Response::new(pb::WriteResponse { handle: echo, response_code: 1, created: false }))
+        Ok(Response::new(pb::WriteResponse { handle: written, response_code: 1, created: false }))
     }
 
     async fn delete(&self, req: Request<pb::DeleteRequest>) -> Result<Response<pb::WriteResponse>, Status> {
         let _admitted = self.0.dispatch(&req, Operation::Delete)?;
         let caller = self.0.caller(&req)?;
         let handle = req.into_inner().handle;
-        let echo = handle.clone();
+        let written = handle.clone();
         self.run(caller, move |node, caller| node.delete_handle(caller, &node.parse_handle(&handle)?)).await?;
-        Ok(Response::new(pb::WriteResponse { handle: echo, response_code: 1, created: false }))
+        Ok(Response::new(pb::WriteResponse { handle: written, response_code: 1, created: false }))
     }
 
     async fn batch_register(

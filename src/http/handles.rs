@@ -27,7 +27,8 @@ const PATH_PREFIX: &str = "/api/handles/";
 
 /// What every handler reads first: the handle as sent (percent-decoded), the parameters and the rendering.
 pub(super) struct Target<'a> {
-    pub(super) echo: Cow<'a, str>,
+    /// The handle as the request wrote it (percent-decoded), which the answer repeats.
+    pub(super) written: Cow<'a, str>,
     params: Params,
     render: Render,
 }
@@ -39,18 +40,18 @@ impl<'a> Target<'a> {
         let params = Params::parse(uri.query());
         let render = Render::from_params(&params)
             .map_err(|m| ApiError::new(ErrorCode::BadRequest, raw, m, &Render::default()))?;
-        let echo = percent_decode_str(raw).decode_utf8().map_err(|_| {
+        let written = percent_decode_str(raw).decode_utf8().map_err(|_| {
             ApiError::new(ErrorCode::InvalidHandle, raw, "handle is not valid UTF-8 after percent-decoding", &render)
         })?;
-        Ok(Self { echo, params, render })
+        Ok(Self { written, params, render })
     }
 
     fn err(&self, e: crate::error::NodeError) -> ApiError {
-        ApiError::from_node(e, &self.echo, &self.render)
+        ApiError::from_node(e, &self.written, &self.render)
     }
 
     fn bad(&self, msg: String) -> ApiError {
-        ApiError::new(ErrorCode::BadRequest, &self.echo, msg, &self.render)
+        ApiError::new(ErrorCode::BadRequest, &self.written, msg, &self.render)
     }
 
     fn caller(&self, state: &AppState, headers: &HeaderMap, origin: Origin) -> Result<Caller, ApiError> {
@@ -62,7 +63,7 @@ impl<'a> Target<'a> {
     }
 
     fn ok(&self, status: StatusCode) -> Response {
-        let body = Ack { response_code: 1, handle: &self.echo };
+        let body = Ack { response_code: 1, handle: &self.written };
         reply::json(status, &body, &self.render, Caching::NoStore, None)
     }
 }
@@ -90,7 +91,7 @@ pub async fn resolve(State(state): State<AppState>, req: Request) -> Response {
     let (node, runtime) = (state.node.clone(), state.runtime.clone());
     runtime
         .read(&node, move |node| match Target::new(&parts.uri) {
-            Ok(ctx) => match node.parse_handle(&ctx.echo) {
+            Ok(ctx) => match node.parse_handle(&ctx.written) {
                 Ok(h) => resolve_parsed(&state, ctx, &h, &parts.headers, origin),
                 Err(e) => ctx.err(e).into_response(),
             },
@@ -108,10 +109,10 @@ pub(super) fn resolve_parsed(
     headers: &HeaderMap,
     origin: Origin,
 ) -> Response {
-    resolve_inner(state, &ctx, h, headers, origin).unwrap_or_else(IntoResponse::into_response)
+    resolve_answer(state, &ctx, h, headers, origin).unwrap_or_else(IntoResponse::into_response)
 }
 
-fn resolve_inner(
+fn resolve_answer(
     state: &AppState,
     ctx: &Target<'_>,
     h: &Handle,
@@ -132,17 +133,17 @@ fn resolve_inner(
     let max_age = res.max_age(t);
     let caching = if caller.is_anonymous() { Caching::Public(max_age) } else { Caching::Private(max_age) };
     // A plain answer is a rendering of the resolution, kept with the record for its public view (it names the
-    // handle as created, so only a request spelling it so can share it).
-    if ctx.render == Render::default() && ctx.echo == res.stored_handle() {
+    // handle as created, so only a request that writes it so can share it).
+    if ctx.render == Render::default() && ctx.written == res.stored_handle() {
         let r = plain_answer(&res);
         let (body, etag) = (r.body.clone(), r.etag.clone());
         return Ok(reply::answer(StatusCode::OK, body, Render::JSON, Some(etag), caching, Some(headers)));
     }
-    Ok(reply::json(StatusCode::OK, &resolved(&res, &ctx.echo), &ctx.render, caching, Some(headers)))
+    Ok(reply::json(StatusCode::OK, &resolved(&res, &ctx.written), &ctx.render, caching, Some(headers)))
 }
 
-fn resolved<'a>(res: &'a Resolution, echo: &'a str) -> Resolved<'a> {
-    Resolved { response_code: res.response_code(), handle: echo, values: res.values().map(value_json).collect() }
+fn resolved<'a>(res: &'a Resolution, written: &'a str) -> Resolved<'a> {
+    Resolved { response_code: res.response_code(), handle: written, values: res.values().map(value_json).collect() }
 }
 
 /// The plain JSON answer of a resolution, naming the handle as created, and its ETag.
@@ -172,7 +173,7 @@ async fn read_body(
     let too_large = || {
         ApiError::new(
             ErrorCode::PayloadTooLarge,
-            &ctx.echo,
+            &ctx.written,
             format!("request body exceeds the limit of {limit} bytes"),
             &ctx.render,
         )
@@ -186,13 +187,13 @@ async fn read_body(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::new(
             ErrorCode::InvalidValue,
-            &ctx.echo,
+            &ctx.written,
             "request body is empty; send the values as JSON",
             &ctx.render,
         ));
     }
     serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::new(ErrorCode::InvalidValue, &ctx.echo, format!("malformed JSON body: {e}"), &ctx.render)
+        ApiError::new(ErrorCode::InvalidValue, &ctx.written, format!("malformed JSON body: {e}"), &ctx.render)
     })
 }
 
@@ -217,14 +218,14 @@ pub async fn put(
     };
     // With `index`, a PUT changes values of an existing handle: the route's "create" is refined here.
     let update = ctx.params.last("index").is_some();
-    let mut resp = put_inner(state, ctx, headers, origin, body).await.unwrap_or_else(IntoResponse::into_response);
+    let mut resp = put_answer(state, ctx, headers, origin, body).await.unwrap_or_else(IntoResponse::into_response);
     if update {
         resp.extensions_mut().insert(Operation::Update);
     }
     resp
 }
 
-async fn put_inner(
+async fn put_answer(
     state: AppState,
     mut ctx: Target<'_>,
     headers: HeaderMap,
@@ -241,7 +242,7 @@ async fn put_inner(
     let values: Vec<HandleValue> = parse_values(&json, now()).map_err(|e| ctx.err(e.into()))?;
     let node = state.node.clone();
     if mint {
-        let stem = if ctx.echo.contains('/') { ctx.echo.to_string() } else { format!("{}/", ctx.echo) };
+        let stem = if ctx.written.contains('/') { ctx.written.to_string() } else { format!("{}/", ctx.written) };
         let (prefix, suffix_stem) = stem.split_once('/').unwrap_or((&stem, ""));
         let prefix = crate::id::Prefix::parse(prefix).map_err(|e| ctx.err(e.into()))?;
         let suffix_stem = suffix_stem.to_owned();
@@ -249,10 +250,10 @@ async fn put_inner(
             .await
             .and_then(|r| r)
             .map_err(|e| ctx.err(e))?;
-        ctx.echo = Cow::Owned(minted.as_str().to_owned());
+        ctx.written = Cow::Owned(minted.as_str().to_owned());
         return Ok(ctx.ok(StatusCode::CREATED));
     }
-    let h = state.node.parse_handle(&ctx.echo).map_err(|e| ctx.err(e))?;
+    let h = state.node.parse_handle(&ctx.written).map_err(|e| ctx.err(e))?;
     let status = match index {
         IndexParam::None => {
             let outcome = blocking(move || node.put_record(&caller, &h, values, overwrite))
@@ -284,12 +285,12 @@ pub async fn delete(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    delete_inner(state, uri, headers, origin).await.unwrap_or_else(IntoResponse::into_response)
+    delete_answer(state, uri, headers, origin).await.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn delete_inner(state: AppState, uri: Uri, headers: HeaderMap, origin: Origin) -> Result<Response, ApiError> {
+async fn delete_answer(state: AppState, uri: Uri, headers: HeaderMap, origin: Origin) -> Result<Response, ApiError> {
     let ctx = Target::new(&uri)?;
-    let h = state.node.parse_handle(&ctx.echo).map_err(|e| ctx.err(e))?;
+    let h = state.node.parse_handle(&ctx.written).map_err(|e| ctx.err(e))?;
     let index = IndexParam::from(&ctx.params).map_err(|m| ctx.bad(m))?;
     let caller = ctx.caller(&state, &headers, origin)?;
     let node = state.node.clone();

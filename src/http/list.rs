@@ -40,10 +40,10 @@ pub async fn list_handles(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    list_inner(state, uri, headers, origin).await.unwrap_or_else(IntoResponse::into_response)
+    list_answer(state, uri, headers, origin).await.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn list_inner(state: AppState, uri: Uri, headers: HeaderMap, origin: Origin) -> Result<Response, ApiError> {
+async fn list_answer(state: AppState, uri: Uri, headers: HeaderMap, origin: Origin) -> Result<Response, ApiError> {
     let params = Params::parse(uri.query());
     let render =
         Render::from_params(&params).map_err(|m| ApiError::new(ErrorCode::BadRequest, "", m, &Render::default()))?;

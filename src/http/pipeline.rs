@@ -112,7 +112,7 @@ fn cached_lookup<'r>(state: &AppState, req: &'r Request) -> Option<(Target<'r>, 
         return None;
     }
     let target = Target::new(req.uri()).ok()?;
-    let h = state.node.parse_handle(&target.echo).ok()?;
+    let h = state.node.parse_handle(&target.written).ok()?;
     state.node.is_cached(&h).then_some((target, h))
 }
 

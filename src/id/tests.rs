@@ -21,7 +21,7 @@ fn suffix_may_contain_slashes_colons_and_chinese() {
 }
 
 #[test]
-fn prefix_is_case_insensitive_but_echo_keeps_spelling() {
+fn prefix_is_case_insensitive_but_the_answer_keeps_it_as_written() {
     let a = h("0.na/88.798").unwrap();
     let b = h("0.NA/88.798").unwrap();
     assert_eq!(a.key(), b.key());

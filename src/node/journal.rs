@@ -83,7 +83,7 @@ impl Journal {
         caller: &Caller,
         action: Action,
         h: &Handle,
-        spelling: &str,
+        as_created: &str,
         old: Option<&[HandleValue]>,
         new: Option<&[HandleValue]>,
     ) -> Result<(), NodeError> {
@@ -94,21 +94,21 @@ impl Journal {
         };
         let mut b = Batch::new();
         let digest = match new {
-            Some(values) => Some(crate::records::put(&mut b, h, spelling, values)),
+            Some(values) => Some(crate::records::put(&mut b, h, as_created, values)),
             None => {
                 crate::records::delete(&mut b, h);
-                old.map(|values| crate::records::digest(spelling, values))
+                old.map(|values| crate::records::digest(as_created, values))
             }
         };
         self.stats.count_change(&mut b, h.prefix_key(), change);
-        let mut event = self.event(caller, action, spelling, h.key());
+        let mut event = self.event(caller, action, as_created, h.key());
         event.admin = is_admin_change(h, old, new);
         event.digest = digest;
         let entry = self.audit.entry(event);
         self.audit.add_to(&mut b, &entry);
         records.write(h, b)?;
         tracing::info!(
-            handle = spelling,
+            handle = as_created,
             operation = action.name(),
             identity = %entry.identity,
             digest = entry.digest.as_deref().unwrap_or(""),

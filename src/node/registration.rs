@@ -163,10 +163,10 @@ impl Registrar<'_> {
         values: Vec<HandleValue>,
         mode: RecordMode,
     ) -> Result<PutOutcome, NodeError> {
-        self.journal.audit_refusal(caller, Action::Write, h, self.write_record_inner(caller, h, values, mode))
+        self.journal.audit_refusal(caller, Action::Write, h, self.commit_record(caller, h, values, mode))
     }
 
-    fn write_record_inner(
+    fn commit_record(
         &self,
         caller: &Caller,
         h: &Handle,
@@ -240,15 +240,10 @@ impl Registrar<'_> {
         only: Option<&[u32]>,
         mode: ValueMode,
     ) -> Result<(), NodeError> {
-        self.journal.audit_refusal(
-            caller,
-            Action::ModifyValues,
-            h,
-            self.put_values_inner(caller, h, values, only, mode),
-        )
+        self.journal.audit_refusal(caller, Action::ModifyValues, h, self.commit_values(caller, h, values, only, mode))
     }
 
-    fn put_values_inner(
+    fn commit_values(
         &self,
         caller: &Caller,
         h: &Handle,
@@ -303,10 +298,10 @@ impl Registrar<'_> {
 
     /// Removes the values at `indexes`; all of them must exist ([`ErrorCode::ValuesNotFound`]).
     pub fn delete_values(&self, caller: &Caller, h: &Handle, indexes: &[u32]) -> Result<(), NodeError> {
-        self.journal.audit_refusal(caller, Action::RemoveValues, h, self.delete_values_inner(caller, h, indexes))
+        self.journal.audit_refusal(caller, Action::RemoveValues, h, self.commit_value_removal(caller, h, indexes))
     }
 
-    fn delete_values_inner(&self, caller: &Caller, h: &Handle, indexes: &[u32]) -> Result<(), NodeError> {
+    fn commit_value_removal(&self, caller: &Caller, h: &Handle, indexes: &[u32]) -> Result<(), NodeError> {
         let id = caller.require()?;
         self.homing.check_responsible(h)?;
         let _guard = self.records.lock(h);
@@ -329,10 +324,10 @@ impl Registrar<'_> {
 
     /// Deletes the handle and its record.
     pub fn delete_handle(&self, caller: &Caller, h: &Handle) -> Result<(), NodeError> {
-        self.journal.audit_refusal(caller, Action::Delete, h, self.delete_handle_inner(caller, h))
+        self.journal.audit_refusal(caller, Action::Delete, h, self.commit_deletion(caller, h))
     }
 
-    fn delete_handle_inner(&self, caller: &Caller, h: &Handle) -> Result<(), NodeError> {
+    fn commit_deletion(&self, caller: &Caller, h: &Handle) -> Result<(), NodeError> {
         let id = caller.require()?;
         self.homing.check_responsible(h)?;
         let _guard = self.records.lock(h);

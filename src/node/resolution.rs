@@ -88,7 +88,7 @@ impl Resolver<'_> {
     /// Resolves `h` for `caller`. A missing handle is an error ([`ErrorCode::HandleNotFound`]). Counted in the
     /// metrics (by the caller's protocol) and in the statistics of the handle's prefix.
     pub fn resolve(&self, h: &Handle, filter: &Filter, caller: &Caller) -> Result<Resolution, NodeError> {
-        let r = self.resolve_inner(h, filter, caller);
+        let r = self.read_authorized(h, filter, caller);
         let outcome = match &r {
             Ok(res) if res.matched => Outcome::Ok,
             Ok(_) => Outcome::NotFound,
@@ -105,7 +105,7 @@ impl Resolver<'_> {
         r
     }
 
-    fn resolve_inner(&self, h: &Handle, filter: &Filter, caller: &Caller) -> Result<Resolution, NodeError> {
+    fn read_authorized(&self, h: &Handle, filter: &Filter, caller: &Caller) -> Result<Resolution, NodeError> {
         self.homing.check_responsible(h)?;
         let shared = self
             .records

@@ -129,7 +129,7 @@ pub fn read_value(r: &mut Reader<'_>) -> Result<HandleValue, RecordError> {
 /// A stored record: the handle as first created, and its values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRecord {
-    /// The handle as spelled when created.
+    /// The handle as written when it was created.
     pub handle: String,
     /// The values, ordered by index.
     pub values: Vec<HandleValue>,
@@ -165,7 +165,7 @@ pub fn decode_record(buf: &[u8]) -> Result<StoredRecord, RecordError> {
     Ok(StoredRecord { handle, values })
 }
 
-/// Reads only the handle spelling of a stored record (for listings).
+/// Reads only the handle as created of a stored record (for listings).
 pub fn decode_record_handle(buf: &[u8]) -> Result<&str, RecordError> {
     let mut r = Reader::new(buf);
     if r.u8()? != STORED_FORMAT {

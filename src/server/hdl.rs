@@ -43,7 +43,7 @@ pub fn own_site(cfg: &Config, udp: SocketAddr, tcp: SocketAddr, http: SocketAddr
 }
 
 /// Binds the Handle protocol listeners, publishes the site on the homed prefix handles, and serves.
-pub(super) async fn serve_handle(
+pub(super) async fn serve(
     cfg: &Config,
     node: Arc<Node>,
     runtime: Runtime,
