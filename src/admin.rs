@@ -22,8 +22,10 @@ use crate::node::Node;
 use crate::request::{Operation, Origin, Protocol, REQUEST_ID, RequestMetrics, Scope, take_request_id};
 use crate::store::{Space, Store};
 
+mod config;
 mod scrape;
 
+pub use config::AdminConfig;
 pub use scrape::Scrape;
 
 /// The phase of the node, as `/readyz` and the gRPC health service report it.

@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::{Batch, Space, Store, StoreError, Visit};
 
+mod config;
 mod query;
 
+pub use config::AuditConfig;
 pub use query::{AuditPage, AuditQuery, MAX_LIMIT};
 
 const ENTRY: u8 = b't';

@@ -6,16 +6,17 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::admin::AdminConfig;
+pub use crate::audit::AuditConfig;
+pub use crate::bootstrap::BootstrapConfig;
+pub use crate::cli::LogConfig;
 pub use crate::error::ConfigError;
 pub use crate::grpc::GrpcConfig;
 pub use crate::hdl::HandleConfig;
 pub use crate::http::HttpConfig;
-use crate::id::{Handle, Prefix, SuffixCase};
+pub use crate::node::{AuthConfig, NodeConfig};
+pub use crate::stats::StatsConfig;
 use crate::store::RocksConfig;
-
-mod ops;
-
-pub use ops::{AdminConfig, AuditConfig, AuthConfig, StatsConfig};
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -43,61 +44,6 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The node's log.
     pub log: LogConfig,
-}
-
-/// The node's log (`RUST_LOG` filters it).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LogConfig {
-    /// JSON lines instead of text.
-    pub json: bool,
-}
-
-/// Prefixes and identifier rules.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct NodeConfig {
-    /// Prefixes homed here (derived prefixes included), the first being the node prefix.
-    pub prefixes: Vec<String>,
-    /// `sensitive` (default) or `insensitive` suffix comparison.
-    pub suffix_case: SuffixCase,
-    /// Resolve on the blocking pool instead of inline on the async workers: slower on a warm cache, steadier
-    /// when reads go to disk.
-    pub blocking_reads: bool,
-    /// Memory for decoded records of recently resolved handles, MiB (0: no record cache).
-    pub record_cache_mb: u64,
-    /// Seconds a graceful stop waits for connections to finish before closing them.
-    pub shutdown_grace_secs: u64,
-}
-
-impl Default for NodeConfig {
-    fn default() -> Self {
-        Self {
-            prefixes: vec!["88.798".into()],
-            suffix_case: SuffixCase::Sensitive,
-            blocking_reads: false,
-            record_cache_mb: crate::node::DEFAULT_RECORD_CACHE_MB,
-            shutdown_grace_secs: 10,
-        }
-    }
-}
-
-/// The first administrator identity, created when its handle does not exist yet.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BootstrapConfig {
-    /// The administrator's handle (default `0.NA/<node prefix>`).
-    pub admin_handle: Option<String>,
-    /// Index of its `HS_SECKEY` value.
-    pub admin_index: u32,
-    /// The secret; better given as `IDNODE_ADMIN_SECRET`. Nothing is created without one.
-    pub admin_secret: Option<String>,
-}
-
-impl Default for BootstrapConfig {
-    fn default() -> Self {
-        Self { admin_handle: None, admin_index: 300, admin_secret: None }
-    }
 }
 
 impl Config {
@@ -158,46 +104,16 @@ impl Config {
         Ok(())
     }
 
-    /// Checks values that serde cannot.
+    /// Checks values that serde cannot, section by section.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.node.prefixes.is_empty() {
-            return Err(ConfigError::Invalid("node.prefixes must name at least one prefix".into()));
-        }
-        self.homed_prefixes()?;
+        self.node.validate()?;
         self.http.validate()?;
-        if let Some(h) = &self.bootstrap.admin_handle {
-            Handle::parse(h, self.node.suffix_case)
-                .map_err(|e| ConfigError::Invalid(format!("bootstrap.admin_handle: {e}")))?;
-        }
         self.grpc.validate()?;
         self.handle.validate()?;
-        if self.statistics.flush_interval_secs == 0 || self.audit.sweep_interval_secs == 0 {
-            return Err(ConfigError::Invalid("statistics and audit intervals must be positive".into()));
-        }
-        if self.statistics.utc_offset_minutes.abs() > 14 * 60 {
-            return Err(ConfigError::Invalid("statistics.utc_offset_minutes must be within ±840".into()));
-        }
-        if self.auth.max_failures > 0 && !(1..=86_400).contains(&self.auth.lockout_secs) {
-            return Err(ConfigError::Invalid("auth.lockout_secs must be within 1..=86400".into()));
-        }
-        if self.bootstrap.admin_secret.as_deref() == Some("") {
-            return Err(ConfigError::Invalid("bootstrap.admin_secret must not be empty".into()));
-        }
-        Ok(())
-    }
-
-    /// The homed prefixes, parsed.
-    pub fn homed_prefixes(&self) -> Result<Vec<Prefix>, ConfigError> {
-        self.node
-            .prefixes
-            .iter()
-            .map(|p| Prefix::parse(p).map_err(|e| ConfigError::Invalid(format!("node.prefixes: {p:?}: {e}"))))
-            .collect()
-    }
-
-    /// The bootstrap administrator handle (`0.NA/<node prefix>` unless configured).
-    pub fn admin_handle(&self) -> String {
-        self.bootstrap.admin_handle.clone().unwrap_or_else(|| format!("0.NA/{}", self.node.prefixes[0]))
+        self.bootstrap.validate(self.node.suffix_case)?;
+        self.statistics.validate()?;
+        self.audit.validate()?;
+        self.auth.validate()
     }
 }
 

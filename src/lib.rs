@@ -19,7 +19,8 @@
 //! - [`grpc`]: the gRPC API (tonic), health and reflection, a thin adapter over [`node`].
 //! - [`admin`]: the admin listener's API (metrics, health and readiness, the audit log) and the node's health.
 //! - [`audit`]: the durable audit log of changes and refusals, queryable by identifier, identity and time.
-//! - [`config`]: TOML configuration with environment overrides.
+//! - [`config`]: TOML configuration with environment overrides: the sections, each owned by its component.
+//! - [`bootstrap`]: the first administrator, created on a store without it.
 //! - [`demo`]: the deterministic ceramics demo data set.
 //! - [`stats`]: registrations and resolutions per prefix and day, kept durably and reported.
 //! - `lowprio`: threads at a lowered CPU priority with a bounded job queue (maintenance, statistics reports).
@@ -30,6 +31,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod connection;

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::audit::Audit;
 use crate::error::NodeError;
-use crate::id::{Handle, Prefix, SuffixCase};
+use crate::id::{Handle, Prefix};
 use crate::metrics::Metrics;
 use crate::record::HandleValue;
 use crate::request::Origin;
@@ -24,6 +24,7 @@ use throttle::Throttle;
 
 mod access;
 mod cache;
+mod config;
 mod counters;
 mod homing;
 mod journal;
@@ -36,48 +37,10 @@ mod throttle;
 
 pub use access::{Caller, Identity};
 pub use cache::{CacheFigures, RenderingSlot, SharedRecord};
+pub use config::{AuthConfig, DEFAULT_RECORD_CACHE_MB, NodeConfig, NodeSettings};
 pub use list::Page;
 pub use registration::{PutOutcome, RecordMode, ValueMode};
 pub use resolution::{Filter, Resolution};
-
-/// Days of the statistics start at midnight at this offset by default: China Standard Time (UTC+8).
-pub const DEFAULT_UTC_OFFSET_MINUTES: i32 = 480;
-/// Capacity of the record cache unless configured otherwise, MiB: about 15,000 product records with the
-/// renderings of all three protocols, so that a hot set of ten thousand stays cached.
-pub const DEFAULT_RECORD_CACHE_MB: u64 = 128;
-
-/// Settings of the core.
-#[derive(Debug, Clone)]
-pub struct NodeSettings {
-    /// Prefixes this node homes; their derived prefixes are homed with them.
-    pub prefixes: Vec<Prefix>,
-    /// Whether suffixes compare case-sensitively.
-    pub suffix_case: SuffixCase,
-    /// Memory for decoded records of recently resolved handles, bytes (0: no record cache).
-    pub record_cache_bytes: u64,
-    /// Statistics days start at midnight this many minutes east of UTC.
-    pub utc_offset_minutes: i32,
-    /// Failed authentications from one address within `lockout` before it is locked out for `lockout` (0:
-    /// never); see [`throttle`].
-    pub max_auth_failures: u32,
-    /// The window and length of a lockout.
-    pub lockout: std::time::Duration,
-}
-
-impl NodeSettings {
-    /// The defaults of a node homing `prefixes`: suffixes compared as written, the default record cache, days in
-    /// China Standard Time, no lockout.
-    pub fn homing(prefixes: Vec<Prefix>) -> Self {
-        Self {
-            prefixes,
-            suffix_case: SuffixCase::Sensitive,
-            record_cache_bytes: DEFAULT_RECORD_CACHE_MB << 20,
-            utc_offset_minutes: DEFAULT_UTC_OFFSET_MINUTES,
-            max_auth_failures: 0,
-            lockout: std::time::Duration::ZERO,
-        }
-    }
-}
 
 /// The node core, shared by every adapter: a facade over its parts. State: what it homes ([`Homing`]), its
 /// records ([`Records`]: store, record cache, lock stripes), what it records about changes and requests

@@ -24,7 +24,7 @@ use crate::node::{Node, NodeSettings};
 use crate::records;
 use crate::request::Protocol;
 use crate::runtime::Runtime;
-use crate::store::{Batch, RocksStore, Store};
+use crate::store::{RocksStore, Store};
 use coalesce::Coalesced;
 
 mod background;
@@ -99,16 +99,8 @@ pub fn open_store(cfg: &Config, with_demo: bool) -> anyhow::Result<Arc<dyn Store
         let n = demo::load(store.as_ref(), &node_prefix, &secret)?;
         tracing::info!(handles = n, "loaded demo data set");
     }
-    if let Some(secret) = &cfg.bootstrap.admin_secret {
-        let handle = cfg.admin_handle();
-        let h = crate::id::Handle::parse(&handle, cfg.node.suffix_case)?;
-        if !records::exists(store.as_ref(), &h)? {
-            let values = demo::identity_record(&handle, cfg.bootstrap.admin_index, secret, Vec::new());
-            let mut b = Batch::new();
-            records::put(&mut b, &h, &handle, &values);
-            store.write(b)?;
-            tracing::info!(identity = %format!("{}:{handle}", cfg.bootstrap.admin_index), "created the bootstrap administrator");
-        }
+    if let Some(identity) = cfg.bootstrap.run(store.as_ref(), &node_prefix, cfg.node.suffix_case)? {
+        tracing::info!(%identity, "created the bootstrap administrator");
     }
     Ok(store)
 }
@@ -126,14 +118,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         "idnode_node_ready",
         "1 when the node is ready to serve (store open, listeners bound, not shutting down).",
     );
-    let settings = NodeSettings {
-        prefixes: cfg.homed_prefixes()?,
-        suffix_case: cfg.node.suffix_case,
-        record_cache_bytes: cfg.node.record_cache_mb << 20,
-        utc_offset_minutes: cfg.statistics.utc_offset_minutes,
-        max_auth_failures: cfg.auth.max_failures,
-        lockout: std::time::Duration::from_secs(cfg.auth.lockout_secs),
-    };
+    let settings = NodeSettings::from_config(&cfg.node, &cfg.auth, &cfg.statistics)?;
     let node = Arc::new(Node::new(store, settings, metrics.clone()));
     {
         let node = node.clone();

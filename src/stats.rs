@@ -20,8 +20,10 @@ use time::{Date, OffsetDateTime, UtcOffset};
 use crate::metrics::Label;
 use crate::store::{Batch, Space, Store, StoreError, Visit, decode_counter};
 
+mod config;
 mod report;
 
+pub use config::{DEFAULT_UTC_OFFSET_MINUTES, StatsConfig};
 pub use report::{Counts, DayRow, PrefixRow, Report, ReportQuery, parse_date};
 
 /// A committed change of a record.

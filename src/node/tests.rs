@@ -322,7 +322,7 @@ fn record_cache_never_keeps_a_record_read_before_a_change() {
     let (resume, resume_rx) = std::sync::mpsc::sync_channel(1);
     let store = Arc::new(HeldRead {
         inner: MemoryStore::new(),
-        key: Handle::parse("88.798.1/RACE", SuffixCase::Sensitive).unwrap().key().as_bytes().to_vec(),
+        key: Handle::parse("88.798.1/RACE", crate::id::SuffixCase::Sensitive).unwrap().key().as_bytes().to_vec(),
         armed: false.into(),
         reached: reached_tx,
         resume: Mutex::new(resume_rx),

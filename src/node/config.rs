@@ -1,0 +1,134 @@
+//! The core's sections of the configuration, `[node]` (identity and identifier rules, and the runtime knobs
+//! that sit with them) and `[auth]` (the lockout), and the [`NodeSettings`] a core is made with.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::id::{Prefix, SuffixCase};
+use crate::stats::{DEFAULT_UTC_OFFSET_MINUTES, StatsConfig};
+
+/// Capacity of the record cache unless configured otherwise, MiB: about 15,000 product records with the
+/// renderings of all three protocols, so that a hot set of ten thousand stays cached.
+pub const DEFAULT_RECORD_CACHE_MB: u64 = 128;
+
+/// Settings of the core.
+#[derive(Debug, Clone)]
+pub struct NodeSettings {
+    /// Prefixes this node homes; their derived prefixes are homed with them.
+    pub prefixes: Vec<Prefix>,
+    /// Whether suffixes compare case-sensitively.
+    pub suffix_case: SuffixCase,
+    /// Memory for decoded records of recently resolved handles, bytes (0: no record cache).
+    pub record_cache_bytes: u64,
+    /// Statistics days start at midnight this many minutes east of UTC.
+    pub utc_offset_minutes: i32,
+    /// Failed authentications from one address within `lockout` before it is locked out for `lockout` (0:
+    /// never); see [`super::throttle`].
+    pub max_auth_failures: u32,
+    /// The window and length of a lockout.
+    pub lockout: Duration,
+}
+
+impl NodeSettings {
+    /// The defaults of a node homing `prefixes`: suffixes compared as written, the default record cache, days in
+    /// China Standard Time, no lockout.
+    pub fn homing(prefixes: Vec<Prefix>) -> Self {
+        Self {
+            prefixes,
+            suffix_case: SuffixCase::Sensitive,
+            record_cache_bytes: DEFAULT_RECORD_CACHE_MB << 20,
+            utc_offset_minutes: DEFAULT_UTC_OFFSET_MINUTES,
+            max_auth_failures: 0,
+            lockout: std::time::Duration::ZERO,
+        }
+    }
+}
+
+impl NodeSettings {
+    /// The settings the sections `[node]`, `[auth]` and `[statistics]` give.
+    pub fn from_config(node: &NodeConfig, auth: &AuthConfig, statistics: &StatsConfig) -> Result<Self, ConfigError> {
+        Ok(Self {
+            prefixes: node.homed_prefixes()?,
+            suffix_case: node.suffix_case,
+            record_cache_bytes: node.record_cache_mb << 20,
+            utc_offset_minutes: statistics.utc_offset_minutes,
+            max_auth_failures: auth.max_failures,
+            lockout: Duration::from_secs(auth.lockout_secs),
+        })
+    }
+}
+
+/// Prefixes and identifier rules.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// Prefixes homed here (derived prefixes included), the first being the node prefix.
+    pub prefixes: Vec<String>,
+    /// `sensitive` (default) or `insensitive` suffix comparison.
+    pub suffix_case: SuffixCase,
+    /// Resolve on the blocking pool instead of inline on the async workers: slower on a warm cache, steadier
+    /// when reads go to disk.
+    pub blocking_reads: bool,
+    /// Memory for decoded records of recently resolved handles, MiB (0: no record cache).
+    pub record_cache_mb: u64,
+    /// Seconds a graceful stop waits for connections to finish before closing them.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            prefixes: vec!["88.798".into()],
+            suffix_case: SuffixCase::Sensitive,
+            blocking_reads: false,
+            record_cache_mb: DEFAULT_RECORD_CACHE_MB,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl NodeConfig {
+    /// Checks what serde cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.prefixes.is_empty() {
+            return Err(ConfigError::Invalid("node.prefixes must name at least one prefix".into()));
+        }
+        self.homed_prefixes().map(drop)
+    }
+
+    /// The homed prefixes, parsed.
+    pub fn homed_prefixes(&self) -> Result<Vec<Prefix>, ConfigError> {
+        self.prefixes
+            .iter()
+            .map(|p| Prefix::parse(p).map_err(|e| ConfigError::Invalid(format!("node.prefixes: {p:?}: {e}"))))
+            .collect()
+    }
+}
+
+/// Brute-force protection of the secret keys (REST and gRPC credentials).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Failed authentications from one client address (an IPv6 /56) that lock it out (0: no lockout).
+    pub max_failures: u32,
+    /// Seconds the failures are counted over, and the lockout lasts.
+    pub lockout_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { max_failures: 10, lockout_secs: 300 }
+    }
+}
+
+impl AuthConfig {
+    /// Checks what serde cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_failures > 0 && !(1..=86_400).contains(&self.lockout_secs) {
+            return Err(ConfigError::Invalid("auth.lockout_secs must be within 1..=86400".into()));
+        }
+        Ok(())
+    }
+}
