@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 
@@ -130,12 +129,4 @@ pub struct ResolveArgs {
     /// Only values of these types (repeatable; a trailing '.' matches subtypes).
     #[arg(long = "type")]
     pub types: Vec<String>,
-}
-
-/// The node's log (`RUST_LOG` filters it).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LogConfig {
-    /// JSON lines instead of text.
-    pub json: bool,
 }

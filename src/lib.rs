@@ -9,7 +9,8 @@
 //! - [`node`]: the service core (resolve, register, authorize); knows nothing of any protocol.
 //! - [`metrics`]: a Prometheus recorder per node on which each part registers its own labelled series.
 //! - [`connection`]: connections that count their bytes and themselves, for every listener.
-//! - [`request`]: what every door shares about a request: protocol, operation, outcome, origin, request id.
+//! - [`request`]: what every door shares about a request: protocol, operation, outcome, origin, request id, the
+//!   scope that records it, and load shedding.
 //! - [`runtime`]: how the doors run the core's work: reads inline or on the blocking pool, reports on their own
 //!   thread.
 //! - [`net`]: client addresses and blocks as the limits count them, CIDR networks.
@@ -25,6 +26,7 @@
 //! - [`stats`]: registrations and resolutions per prefix and day, kept durably and reported.
 //! - `lowprio`: threads at a lowered CPU priority with a bounded job queue (maintenance, statistics reports).
 //! - [`server`]: opens the store, binds listeners, serves until shutdown.
+//! - [`log`]: the node's log: `[log]` and the subscriber the binary installs.
 //! - [`cli`]: the command line of the `idnode` binary.
 
 #![warn(missing_docs)]
@@ -41,6 +43,7 @@ pub mod grpc;
 pub mod hdl;
 pub mod http;
 pub mod id;
+pub mod log;
 mod lowprio;
 pub mod metrics;
 pub mod net;

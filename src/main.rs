@@ -5,7 +5,6 @@ use std::io::Write as _;
 use clap::Parser;
 use idnode::cli::{Cli, Command};
 use idnode::config::Config;
-use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc's malloc: the lookup path allocates small strings and RocksDB blocks at a high
 /// rate, which costs glibc's allocator several times what it costs mimalloc.
@@ -46,15 +45,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             let cfg = args.config()?;
-            let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-            // Colour codes only on a terminal: in a log file they are noise, and formatting them costs every span.
-            use std::io::IsTerminal as _;
-            let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::stdout().is_terminal());
-            if cfg.log.json {
-                fmt.json().init()
-            } else {
-                fmt.init()
-            }
+            idnode::log::init(&cfg.log);
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(async {
                 // Registered before anything starts, so a signal during start-up also stops the node gracefully.
