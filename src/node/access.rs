@@ -24,17 +24,37 @@ use crate::request::Origin;
 
 /// Deepest nesting of `HS_VLIST` groups followed.
 const MAX_GROUP_DEPTH: usize = 4;
-/// Most group records loaded to decide one `HS_ADMIN` reference.
-const MAX_GROUP_LOADS: usize = 32;
-/// Most group members examined to decide one `HS_ADMIN` reference.
-const MAX_GROUP_MEMBERS: usize = 1024;
+/// Most group records one authorization check loads.
+const MAX_WALK_LOADS: usize = 32;
+/// Most references (`HS_ADMIN` values and group members) one authorization check examines.
+const MAX_WALK_REFERENCES: usize = 1024;
+/// Seconds between two warnings that checks ran out of budget.
+const WALK_WARNING_SECS: u64 = 60;
 
-/// The state of one walk through `HS_VLIST` groups.
+/// The budget of one authorization check. Every `HS_ADMIN` value it examines, of the prefix chain and of the
+/// handle, and every `HS_VLIST` group they lead to, draw on it; once it is spent the check denies, at once.
 #[derive(Default)]
-struct GroupWalk {
+struct Walk {
     visited: std::collections::HashSet<(String, u32)>,
     loads: usize,
-    members: usize,
+    references: usize,
+    spent: bool,
+}
+
+impl Walk {
+    /// Takes one reference from the budget; false once it is spent.
+    fn reference(&mut self) -> bool {
+        self.references += 1;
+        self.spent |= self.references > MAX_WALK_REFERENCES;
+        !self.spent
+    }
+
+    /// Takes one group load from the budget; false once it is spent.
+    fn load(&mut self) -> bool {
+        self.loads += 1;
+        self.spent |= self.loads > MAX_WALK_LOADS;
+        !self.spent
+    }
 }
 
 /// An authenticated identity: the secret key at `index` of `handle`.
@@ -208,11 +228,20 @@ impl Access<'_> {
         matched.map(|index| Identity { handle, index }).ok_or_else(|| auth_failed(user))
     }
 
-    /// Whether `id` holds `bit` through the `HS_ADMIN` values among `values`.
-    pub(crate) fn admin_grants(&self, id: &Identity, values: &[HandleValue], bit: u16) -> Result<bool, NodeError> {
+    /// Whether `id` holds `bit` through the `HS_ADMIN` values among `values`, within `walk`'s budget.
+    fn admin_grants(
+        &self,
+        id: &Identity,
+        values: &[HandleValue],
+        bit: u16,
+        walk: &mut Walk,
+    ) -> Result<bool, NodeError> {
         for v in values.iter().filter(|v| v.is(types::HS_ADMIN)) {
+            if !walk.reference() {
+                return Ok(false);
+            }
             let Ok(a) = AdminRef::decode(&v.data) else { continue };
-            if a.perms & bit != 0 && self.refers_to(id, &a.handle, a.index, &mut GroupWalk::default(), 0)? {
+            if a.perms & bit != 0 && self.refers_to(id, &a.handle, a.index, walk, 0)? {
                 return Ok(true);
             }
         }
@@ -220,14 +249,13 @@ impl Access<'_> {
     }
 
     /// Whether the reference (`handle`, `index`) names `id`, directly or through `HS_VLIST` groups. Each group is
-    /// visited once and the whole walk is bounded ([`MAX_GROUP_LOADS`], [`MAX_GROUP_MEMBERS`]), so cyclic or huge
-    /// groups cannot stall the node; a walk that runs out of budget denies.
+    /// visited once and the walk draws on the check's budget, so cyclic or huge groups cannot stall the node.
     fn refers_to(
         &self,
         id: &Identity,
         handle: &str,
         index: u32,
-        walk: &mut GroupWalk,
+        walk: &mut Walk,
         depth: usize,
     ) -> Result<bool, NodeError> {
         let Ok(h) = self.homing.parse_handle(handle) else { return Ok(false) };
@@ -240,17 +268,13 @@ impl Access<'_> {
         {
             return Ok(false);
         }
-        walk.loads += 1;
-        if walk.loads > MAX_GROUP_LOADS {
-            tracing::warn!(group = %h, "HS_VLIST walk exceeded its budget; denying");
+        if !walk.load() {
             return Ok(false);
         }
         let Some(group) = self.records.load(&h)? else { return Ok(false) };
         for v in group.values.iter().filter(|v| v.is(types::HS_VLIST) && (index == 0 || v.index == index)) {
             for m in decode_vlist(&v.data).unwrap_or_default() {
-                walk.members += 1;
-                if walk.members > MAX_GROUP_MEMBERS {
-                    tracing::warn!(group = %h, "HS_VLIST walk exceeded its budget; denying");
+                if !walk.reference() {
                     return Ok(false);
                 }
                 if self.refers_to(id, &m.handle, m.index, walk, depth + 1)? {
@@ -262,14 +286,14 @@ impl Access<'_> {
     }
 
     /// Whether `id` holds `bit` on a prefix handle of the chain starting at `from` and going up while homed.
-    pub(crate) fn chain_grants(&self, id: &Identity, from: Option<Prefix>, bit: u16) -> Result<bool, NodeError> {
+    fn chain_grants(&self, id: &Identity, from: Option<Prefix>, bit: u16, walk: &mut Walk) -> Result<bool, NodeError> {
         let mut next = from;
         while let Some(p) = next {
             if !self.homing.homes(&p) {
                 break;
             }
             if let Some(rec) = self.records.load(&Handle::prefix_handle(&p))?
-                && self.admin_grants(id, &rec.values, bit)?
+                && self.admin_grants(id, &rec.values, bit, walk)?
             {
                 return Ok(true);
             }
@@ -284,7 +308,7 @@ impl Access<'_> {
         let id = caller.require()?;
         let prefix = self.homing.configured().first().cloned();
         let name = prefix.as_ref().map(|p| format!("0.NA/{p}")).unwrap_or_default();
-        if self.chain_grants(id, prefix, perm::LIST_HANDLES)? {
+        if self.checked(|walk| self.chain_grants(id, prefix.clone(), perm::LIST_HANDLES, walk))? {
             Ok(())
         } else {
             Err(NodeError::new(ErrorCode::Forbidden, format!("{id} is not an administrator of {name}")))
@@ -300,7 +324,7 @@ impl Access<'_> {
                 format!("this node is not responsible for prefix {prefix}"),
             ));
         }
-        if self.chain_grants(id, Some(prefix.clone()), perm::LIST_HANDLES)? {
+        if self.checked(|walk| self.chain_grants(id, Some(prefix.clone()), perm::LIST_HANDLES, walk))? {
             Ok(())
         } else {
             Err(NodeError::new(
@@ -310,7 +334,36 @@ impl Access<'_> {
         }
     }
 
-    /// Authorizes `bit` on `target` whose current values are `existing` (empty for a new handle).
+    /// Runs one authorization check with a fresh budget. A check that spends it is counted, and warned of at most
+    /// once a minute: a request must not be able to drive the log.
+    fn checked(&self, check: impl FnOnce(&mut Walk) -> Result<bool, NodeError>) -> Result<bool, NodeError> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static LAST_WARNING: AtomicU64 = AtomicU64::new(0);
+        let mut walk = Walk::default();
+        let granted = check(&mut walk)?;
+        if walk.spent {
+            self.journal.counters().walk_spent();
+            let now = super::now() as u64;
+            let last = LAST_WARNING.load(Ordering::Relaxed);
+            if now >= last + WALK_WARNING_SECS
+                && LAST_WARNING.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+            {
+                tracing::warn!(
+                    loads = walk.loads,
+                    references = walk.references,
+                    "an authorization check ran out of budget and denied (HS_ADMIN or HS_VLIST too large); \
+                     counted in idnode_auth_walk_exhausted_total"
+                );
+            }
+        }
+        Ok(granted)
+    }
+
+    /// Authorizes `bit` on `target` whose current values are `existing` (empty for a new handle). A prefix
+    /// handle (`0.NA/X`) is created and deleted only by the prefix above `X` (its derived-prefix bits), never
+    /// through its own `HS_ADMIN` values, so that an enterprise cannot delete its own allocation; its other
+    /// values its own administrators manage too. The top of this node's hierarchy, with nothing homed above it,
+    /// governs itself.
     pub(crate) fn authorize(
         &self,
         id: &Identity,
@@ -318,15 +371,36 @@ impl Access<'_> {
         existing: &[HandleValue],
         bit: u16,
     ) -> Result<(), NodeError> {
-        if self.admin_grants(id, existing, bit)? {
-            return Ok(());
-        }
-        // Prefix handles are governed by the prefix above the one they administer.
-        let (start, bit) = match target.administered_prefix() {
-            Some(p) => (p.parent(), derived_prefix_bit(bit)),
-            None => (Some(target.prefix()), bit),
-        };
-        if self.chain_grants(id, start, bit)? {
+        let own = !matches!(bit, perm::ADD_HANDLE | perm::DELETE_HANDLE);
+        self.authorize_in(id, target, existing, bit, own)
+    }
+
+    /// Authorizes `bit` on `target` by the chain above it only (the handle's own `HS_ADMIN` values do not count):
+    /// for what the node publishes on its prefix handles (`HS_SITE`).
+    pub(crate) fn authorize_from_above(&self, id: &Identity, target: &Handle, bit: u16) -> Result<(), NodeError> {
+        self.authorize_in(id, target, &[], bit, false)
+    }
+
+    /// Authorizes `bit` on `target`, its own `HS_ADMIN` values among `existing` counting when `own`.
+    fn authorize_in(
+        &self,
+        id: &Identity,
+        target: &Handle,
+        existing: &[HandleValue],
+        bit: u16,
+        own: bool,
+    ) -> Result<(), NodeError> {
+        let granted = self.checked(|walk| match target.administered_prefix() {
+            Some(p) => match p.parent().filter(|parent| self.homing.homes(parent)) {
+                Some(parent) => Ok(self.chain_grants(id, Some(parent), derived_prefix_bit(bit), walk)?
+                    || (own && self.admin_grants(id, existing, bit, walk)?)),
+                None => self.admin_grants(id, existing, bit, walk),
+            },
+            // The chain first: its values are the administrators', and the handle's own cannot starve it.
+            None => Ok(self.chain_grants(id, Some(target.prefix()), bit, walk)?
+                || (own && self.admin_grants(id, existing, bit, walk)?)),
+        })?;
+        if granted {
             return Ok(());
         }
         Err(NodeError::new(ErrorCode::Forbidden, format!("{id} lacks the {} permission on {target}", perm_name(bit))))

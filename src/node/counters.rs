@@ -15,6 +15,7 @@ pub(crate) struct CoreMetrics {
     audited_changes: Counter,
     audited_refusals: Counter,
     auth_lockouts: Counter,
+    walks_spent: Counter,
 }
 
 impl CoreMetrics {
@@ -35,6 +36,10 @@ impl CoreMetrics {
                 "idnode_auth_lockouts_total",
                 "Client addresses locked out of authentication after repeated failures.",
             ),
+            walks_spent: m.counter(
+                "idnode_auth_walk_exhausted_total",
+                "Authorization checks that ran out of budget (too many HS_ADMIN values or HS_VLIST members) and denied.",
+            ),
         }
     }
 
@@ -51,6 +56,11 @@ impl CoreMetrics {
     /// An audit entry written: of a change, or of a refusal (`denied`).
     pub(crate) fn audited(&self, denied: bool) {
         if denied { &self.audited_refusals } else { &self.audited_changes }.increment(1);
+    }
+
+    /// An authorization check that ran out of budget.
+    pub(crate) fn walk_spent(&self) {
+        self.walks_spent.increment(1);
     }
 
     /// A client address locked out of authentication.

@@ -136,8 +136,16 @@ impl Registrar<'_> {
             needed |= change_bit(Some(o), None);
             check_writable(Some(o), o.index)?;
         }
+        // What the node publishes on its prefix handles is the node's: only the chain above may change it.
+        let changed = |v: &HandleValue| !new.contains(v) || !old.contains(v);
+        let site =
+            h.administered_prefix().is_some() && old.iter().chain(new).any(|v| v.is(types::HS_SITE) && changed(v));
         for bit in (0..12).map(|b| 1u16 << b).filter(|b| needed & b != 0) {
-            self.access.authorize(id, h, old, bit)?;
+            if site {
+                self.access.authorize_from_above(id, h, bit)?;
+            } else {
+                self.access.authorize(id, h, old, bit)?;
+            }
         }
         Ok(())
     }

@@ -344,3 +344,91 @@ fn record_cache_never_keeps_a_record_read_before_a_change() {
     assert_eq!(reader.join().unwrap().as_deref(), Some(&b"old"[..]), "the reader read before the change");
     assert_eq!(resolved_url(&n, &x).as_deref(), Some(&b"new"[..]), "and its read was not cached after it");
 }
+
+/// A store that counts its reads: the work of a check, without timing it.
+#[derive(Default)]
+struct CountingStore {
+    inner: MemoryStore,
+    gets: std::sync::atomic::AtomicUsize,
+}
+
+impl Store for CountingStore {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
+        self.gets.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.get(space, key)
+    }
+    fn write(&self, batch: crate::store::Batch) -> Result<(), crate::store::StoreError> {
+        self.inner.write(batch)
+    }
+    fn scan(
+        &self,
+        space: Space,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> crate::store::Visit,
+    ) -> Result<(), crate::store::StoreError> {
+        self.inner.scan(space, prefix, after, visit)
+    }
+    fn flush(&self) -> Result<(), crate::store::StoreError> {
+        self.inner.flush()
+    }
+}
+
+#[test]
+fn one_authorization_check_has_one_budget_over_every_hs_admin_value() {
+    use crate::record::admin::{ValueRef, encode_vlist};
+    use std::sync::atomic::Ordering;
+    let store = Arc::new(CountingStore::default());
+    demo::load(store.as_ref(), "88.798", "root").unwrap();
+    // 300 HS_ADMIN values, each naming a group of 100 identities that do not exist: before, each value had a
+    // budget of its own (9,600 loads for one read), and every member past it logged a warning.
+    let mut b = crate::store::Batch::new();
+    let mut values = vec![HandleValue { perms: Perms::SECRET, ..url(1, "private") }];
+    for i in 0..300u32 {
+        let group = format!("88.798.1/G{i}");
+        let members: Vec<ValueRef> =
+            (0..100).map(|j| ValueRef { handle: format!("88.798.1/nobody-{i}-{j}"), index: 300 }).collect();
+        let vlist = vec![HandleValue::new(1, types::HS_VLIST, encode_vlist(&members), T)];
+        crate::records::put(&mut b, &Handle::parse(&group, crate::id::SuffixCase::Sensitive).unwrap(), &group, &vlist);
+        let adm = AdminRef { handle: group, index: 1, perms: perm::READ_VALUE };
+        values.push(HandleValue::new(1000 + i, types::HS_ADMIN, adm.encode(), T));
+    }
+    let bomb = Handle::parse("88.798.1/BOMB", crate::id::SuffixCase::Sensitive).unwrap();
+    crate::records::put(&mut b, &bomb, bomb.as_str(), &values);
+    store.write(b).unwrap();
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let n = Node::new(store.clone(), NodeSettings::homing(vec![Prefix::parse("88.798").unwrap()]), metrics.clone());
+    let e2 = login(&n, "300:0.NA/88.798.2", "demo-secret-2");
+    let everything = Filter { public_only: false, ..Filter::default() };
+    let before = store.gets.load(Ordering::Relaxed);
+    let r = n.resolve(&bomb, &everything, &e2).unwrap();
+    let loads = store.gets.load(Ordering::Relaxed) - before;
+    assert!(loads <= 40, "{loads} store reads for one check");
+    assert!(r.values().all(|v| v.data != b"private"), "nothing private for another enterprise");
+    assert!(metrics.render().contains("idnode_auth_walk_exhausted_total 1"), "{}", metrics.render());
+    // The enterprise's administrator is granted through the prefix chain, which the record cannot starve.
+    let e1 = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
+    assert!(n.resolve(&bomb, &everything, &e1).unwrap().values().any(|v| v.data == b"private"));
+}
+
+#[test]
+fn a_prefix_handle_is_deleted_and_published_on_only_from_above() {
+    let n = node();
+    let root = login(&n, "300:0.NA/88.798", "root");
+    let e1 = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
+    let own = h(&n, "0.NA/88.798.1");
+    let site = HandleValue::new(1, types::HS_SITE, b"site".to_vec(), T);
+    n.put_values(&root, &own, vec![site], None, ValueMode::Add).unwrap();
+    // Its own HS_ADMIN names 300:0.NA/88.798.1, which must not let the enterprise delete it or change the site.
+    assert_eq!(n.delete_handle(&e1, &own).unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(n.delete_values(&e1, &own, &[1]).unwrap_err().code, ErrorCode::Forbidden);
+    let elsewhere = HandleValue::new(1, types::HS_SITE, b"elsewhere".to_vec(), T);
+    let moved = n.put_values(&e1, &own, vec![elsewhere.clone()], None, ValueMode::Modify);
+    assert_eq!(moved.unwrap_err().code, ErrorCode::Forbidden);
+    // Its other values are its own: a second key.
+    n.put_values(&e1, &own, vec![url(7, "https://example.com")], None, ValueMode::Add).unwrap();
+    // The node administrator, above it, may change the site; the top of the node governs itself.
+    n.put_values(&root, &own, vec![elsewhere], None, ValueMode::Modify).unwrap();
+    n.put_values(&root, &h(&n, "0.NA/88.798"), vec![url(7, "https://top")], None, ValueMode::Add).unwrap();
+    n.delete_handle(&root, &own).unwrap();
+}
