@@ -186,9 +186,9 @@ async fn audit(
     let params = Params::parse(uri.query());
     let render = Render::from_params(&params).unwrap_or_default();
     let node = s.node.clone();
-    let credentials = s.credentials;
+    let (credentials, asked) = (s.credentials, render.clone());
     let result = tokio::task::spawn_blocking(move || {
-        let caller = crate::http::auth::caller(&node, &headers, origin, credentials)?;
+        let caller = crate::http::auth::caller(&node, &headers, origin, credentials, &asked)?;
         node.authorize_node_admin(&caller)?;
         let q = audit_query(&node, &params)?;
         node.audit()

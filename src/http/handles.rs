@@ -55,7 +55,7 @@ impl<'a> Target<'a> {
     }
 
     fn caller(&self, state: &AppState, headers: &HeaderMap, origin: Origin) -> Result<Caller, ApiError> {
-        auth::caller(&state.node, headers, origin, state.credentials).map_err(|e| self.err(e))
+        auth::caller(&state.node, headers, origin, state.credentials, &self.render).map_err(|e| self.err(e))
     }
 
     fn flag(&self, key: &str, default: bool) -> Result<bool, ApiError> {

@@ -54,7 +54,7 @@ async fn list_answer(state: AppState, uri: Uri, headers: HeaderMap, origin: Orig
     }
     let prefix =
         Prefix::parse_listed(&raw).map_err(|e| bad(ErrorCode::InvalidHandle, format!("invalid prefix: {e}")))?;
-    let caller = auth::caller(&state.node, &headers, origin, state.credentials)
+    let caller = auth::caller(&state.node, &headers, origin, state.credentials, &render)
         .map_err(|e| ApiError::from_node(e, &raw, &render))?;
     state.node.authorize_list(&caller, &prefix).map_err(|e| ApiError::from_node(e, &raw, &render))?;
     let page = params.int("page").map_err(|m| bad(ErrorCode::BadRequest, m))?;
@@ -163,7 +163,7 @@ pub async fn prefixes(
 ) -> Response {
     let params = Params::parse(uri.query());
     let render = Render::from_params(&params).unwrap_or_default();
-    let result = auth::caller(&state.node, &headers, origin, state.credentials)
+    let result = auth::caller(&state.node, &headers, origin, state.credentials, &render)
         .and_then(|caller| state.node.homed_prefixes(&caller));
     match result {
         Ok(prefixes) => {

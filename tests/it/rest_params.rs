@@ -36,6 +36,16 @@ async fn filters_render_and_cache() {
     assert!(r.header("content-type").unwrap().starts_with("application/javascript"));
     let r = n.get(&format!("{p}?callback=alert(1)")).await;
     assert_eq!(r.status, 400);
+    // JSONP never carries an authenticated answer: a `<script>` tag would send the browser's cached credentials
+    for path in
+        ["/api/handles/0.NA/88.798.1?callback=steal&publicOnly=false", "/api/handles/0.NA/88.798.1?callback=steal"]
+    {
+        let r = n.send(reqwest::Method::GET, path, Some(E1), None).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.text);
+        assert!(!r.text.contains("HS_SECKEY") && !r.text.contains("demo-secret"), "{}", r.text);
+    }
+    let r = n.admin("/admin/audit?callback=steal", Some(ROOT)).await;
+    assert_eq!(r.status, 400, "{}", r.text);
     // auth accepted and ignored
     n.get(&format!("{p}?auth=true")).await.expect(200, 1, H);
     n.get(&format!("{p}?auth")).await.expect(200, 1, H);
@@ -196,8 +206,10 @@ async fn listing_and_prefixes() {
         assert_eq!(j["handles"].as_array().unwrap().len(), 600, "{q}");
         assert_eq!(j["totalCount"], "600");
     }
+    // JSONP with credentials would hand the listing to any web page: refused
     let r = n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&pretty&callback=cb", Some(E1), None).await;
-    assert!(r.text.starts_with("cb({") && r.text.ends_with("});"));
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("callback") && !r.text.contains("JDZ-"), "{}", r.text);
     n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&page=x", Some(E1), None)
         .await
         .expect(400, 202, "88.798.1");
