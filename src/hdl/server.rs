@@ -78,7 +78,7 @@ impl Counted {
     fn new(responder: &Responder, connections: Arc<ConnectionMetrics>) -> Self {
         let udp_limited = responder.node().metrics().counter(
             "idnode_handle_udp_limited_total",
-            "Handle UDP answers sent truncated (retry over TCP): their source block was over its budget.",
+            "Handle UDP answers sent truncated (retry over TCP), or error answers dropped: their source block was over its budget.",
         );
         Self { connections, udp_limited }
     }
@@ -94,12 +94,12 @@ struct Received {
 
 impl Received {
     /// Takes one datagram: a whole request, a part of one, or garbage (dropped).
-    fn datagram(&mut self, responder: &Responder, counted: &Counted, packet: &[u8], peer: SocketAddr) {
+    fn datagram(&mut self, responder: &Responder, limits: &Limits, counted: &Counted, packet: &[u8], peer: SocketAddr) {
         counted.connections.bytes(Protocol::HandleUdp, packet.len() as u64, 0);
         let Ok(env) = Envelope::decode(packet) else { return };
         let Ok(total) = env.checked_len() else {
             let msg = responder.error(&Header::default(), rc::PROTOCOL_ERROR, "message length outside the limits");
-            self.answers.push((peer, udp_datagrams(&env, &msg, 1)));
+            queue_error(&mut self.answers, limits, counted, peer, udp_datagrams(&env, &msg, 1));
             return;
         };
         let chunk = &packet[ENVELOPE_LEN..];
@@ -132,7 +132,7 @@ pub async fn serve_udp(
     let mut received = Received::default();
     loop {
         let r = tokio::select! {
-            r = socket.recv(&mut bufs, |packet, peer| received.datagram(&responder, &counted, packet, peer)) => r,
+            r = socket.recv(&mut bufs, |packet, peer| received.datagram(&responder, &limits, &counted, packet, peer)) => r,
             _ = stop.wait_for(|s| *s) => return,
         };
         if r.is_err() {
@@ -142,7 +142,7 @@ pub async fn serve_udp(
             let origin = Origin::new(Protocol::HandleUdp, Some(peer));
             let Ok(admitted) = admission.admit() else {
                 let msg = responder.busy(Protocol::HandleUdp, &message);
-                received.answers.push((peer, udp_datagrams(&env, &msg, 1)));
+                queue_error(&mut received.answers, &limits, &counted, peer, udp_datagrams(&env, &msg, 1));
                 continue;
             };
             if inline {
@@ -161,6 +161,23 @@ pub async fn serve_udp(
         for (peer, datagrams) in received.answers.drain(..) {
             send(&socket, &counted, peer, &datagrams).await;
         }
+    }
+}
+
+/// Queues an error answer (a protocol error, "too busy") to `peer`, charged to its source's budget like every
+/// answer: an error has nothing to truncate, so over the budget it is dropped (and counted), and bad requests
+/// cannot draw unbudgeted answers.
+fn queue_error(
+    answers: &mut Vec<(SocketAddr, Vec<u8>)>,
+    limits: &Limits,
+    counted: &Counted,
+    peer: SocketAddr,
+    datagrams: Vec<u8>,
+) {
+    if limits.udp_source_limit.allow(peer.ip(), datagrams.len()) {
+        answers.push((peer, datagrams));
+    } else {
+        counted.udp_limited.increment(1);
     }
 }
 

@@ -266,3 +266,31 @@ async fn udp_answers_over_a_source_budget_go_out_truncated() {
     }
     n.stop().await;
 }
+
+#[tokio::test]
+async fn udp_error_answers_are_charged_to_the_source_budget() {
+    // 2 KiB a second for each source block, loopback not exempt.
+    let n = TestNode::start_with(|c| {
+        c.handle.udp_answer_kib_per_source = 2;
+        c.handle.udp_unlimited_sources = vec![];
+    })
+    .await;
+    let (udp, _) = addrs(&n);
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // A bare envelope declaring an impossible length draws an error answer four times its size.
+    let mut bad = Vec::new();
+    Envelope { major: 2, minor: 10, message_len: u32::MAX, ..Envelope::default() }.encode(&mut bad);
+    for _ in 0..300 {
+        socket.send_to(&bad, udp).await.unwrap();
+    }
+    let (mut answers, mut bytes, mut buf) = (0, 0, [0u8; 2048]);
+    while let Ok(Ok(len)) = tokio::time::timeout(Duration::from_millis(300), socket.recv(&mut buf)).await {
+        answers += 1;
+        bytes += len;
+    }
+    assert!(answers > 0, "an error answer while within the budget");
+    assert!(bytes < 6 * 1024, "{answers} answers, {bytes} bytes for 300 bad envelopes: not charged to the budget");
+    let m = n.metrics().await;
+    assert!(count(&m, "idnode_handle_udp_limited_total") > 0.0, "{m}");
+    n.stop().await;
+}
