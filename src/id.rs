@@ -61,6 +61,14 @@ pub enum IdError {
         /// Its byte offset.
         at: usize,
     },
+    /// An invisible or direction-changing character in the suffix of a new handle.
+    #[error("invisible or direction-changing character U+{code:04X} not allowed in a new handle, at byte {at}")]
+    InvisibleChar {
+        /// The code point.
+        code: u32,
+        /// Its byte offset.
+        at: usize,
+    },
     /// Too long.
     #[error("{what} is {len} bytes, more than the limit of {max}")]
     TooLong {
@@ -136,6 +144,20 @@ impl Handle {
     /// The suffix as written.
     pub fn suffix(&self) -> &str {
         &self.raw[self.slash + 1..]
+    }
+
+    /// Checks that the handle may be created: besides what [`Handle::parse`] refuses everywhere (control
+    /// characters), a new suffix must not hide or reorder what a person reads. Format characters (zero-width
+    /// spaces and joiners, bidirectional overrides and isolates, the byte-order mark), line and paragraph
+    /// separators and invisible fillers would make two identifiers look alike, or one look like another, on a
+    /// label or a screen. Existing handles still resolve. Other confusables (a Cyrillic `а` for a Latin `a`) are
+    /// allowed: ceramic identifiers mix scripts by design, and deciding between them is the registrant's.
+    pub fn check_new(&self) -> Result<(), IdError> {
+        let offset = self.raw.len() - self.suffix().len();
+        match self.suffix().char_indices().find(|&(_, c)| is_invisible(c)) {
+            Some((at, c)) => Err(IdError::InvisibleChar { code: c as u32, at: offset + at }),
+            None => Ok(()),
+        }
     }
 
     /// The normalized prefix, without allocating.
@@ -225,6 +247,17 @@ fn validate_prefix(p: &str) -> Result<(), IdError> {
         return Err(IdError::EmptySegment(p.len()));
     }
     Ok(())
+}
+
+/// Whether `c` is invisible or changes the direction of text: Unicode's format characters (category Cf), the
+/// line and paragraph separators, the combining grapheme joiner and the Hangul fillers.
+fn is_invisible(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180E | 0x3164 | 0xFEFF | 0xFFA0
+        | 0x0600..=0x0605 | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2
+        | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F
+        | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
 }
 
 #[cfg(test)]

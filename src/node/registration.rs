@@ -227,6 +227,7 @@ impl Registrar<'_> {
             }
             None if mode == RecordMode::Replace => Err(not_found(h)),
             None => {
+                h.check_new()?;
                 self.access.authorize(id, h, &[], perm::ADD_HANDLE)?;
                 if !values.iter().any(|v| v.is(types::HS_ADMIN)) {
                     values.push(default_admin(id, &values));

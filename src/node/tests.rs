@@ -416,3 +416,19 @@ fn a_prefix_handle_is_deleted_and_published_on_only_from_above() {
     n.put_values(&root, &h(&n, "0.NA/88.798"), vec![url(7, "https://top")], None, ValueMode::Add).unwrap();
     n.delete_handle(&root, &own).unwrap();
 }
+
+#[test]
+fn new_suffixes_hide_nothing_from_the_reader() {
+    let n = node();
+    let e1 = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
+    for s in ["JDZ\u{200B}-1", "JDZ-\u{202E}1-ZDJ", "JDZ\u{2066}-1", "\u{FEFF}JDZ-1", "JDZ\u{00AD}-1", "JDZ\u{3164}1"] {
+        let h = h(&n, &format!("88.798.1/{s}"));
+        let e = n.put_record(&e1, &h, vec![url(1, "u")], false).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidHandle, "{s:?}");
+        assert!(e.message.contains("invisible or direction-changing"), "{e}");
+    }
+    let e = n.mint(&e1, &Prefix::parse("88.798.1").unwrap(), "JDZ\u{200D}", vec![url(1, "u")]).unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidHandle);
+    // Han, Latin and Cyrillic side by side are a registrant's choice.
+    n.put_record(&e1, &h(&n, "88.798.1/景德镇-JDZ-Жк-1"), vec![url(1, "u")], false).unwrap();
+}
