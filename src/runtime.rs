@@ -57,8 +57,51 @@ impl Runtime {
     }
 }
 
+/// How long a streamed listing waits for its client to take the next chunk before it gives up: a client that
+/// stops reading must not hold a blocking thread.
+pub const STALLED_STREAM: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Sends `item` from the blocking pool to a stream's client, waiting at most `limit` ([`STALLED_STREAM`]) for
+/// room; false when the client is gone or stalled, and the producer should stop.
+pub fn send_within<T>(tx: &tokio::sync::mpsc::Sender<T>, item: T, limit: std::time::Duration) -> bool {
+    use tokio::sync::mpsc::error::TrySendError;
+    let started = std::time::Instant::now();
+    let mut item = item;
+    loop {
+        match tx.try_send(item) {
+            Ok(()) => return true,
+            Err(TrySendError::Closed(_)) => return false,
+            Err(TrySendError::Full(back)) if started.elapsed() < limit => {
+                item = back;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(TrySendError::Full(_)) => {
+                tracing::debug!("a streamed listing's client stopped reading; ending the stream");
+                return false;
+            }
+        }
+    }
+}
+
 /// Runs `f` on the blocking pool inside the caller's tracing span (so its logs keep the request id).
 pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, tokio::task::JoinError> {
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || span.in_scope(f)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::send_within;
+
+    #[test]
+    fn a_stream_whose_client_stops_reading_lets_go_of_its_thread() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        assert!(send_within(&tx, 1, Duration::from_millis(50)), "room");
+        assert!(!send_within(&tx, 2, Duration::from_millis(50)), "full, nobody reads: given up");
+        assert_eq!(rx.try_recv().unwrap(), 1);
+        drop(rx);
+        assert!(!send_within(&tx, 3, Duration::from_secs(60)), "closed: at once");
+    }
 }

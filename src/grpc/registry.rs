@@ -201,10 +201,10 @@ impl pb::registry_server::Registry for RegistryService {
                     return true;
                 }
                 let msg = pb::ListHandlesResponse { handles: std::mem::take(&mut chunk), total_count: None };
-                tx.blocking_send(Ok(msg)).is_ok()
+                crate::runtime::send_within(&tx, Ok(msg), crate::runtime::STALLED_STREAM)
             });
             let last = total.map(|t| pb::ListHandlesResponse { handles: chunk, total_count: Some(t) }).map_err(status);
-            let _ = tx.blocking_send(last);
+            crate::runtime::send_within(&tx, last, crate::runtime::STALLED_STREAM);
         });
         Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
     }

@@ -17,8 +17,9 @@ use crate::request::Origin;
 
 /// Handles per page when `page` is given without `pageSize`.
 const DEFAULT_PAGE_SIZE: u64 = 1000;
-/// Largest page.
-const MAX_PAGE_SIZE: u64 = 100_000;
+/// Largest page: pages are built in memory, so that many at once must stay small (10,000 handles are about
+/// 400 KB of JSON); a larger listing is streamed.
+const MAX_PAGE_SIZE: u64 = 10_000;
 
 #[derive(Serialize)]
 struct Listing<'a> {
@@ -123,7 +124,7 @@ fn stream_all(state: AppState, prefix: Prefix, raw: String, render: Render) -> R
             first = false;
             buf.extend_from_slice(serde_json::to_string(h).unwrap_or_default().as_bytes());
             if buf.len() >= 32 * 1024 {
-                return tx.blocking_send(Ok(std::mem::take(&mut buf))).is_ok();
+                return crate::runtime::send_within(&tx, Ok(std::mem::take(&mut buf)), crate::runtime::STALLED_STREAM);
             }
             true
         });
@@ -133,11 +134,11 @@ fn stream_all(state: AppState, prefix: Prefix, raw: String, render: Render) -> R
                 if render.callback.is_some() {
                     buf.extend_from_slice(b");");
                 }
-                let _ = tx.blocking_send(Ok(buf));
+                crate::runtime::send_within(&tx, Ok(buf), crate::runtime::STALLED_STREAM);
             }
             Err(e) => {
                 tracing::error!(error = %e, "listing failed midway");
-                let _ = tx.blocking_send(Err(std::io::Error::other(e.message)));
+                crate::runtime::send_within(&tx, Err(std::io::Error::other(e.message)), crate::runtime::STALLED_STREAM);
             }
         }
     });

@@ -197,6 +197,9 @@ async fn listing_and_prefixes() {
             "88.798.1/JDZ-2024-000015"
         ])
     );
+    // pages are built in memory: a page past 10,000 handles is refused (the listing can be streamed instead)
+    let r = n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&page=0&pageSize=100000", Some(E1), None).await;
+    r.expect(400, 202, "88.798.1");
     let j = n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&page=0&pageSize=0", Some(E1), None).await.json();
     assert_eq!((j["totalCount"].as_str(), j["handles"].as_array().map(Vec::len)), (Some("600"), Some(0)));
     // no page (or a negative one): everything, streamed; pageSize=0 alone lists everything too
