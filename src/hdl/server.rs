@@ -23,6 +23,8 @@ use crate::request::{Admission, Origin, Protocol};
 pub struct Limits {
     /// Open TCP connections at most; more are closed on accept.
     pub max_tcp_connections: usize,
+    /// Open TCP connections from one client at most; more are closed on accept.
+    pub max_tcp_connections_per_source: usize,
     /// A TCP connection idle this long is closed.
     pub tcp_idle_timeout: Duration,
     /// Requests answered at once; more get response code 3 (too busy).
@@ -232,6 +234,51 @@ async fn send(socket: &Datagrams, counted: &Counted, peer: SocketAddr, datagrams
     }
 }
 
+/// Bytes of a TCP message allocated before they arrive.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// The open TCP connections of each client (an IPv4 address, an IPv6 /56), each under the same cap.
+struct Sources {
+    max: usize,
+    open: std::sync::Mutex<HashMap<std::net::IpAddr, usize>>,
+}
+
+/// A connection's place among its client's, given back when it closes.
+struct SourcePlace {
+    sources: Arc<Sources>,
+    client: std::net::IpAddr,
+}
+
+impl Sources {
+    fn new(max: usize) -> Self {
+        Self { max, open: Default::default() }
+    }
+
+    /// A place for a connection from `ip`, unless its client has `max` open already.
+    fn enter(self: &Arc<Self>, ip: std::net::IpAddr) -> Option<SourcePlace> {
+        let client = crate::net::client(ip);
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = open.entry(client).or_default();
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(SourcePlace { sources: self.clone(), client })
+    }
+}
+
+impl Drop for SourcePlace {
+    fn drop(&mut self) {
+        let mut open = self.sources.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
+}
+
 /// Serves TCP until `stop` turns true.
 pub async fn serve_tcp(
     listener: TcpListener,
@@ -241,11 +288,16 @@ pub async fn serve_tcp(
     mut stop: watch::Receiver<bool>,
 ) {
     let open = Arc::new(Semaphore::new(limits.max_tcp_connections));
+    let sources = Arc::new(Sources::new(limits.max_tcp_connections_per_source));
     let admission = Admission::new(limits.max_in_flight);
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
             _ = stop.wait_for(|s| *s) => return,
+        };
+        let Some(place) = sources.enter(peer.ip()) else {
+            drop(stream); // over the cap of its source
+            continue;
         };
         let Ok(permit) = open.clone().try_acquire_owned() else {
             drop(stream); // over the connection cap
@@ -256,7 +308,7 @@ pub async fn serve_tcp(
         let (responder, limits, admission, stop) = (responder.clone(), limits.clone(), admission.clone(), stop.clone());
         tokio::spawn(async move {
             connection(stream, peer, responder, limits, admission, stop).await;
-            drop(permit);
+            drop((permit, place));
         });
     }
 }
@@ -287,8 +339,11 @@ async fn connection(
                 return;
             }
         };
-        let mut message = vec![0u8; total];
-        if !matches!(tokio::time::timeout(limits.tcp_idle_timeout, stream.read_exact(&mut message)).await, Ok(Ok(_))) {
+        // The message grows as its bytes arrive: a frame that only declares a large length costs nothing.
+        let mut message = Vec::with_capacity(total.min(READ_CHUNK));
+        let mut body = (&mut stream).take(total as u64);
+        let read = tokio::time::timeout(limits.tcp_idle_timeout, body.read_to_end(&mut message)).await;
+        if !matches!(read, Ok(Ok(n)) if n == total) {
             return;
         }
         let response = match admission.admit() {

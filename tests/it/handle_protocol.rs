@@ -294,3 +294,29 @@ async fn udp_error_answers_are_charged_to_the_source_budget() {
     assert!(count(&m, "idnode_handle_udp_limited_total") > 0.0, "{m}");
     n.stop().await;
 }
+
+#[tokio::test]
+async fn one_source_cannot_take_every_tcp_place() {
+    let n = TestNode::start_with(|c| c.handle.max_tcp_connections_per_source = 2).await;
+    let (_, tcp) = addrs(&n);
+    let held = [tokio::net::TcpStream::connect(tcp).await.unwrap(), tokio::net::TcpStream::connect(tcp).await.unwrap()];
+    // The third connection from this address is closed on accept.
+    let mut third = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    let mut buf = [0u8; 1];
+    let closed =
+        tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf)).await.expect("closed, not left open");
+    assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
+    assert!(client::resolve(tcp, Transport::Tcp, "88.798.1/JDZ-2024-000123", &[], &[], false).await.is_err());
+    // A place given back is taken again.
+    drop(held);
+    let mut answered = None;
+    for _ in 0..100 {
+        if let Ok(r) = client::resolve(tcp, Transport::Tcp, "88.798.1/JDZ-2024-000123", &[], &[], false).await {
+            answered = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(answered.expect("a place again").response_code, 1);
+    n.stop().await;
+}
