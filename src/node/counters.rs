@@ -16,6 +16,7 @@ pub(crate) struct CoreMetrics {
     audited_refusals: Counter,
     auth_lockouts: Counter,
     walks_spent: Counter,
+    refusals_suppressed: Counter,
 }
 
 impl CoreMetrics {
@@ -35,6 +36,10 @@ impl CoreMetrics {
             auth_lockouts: m.counter(
                 "idnode_auth_lockouts_total",
                 "Client addresses locked out of authentication after repeated failures.",
+            ),
+            refusals_suppressed: m.counter(
+                "idnode_audit_refusals_suppressed_total",
+                "Refusals not written to the audit log: their identity and client had written their share this minute.",
             ),
             walks_spent: m.counter(
                 "idnode_auth_walk_exhausted_total",
@@ -56,6 +61,11 @@ impl CoreMetrics {
     /// An audit entry written: of a change, or of a refusal (`denied`).
     pub(crate) fn audited(&self, denied: bool) {
         if denied { &self.audited_refusals } else { &self.audited_changes }.increment(1);
+    }
+
+    /// A refusal counted but not written to the audit log.
+    pub(crate) fn refusal_suppressed(&self) {
+        self.refusals_suppressed.increment(1);
     }
 
     /// An authorization check that ran out of budget.

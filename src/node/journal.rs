@@ -28,16 +28,38 @@ fn is_admin_change(h: &Handle, old: Option<&[HandleValue]>, new: Option<&[Handle
     changed(old, new) || changed(new, old)
 }
 
+/// Audit entries of refusals one identity from one client may cause per minute; more are counted, not written,
+/// so that forbidden requests cannot be used to fill the disk.
+const REFUSALS_PER_MINUTE: u32 = 30;
+/// Clients and identities whose refusals are counted at once; past it the counts start over.
+const MAX_REFUSERS: usize = 10_000;
+/// Bytes of a refusal's handle and message kept in its entry.
+const MAX_REFUSAL_TEXT: usize = 256;
+
 /// The statistics, the audit log and the core's metrics.
 pub(crate) struct Journal {
     stats: Stats,
     audit: Audit,
     counters: CoreMetrics,
+    refusals: std::sync::Mutex<std::collections::HashMap<Refuser, (u32, u32)>>,
+}
+
+/// Whose refusals are counted together: an identity's key (empty: anonymous) and its client's address block;
+/// the value is the minute counted and the count.
+type Refuser = (String, Option<std::net::IpAddr>);
+
+/// `s` cut to at most `max` bytes, at a character boundary, marked when cut.
+fn bounded(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let end = (0..=max).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+    format!("{}…", &s[..end])
 }
 
 impl Journal {
     pub(crate) fn new(stats: Stats, audit: Audit, metrics: &Metrics) -> Self {
-        Self { stats, audit, counters: CoreMetrics::new(metrics) }
+        Self { stats, audit, counters: CoreMetrics::new(metrics), refusals: Default::default() }
     }
 
     pub(crate) fn stats(&self) -> &Stats {
@@ -135,10 +157,35 @@ impl Journal {
         result
     }
 
-    /// Writes the audit entry of a refusal; a failure to write it is logged, not returned.
+    /// Whether a refusal of `caller` may be written: at most [`REFUSALS_PER_MINUTE`] per identity and client.
+    fn refusal_allowed(&self, caller: &Caller) -> bool {
+        let minute = super::now() / 60;
+        let who = caller.identity().map(|id| id.key()).unwrap_or_default();
+        let client = caller.origin().peer.map(|p| crate::net::client(p.ip()));
+        let mut table = self.refusals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if table.len() >= MAX_REFUSERS && !table.contains_key(&(who.clone(), client)) {
+            table.retain(|_, (m, _)| *m == minute);
+            if table.len() >= MAX_REFUSERS {
+                table.clear();
+            }
+        }
+        let (m, n) = table.entry((who, client)).or_insert((minute, 0));
+        if *m != minute {
+            (*m, *n) = (minute, 0);
+        }
+        *n += 1;
+        *n <= REFUSALS_PER_MINUTE
+    }
+
+    /// Writes the audit entry of a refusal, its handle and message bounded, unless its identity and client have
+    /// written their share this minute (then it is counted only); a failure to write is logged, not returned.
     pub(crate) fn write_refusal(&self, caller: &Caller, action: Action, handle: &str, key: &str, e: &NodeError) {
-        let mut event = self.event(caller, action, handle, key);
-        event.result = format!("denied: {}", e.message);
+        if !self.refusal_allowed(caller) {
+            self.counters.refusal_suppressed();
+            return;
+        }
+        let mut event = self.event(caller, action, &bounded(handle, MAX_REFUSAL_TEXT), &bounded(key, MAX_REFUSAL_TEXT));
+        event.result = format!("denied: {}", bounded(&e.message, MAX_REFUSAL_TEXT));
         let entry = self.audit.entry(event);
         match self.audit.write(&entry) {
             Ok(()) => self.counters.audited(true),

@@ -432,3 +432,25 @@ fn new_suffixes_hide_nothing_from_the_reader() {
     // Han, Latin and Cyrillic side by side are a registrant's choice.
     n.put_record(&e1, &h(&n, "88.798.1/景德镇-JDZ-Жк-1"), vec![url(1, "u")], false).unwrap();
 }
+
+#[test]
+fn refusals_cannot_fill_the_audit_log() {
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let store = Arc::new(MemoryStore::new());
+    demo::load(store.as_ref(), "88.798", "root").unwrap();
+    let n = Node::new(store, NodeSettings::homing(vec![Prefix::parse("88.798").unwrap()]), metrics.clone());
+    let e2 = login(&n, "300:0.NA/88.798.2", "demo-secret-2");
+    let long = "X".repeat(2000);
+    for i in 0..100 {
+        let target = h(&n, &format!("88.798.1/{long}{i}"));
+        assert_eq!(n.put_record(&e2, &target, vec![url(1, "u")], false).unwrap_err().code, ErrorCode::Forbidden);
+    }
+    let q = crate::audit::AuditQuery { limit: Some(1000), ..Default::default() };
+    let page = n.audit().query(&q).unwrap().unwrap();
+    let refused: Vec<_> = page.entries.iter().filter(|e| e.result.starts_with("denied")).collect();
+    // At most 30 a minute per identity and client (the loop may straddle a minute: then up to twice that).
+    assert!((30..=60).contains(&refused.len()), "{} refusals written", refused.len());
+    assert!(refused.iter().all(|e| e.handle.len() <= 260 && e.result.len() <= 300), "entries are bounded");
+    let suppressed = format!("idnode_audit_refusals_suppressed_total {}", 100 - refused.len());
+    assert!(metrics.render().contains(&suppressed), "{}", metrics.render());
+}
