@@ -1,8 +1,10 @@
 //! Client addresses as the node counts them: IPv4-mapped IPv6 as IPv4, masked to a block (a site's IPv6 /56, an
-//! IPv4 /24), and networks in CIDR notation. The authentication lockout, the statistics reports' queue and the
-//! UDP answer budget count clients this way.
+//! IPv4 /24), and networks in CIDR notation. The authentication lockout, the statistics reports' queue, the
+//! Handle TCP listener and the UDP answer budget count clients this way; [`PerClient`] caps what each holds.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A network in CIDR notation, such as `10.0.0.0/8` or `::1/128`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +72,54 @@ fn mask(ip: IpAddr, len: u8) -> IpAddr {
     }
 }
 
+/// A cap on what each client ([`client`]) holds at once: its open connections, its queued reports.
+#[derive(Debug)]
+pub struct PerClient {
+    max: usize,
+    held: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// What one client holds of a [`PerClient`], given back when dropped.
+#[derive(Debug)]
+pub struct ClientPlace {
+    cap: Arc<PerClient>,
+    client: Option<IpAddr>,
+}
+
+impl PerClient {
+    /// At most `max` places per client.
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(Self { max, held: Mutex::default() })
+    }
+
+    /// A place for `ip` (none: from inside the process, never capped), unless its client holds `max` already.
+    pub fn enter(self: &Arc<Self>, ip: Option<IpAddr>) -> Option<ClientPlace> {
+        let client = ip.map(client);
+        if let Some(c) = client {
+            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+            let n = held.entry(c).or_default();
+            if *n >= self.max {
+                return None;
+            }
+            *n += 1;
+        }
+        Some(ClientPlace { cap: self.clone(), client })
+    }
+}
+
+impl Drop for ClientPlace {
+    fn drop(&mut self) {
+        let Some(c) = self.client else { return };
+        let mut held = self.cap.held.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = held.get_mut(&c) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&c);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +153,18 @@ mod tests {
         assert_eq!(client(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
         assert_eq!(client(ip("2001:db8:1:ff:ffff::9")), ip("2001:db8:1::"));
         assert_eq!(block(ip("192.0.2.7"), 24, 56), ip("192.0.2.0"));
+    }
+
+    #[test]
+    fn a_client_holds_at_most_its_share_until_it_gives_a_place_back() {
+        let cap = PerClient::new(2);
+        let (a, b) = (cap.enter(Some(ip("2001:db8:0:1::1"))).unwrap(), cap.enter(Some(ip("2001:db8:0:2::9"))).unwrap());
+        assert!(cap.enter(Some(ip("2001:db8::5"))).is_none(), "one /56, one client");
+        assert!(cap.enter(Some(ip("192.0.2.1"))).is_some(), "another client");
+        assert!(cap.enter(None).is_some() && cap.enter(None).is_some() && cap.enter(None).is_some(), "inside");
+        drop(a);
+        assert!(cap.enter(Some(ip("2001:db8::5"))).is_some());
+        drop(b);
+        assert!(cap.held.lock().unwrap().is_empty(), "nothing held, nothing kept");
     }
 }

@@ -16,6 +16,7 @@ use super::codec::{
 use super::limit::SourceLimit;
 use super::udp::{Datagrams, RecvBuffers};
 use crate::connection::{ConnectionMetrics, Tracked};
+use crate::net::PerClient;
 use crate::request::{Admission, Origin, Protocol};
 
 /// Limits of the listeners.
@@ -237,48 +238,6 @@ async fn send(socket: &Datagrams, counted: &Counted, peer: SocketAddr, datagrams
 /// Bytes of a TCP message allocated before they arrive.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// The open TCP connections of each client (an IPv4 address, an IPv6 /56), each under the same cap.
-struct Sources {
-    max: usize,
-    open: std::sync::Mutex<HashMap<std::net::IpAddr, usize>>,
-}
-
-/// A connection's place among its client's, given back when it closes.
-struct SourcePlace {
-    sources: Arc<Sources>,
-    client: std::net::IpAddr,
-}
-
-impl Sources {
-    fn new(max: usize) -> Self {
-        Self { max, open: Default::default() }
-    }
-
-    /// A place for a connection from `ip`, unless its client has `max` open already.
-    fn enter(self: &Arc<Self>, ip: std::net::IpAddr) -> Option<SourcePlace> {
-        let client = crate::net::client(ip);
-        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let n = open.entry(client).or_default();
-        if *n >= self.max {
-            return None;
-        }
-        *n += 1;
-        Some(SourcePlace { sources: self.clone(), client })
-    }
-}
-
-impl Drop for SourcePlace {
-    fn drop(&mut self) {
-        let mut open = self.sources.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(n) = open.get_mut(&self.client) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.client);
-            }
-        }
-    }
-}
-
 /// Serves TCP until `stop` turns true.
 pub async fn serve_tcp(
     listener: TcpListener,
@@ -288,14 +247,14 @@ pub async fn serve_tcp(
     mut stop: watch::Receiver<bool>,
 ) {
     let open = Arc::new(Semaphore::new(limits.max_tcp_connections));
-    let sources = Arc::new(Sources::new(limits.max_tcp_connections_per_source));
+    let sources = PerClient::new(limits.max_tcp_connections_per_source);
     let admission = Admission::new(limits.max_in_flight);
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
             _ = stop.wait_for(|s| *s) => return,
         };
-        let Some(place) = sources.enter(peer.ip()) else {
+        let Some(place) = sources.enter(Some(peer.ip())) else {
             drop(stream); // over the cap of its source
             continue;
         };

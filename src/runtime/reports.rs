@@ -5,12 +5,12 @@
 //! already wait, the next is refused at once with "overloaded, retry later". A client (an address; IPv6 per /56)
 //! has one report in the queue at a time, so that one client cannot hold every place.
 
-use std::collections::HashSet;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use crate::error::{ErrorCode, NodeError};
 use crate::lowprio::{LowPriority, NotRun};
+use crate::net::PerClient;
 use crate::node::Node;
 use crate::stats::{Report, ReportQuery};
 
@@ -20,36 +20,14 @@ pub const REPORT_QUEUE: usize = 8;
 const RETRY_AFTER_SECS: u64 = 5;
 
 /// The reports thread, started with the first report, and the clients with a report queued or running.
-#[derive(Default)]
 pub(crate) struct Reports {
     lane: OnceLock<LowPriority>,
-    clients: Mutex<HashSet<IpAddr>>,
+    clients: Arc<PerClient>,
 }
 
-/// A client's place in the queue, given back when its report is done or abandoned.
-struct QueuePlace<'a> {
-    reports: &'a Reports,
-    client: Option<IpAddr>,
-}
-
-impl Drop for QueuePlace<'_> {
-    fn drop(&mut self) {
-        if let Some(c) = self.client {
-            self.reports.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&c);
-        }
-    }
-}
-
-impl Reports {
-    /// A place for `client` (none: from inside the process), unless it has one already.
-    fn place(&self, client: Option<IpAddr>) -> Option<QueuePlace<'_>> {
-        let client = client.map(crate::net::client);
-        if let Some(c) = client
-            && !self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(c)
-        {
-            return None;
-        }
-        Some(QueuePlace { reports: self, client })
+impl Default for Reports {
+    fn default() -> Self {
+        Self { lane: OnceLock::new(), clients: PerClient::new(1) }
     }
 }
 
@@ -61,7 +39,7 @@ impl Reports {
         q: ReportQuery,
         client: Option<IpAddr>,
     ) -> Result<Report, NodeError> {
-        let Some(_place) = self.place(client) else {
+        let Some(_place) = self.clients.enter(client) else {
             return Err(NodeError::new(
                 ErrorCode::Overloaded,
                 "a statistics report of this client is being computed already; retry when it is done",
