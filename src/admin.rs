@@ -119,7 +119,7 @@ async fn metrics(State(s): State<AdminState>) -> Response {
         scrape.observe(&node.store().figures(), &node.cache_figures());
         node.metrics().render()
     };
-    match tokio::task::spawn_blocking(render).await {
+    match crate::runtime::blocking(render).await {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "metrics task failed\n").into_response(),
     }
@@ -128,7 +128,7 @@ async fn metrics(State(s): State<AdminState>) -> Response {
 async fn readyz(State(s): State<AdminState>) -> Response {
     let node = s.node.clone();
     let health = s.health.clone();
-    let verdict = tokio::task::spawn_blocking(move || health.not_ready(node.store().as_ref()))
+    let verdict = crate::runtime::blocking(move || health.not_ready(node.store().as_ref()))
         .await
         .unwrap_or_else(|_| Some("readiness check failed".into()));
     match verdict {
@@ -186,9 +186,9 @@ async fn audit(
     let params = Params::parse(uri.query());
     let render = Render::from_params(&params).unwrap_or_default();
     let node = s.node.clone();
-    let (credentials, asked) = (s.credentials, render.clone());
-    let result = tokio::task::spawn_blocking(move || {
-        let caller = crate::http::auth::caller(&node, &headers, origin, credentials, &asked)?;
+    let (credentials, jsonp) = (s.credentials, render.callback.is_some());
+    let result = crate::runtime::blocking(move || {
+        let caller = crate::http::auth::caller(&node, &headers, origin, credentials, jsonp)?;
         node.authorize_node_admin(&caller)?;
         let q = audit_query(&node, &params)?;
         node.audit()

@@ -109,8 +109,7 @@ impl Responder {
 
     /// [`Responder::respond_from`] as a read of the node: inline, or on the blocking pool when so configured.
     pub async fn respond_read(&self, env: Envelope, message: Vec<u8>, origin: Origin) -> Vec<u8> {
-        let this = self.clone();
-        self.runtime.read(&self.node, move |_| this.respond_from(&env, &message, origin)).await
+        self.runtime.read(self, move |this| this.respond_from(&env, &message, origin)).await
     }
 
     /// The "too busy" answer to `message`, counted as shed.
@@ -118,7 +117,7 @@ impl Responder {
         let mut scope = Scope::open(Origin::new(protocol, None));
         scope.dispatched(operation(message));
         scope.finish(&self.requests, Outcome::Overloaded);
-        self.error(&Header::default(), rc::TOO_BUSY, &crate::request::busy().message)
+        self.error(&Header::default(), rc::TOO_BUSY, crate::request::BUSY)
     }
 
     /// The node answering.

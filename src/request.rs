@@ -14,7 +14,7 @@ use crate::metrics::{Family, Label, Metrics};
 
 mod admission;
 
-pub use admission::{Admission, Admitted, busy};
+pub use admission::{Admission, Admitted, BUSY, busy};
 
 /// The name of the request id header (HTTP) and metadata key (gRPC).
 pub const REQUEST_ID: &str = "x-request-id";

@@ -38,14 +38,19 @@ impl Runtime {
         self.blocking_reads
     }
 
-    /// Runs the read `f` of `node` inline, or on the blocking pool when so configured: inline is twice as fast
-    /// on a warm cache, the pool keeps reads that miss the OS page cache from stalling the async workers.
-    pub async fn read<T: Send + 'static>(&self, node: &Arc<Node>, f: impl FnOnce(&Node) -> T + Send + 'static) -> T {
+    /// Runs the read `f` with `with` (the node, or a door's state holding it) inline, or on the blocking pool when
+    /// so configured: inline is twice as fast on a warm cache, the pool keeps reads that miss the OS page cache
+    /// from stalling the async workers. `with` is cloned only to go to the pool.
+    pub async fn read<W, T>(&self, with: &W, f: impl FnOnce(&W) -> T + Send + 'static) -> T
+    where
+        W: Clone + Send + 'static,
+        T: Send + 'static,
+    {
         if !self.blocking_reads {
-            return f(node);
+            return f(with);
         }
-        let node = node.clone();
-        match blocking(move || f(&node)).await {
+        let with = with.clone();
+        match blocking(move || f(&with)).await {
             Ok(t) => t,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
@@ -64,29 +69,22 @@ pub const STALLED_STREAM: std::time::Duration = std::time::Duration::from_secs(3
 /// Sends `item` from the blocking pool to a stream's client, waiting at most `limit` ([`STALLED_STREAM`]) for
 /// room; false when the client is gone or stalled, and the producer should stop.
 pub fn send_within<T>(tx: &tokio::sync::mpsc::Sender<T>, item: T, limit: std::time::Duration) -> bool {
-    use tokio::sync::mpsc::error::TrySendError;
-    let started = std::time::Instant::now();
-    let mut item = item;
-    loop {
-        match tx.try_send(item) {
-            Ok(()) => return true,
-            Err(TrySendError::Closed(_)) => return false,
-            Err(TrySendError::Full(back)) if started.elapsed() < limit => {
-                item = back;
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            Err(TrySendError::Full(_)) => {
-                tracing::debug!("a streamed listing's client stopped reading; ending the stream");
-                return false;
-            }
+    use tokio::sync::mpsc::error::SendTimeoutError;
+    match tokio::runtime::Handle::current().block_on(tx.send_timeout(item, limit)) {
+        Ok(()) => true,
+        Err(SendTimeoutError::Closed(_)) => false,
+        Err(SendTimeoutError::Timeout(_)) => {
+            tracing::debug!("a streamed listing's client stopped reading; ending the stream");
+            false
         }
     }
 }
 
 /// Runs `f` on the blocking pool inside the caller's tracing span (so its logs keep the request id).
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, tokio::task::JoinError> {
+/// Await the handle for its result, or drop it to let `f` run on its own (a streamed listing).
+pub fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> tokio::task::JoinHandle<T> {
     let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(f)).await
+    tokio::task::spawn_blocking(move || span.in_scope(f))
 }
 
 #[cfg(test)]
@@ -95,13 +93,20 @@ mod tests {
 
     use super::send_within;
 
-    #[test]
-    fn a_stream_whose_client_stops_reading_lets_go_of_its_thread() {
+    #[tokio::test]
+    async fn a_stream_whose_client_stops_reading_lets_go_of_its_thread() {
         let (tx, mut rx) = tokio::sync::mpsc::channel(1);
-        assert!(send_within(&tx, 1, Duration::from_millis(50)), "room");
-        assert!(!send_within(&tx, 2, Duration::from_millis(50)), "full, nobody reads: given up");
+        let sent = tokio::task::spawn_blocking(move || {
+            let room = send_within(&tx, 1, Duration::from_millis(50));
+            let stalled = send_within(&tx, 2, Duration::from_millis(50));
+            (room, stalled, tx)
+        });
+        let (room, stalled, tx) = sent.await.unwrap();
+        assert!(room, "room");
+        assert!(!stalled, "full, nobody reads: given up");
         assert_eq!(rx.try_recv().unwrap(), 1);
         drop(rx);
-        assert!(!send_within(&tx, 3, Duration::from_secs(60)), "closed: at once");
+        let closed = tokio::task::spawn_blocking(move || send_within(&tx, 3, Duration::from_secs(60)));
+        assert!(!closed.await.unwrap(), "closed: at once");
     }
 }

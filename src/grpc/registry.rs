@@ -192,7 +192,7 @@ impl pb::registry_server::Registry for RegistryService {
         self.0.node.authorize_list(&caller, &prefix).map_err(status)?;
         let node = self.0.node.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(4);
-        tokio::task::spawn_blocking(move || {
+        crate::runtime::blocking(move || {
             let _admitted = admitted;
             let mut chunk = Vec::with_capacity(LIST_CHUNK);
             let total = node.list_handles(&prefix, Page::All, &mut |h| {

@@ -2,23 +2,22 @@
 
 use axum::http::{HeaderMap, header};
 
-use super::reply::Render;
 use crate::error::{ErrorCode, NodeError};
 use crate::node::{Caller, Node};
 use crate::request::{Credentials, Origin};
 
 /// Authenticates the request's credentials, if any, where `credentials` admits them. Credentials and a JSONP
-/// `callback` (`render`) are refused together: a browser sends cached credentials with a `<script>` tag, so any
+/// callback (`jsonp`) are refused together: a browser sends cached credentials with a `<script>` tag, so any
 /// web page could read an authenticated answer wrapped in a callback.
 pub fn caller(
     node: &Node,
     headers: &HeaderMap,
     origin: Origin,
     credentials: Credentials,
-    render: &Render,
+    jsonp: bool,
 ) -> Result<Caller, NodeError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(Caller::new(None, origin)) };
-    if render.callback.is_some() {
+    if jsonp {
         let msg = "callback (JSONP) is refused with credentials: any web page could read the answer";
         return Err(NodeError::new(ErrorCode::BadRequest, msg));
     }

@@ -55,7 +55,8 @@ impl<'a> Target<'a> {
     }
 
     fn caller(&self, state: &AppState, headers: &HeaderMap, origin: Origin) -> Result<Caller, ApiError> {
-        auth::caller(&state.node, headers, origin, state.credentials, &self.render).map_err(|e| self.err(e))
+        auth::caller(&state.node, headers, origin, state.credentials, self.render.callback.is_some())
+            .map_err(|e| self.err(e))
     }
 
     fn flag(&self, key: &str, default: bool) -> Result<bool, ApiError> {
@@ -88,11 +89,11 @@ pub async fn resolve(State(state): State<AppState>, req: Request) -> Response {
     // The request's parts are taken, not copied: this is the hot path.
     let (mut parts, _) = req.into_parts();
     let origin = parts.extensions.remove::<Origin>().unwrap_or_else(|| Origin::new(Protocol::Rest, None));
-    let (node, runtime) = (state.node.clone(), state.runtime.clone());
-    runtime
-        .read(&node, move |node| match Target::new(&parts.uri) {
-            Ok(ctx) => match node.parse_handle(&ctx.written) {
-                Ok(h) => resolve_parsed(&state, ctx, &h, &parts.headers, origin),
+    state
+        .runtime
+        .read(&state, move |state| match Target::new(&parts.uri) {
+            Ok(ctx) => match state.node.parse_handle(&ctx.written) {
+                Ok(h) => resolve_parsed(state, ctx, &h, &parts.headers, origin),
                 Err(e) => ctx.err(e).into_response(),
             },
             Err(e) => e.into_response(),

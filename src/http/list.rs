@@ -55,7 +55,7 @@ async fn list_answer(state: AppState, uri: Uri, headers: HeaderMap, origin: Orig
     }
     let prefix =
         Prefix::parse_listed(&raw).map_err(|e| bad(ErrorCode::InvalidHandle, format!("invalid prefix: {e}")))?;
-    let caller = auth::caller(&state.node, &headers, origin, state.credentials, &render)
+    let caller = auth::caller(&state.node, &headers, origin, state.credentials, render.callback.is_some())
         .map_err(|e| ApiError::from_node(e, &raw, &render))?;
     state.node.authorize_list(&caller, &prefix).map_err(|e| ApiError::from_node(e, &raw, &render))?;
     let page = params.int("page").map_err(|m| bad(ErrorCode::BadRequest, m))?;
@@ -107,7 +107,7 @@ fn stream_all(state: AppState, prefix: Prefix, raw: String, render: Render) -> R
     } else {
         "application/json;charset=UTF-8"
     };
-    tokio::task::spawn_blocking(move || {
+    crate::runtime::blocking(move || {
         let mut head = Vec::new();
         if let Some(cb) = &render.callback {
             head.extend_from_slice(cb.as_bytes());
@@ -164,7 +164,7 @@ pub async fn prefixes(
 ) -> Response {
     let params = Params::parse(uri.query());
     let render = Render::from_params(&params).unwrap_or_default();
-    let result = auth::caller(&state.node, &headers, origin, state.credentials, &render)
+    let result = auth::caller(&state.node, &headers, origin, state.credentials, render.callback.is_some())
         .and_then(|caller| state.node.homed_prefixes(&caller));
     match result {
         Ok(prefixes) => {

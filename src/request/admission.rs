@@ -29,9 +29,12 @@ impl Admission {
     }
 }
 
+/// The message of a shed request's answer.
+pub const BUSY: &str = "server too busy; retry later";
+
 /// The answer to a shed request: overloaded, try again in a second.
 pub fn busy() -> NodeError {
-    NodeError::new(ErrorCode::Overloaded, "server too busy; retry later").retry_after(1)
+    NodeError::new(ErrorCode::Overloaded, BUSY).retry_after(1)
 }
 
 #[cfg(test)]
