@@ -11,15 +11,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use serde::Serialize;
-use tracing::Instrument as _;
 
 use crate::audit::AuditQuery;
 use crate::error::{ErrorCode, NodeError};
-use crate::http::pipeline::{outcome, request_id_header};
+use crate::http::pipeline;
 use crate::http::query::Params;
 use crate::http::reply::{self, ApiError, Caching, Render};
 use crate::node::Node;
-use crate::request::{Operation, Origin, Protocol, REQUEST_ID, RequestMetrics, Scope, take_request_id};
+use crate::request::{Operation, Origin, Protocol, RequestMetrics};
 use crate::store::{Space, Store};
 
 mod config;
@@ -96,19 +95,12 @@ fn at(op: Operation, route: MethodRouter<AdminState>) -> MethodRouter<AdminState
 async fn observe(
     State(requests): State<Arc<RequestMetrics>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
-    let id = take_request_id(req.headers().get(REQUEST_ID).map(|v| v.as_bytes()));
-    let mut scope = Scope::open(Origin::new(Protocol::Admin, Some(peer)).with_request_id(id));
-    req.extensions_mut().insert(scope.origin().clone());
-    let mut resp = next.run(req).instrument(scope.span()).await;
-    scope.dispatched(resp.extensions().get::<Operation>().copied().unwrap_or(Operation::Other));
-    if let Some(v) = request_id_header(scope.request_id()) {
-        resp.headers_mut().insert(REQUEST_ID, v);
-    }
-    let outcome = outcome(&resp);
-    scope.finish(&requests, outcome);
+    let mut scope = pipeline::open(Protocol::Admin, Some(peer), &req);
+    let mut resp = pipeline::route(&mut scope, req, next).await;
+    pipeline::finish(scope, &mut resp, &requests);
     resp
 }
 

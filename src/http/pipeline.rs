@@ -22,7 +22,7 @@ use super::handles::{self, Target};
 use crate::connection::Peer;
 use crate::error::ErrorCode;
 use crate::id::Handle;
-use crate::request::{Operation, Origin, Outcome, Protocol, REQUEST_ID, Scope, take_request_id};
+use crate::request::{Operation, Origin, Outcome, Protocol, REQUEST_ID, RequestMetrics, Scope, take_request_id};
 
 /// What the pipeline needs: the handlers' state and, when CORS is on, the preflight answerer and the headers
 /// the CORS layer adds to every other answer.
@@ -54,21 +54,20 @@ pub fn request_id_header(id: &str) -> Option<HeaderValue> {
 }
 
 /// The outcome of an answer: from the error it carries (see [`super::reply::ApiError`]), else its status.
-pub(crate) fn outcome(resp: &Response) -> Outcome {
+fn outcome(resp: &Response) -> Outcome {
     let status = resp.status().as_u16();
     resp.extensions().get::<ErrorCode>().map_or_else(|| Outcome::from_http_status(status), |c| Outcome::from_code(*c))
 }
 
 /// The middleware, outermost: every request but preflights goes through here once.
-pub async fn serve(State(p): State<Pipeline>, mut req: Request, next: Next) -> Response {
+pub async fn serve(State(p): State<Pipeline>, req: Request, next: Next) -> Response {
     if req.method() == Method::OPTIONS
         && let Some(cors) = &p.cors
     {
         return cors.0.clone().oneshot(req).await.unwrap_or_else(|e| match e {});
     }
     let peer = req.extensions().get::<ConnectInfo<Peer>>().map(|c| c.0.0);
-    let id = take_request_id(req.headers().get(REQUEST_ID).map(|v| v.as_bytes()));
-    let mut scope = Scope::open(Origin::new(Protocol::Rest, peer).with_request_id(id));
+    let mut scope = open(Protocol::Rest, peer, &req);
     let mut routed = None;
     let mut resp = match cached_lookup(&p.state, &req) {
         Some((target, h)) => {
@@ -77,28 +76,42 @@ pub async fn serve(State(p): State<Pipeline>, mut req: Request, next: Next) -> R
         }
         None => {
             routed = Some(req.method().clone());
-            req.extensions_mut().insert(scope.origin().clone());
-            let span = scope.span();
-            let resp = next.run(req).instrument(span).await;
-            scope.dispatched(resp.extensions().get::<Operation>().copied().unwrap_or(Operation::Other));
-            resp
+            route(&mut scope, req, next).await
         }
     };
-    let status = resp.status().as_u16();
-    let outcome = outcome(&resp);
-    if let Some(v) = request_id_header(scope.request_id()) {
-        resp.headers_mut().insert(REQUEST_ID, v);
-    }
     if let Some(cors) = &p.cors {
         cors.1.apply(resp.headers_mut());
     }
-    let op = scope.operation();
-    let elapsed = scope.finish(&p.state.requests, outcome);
+    let (status, op) = (resp.status().as_u16(), scope.operation());
+    let elapsed = finish(scope, &mut resp, &p.state.requests);
     // The shortcut logs nothing, as its span would cost more than its answer.
     if let Some(method) = routed {
         tracing::debug!(%method, status, operation = op.label(), micros = elapsed.as_micros() as u64, "served");
     }
     resp
+}
+
+/// The scope of an HTTP request through `protocol` from `peer`, with the request id it sent or a new one.
+pub(crate) fn open(protocol: Protocol, peer: Option<std::net::SocketAddr>, req: &Request) -> Scope {
+    let id = take_request_id(req.headers().get(REQUEST_ID).map(|v| v.as_bytes()));
+    Scope::open(Origin::new(protocol, peer).with_request_id(id))
+}
+
+/// Runs the router for `req` inside `scope`'s span; the scope takes the operation the route marked.
+pub(crate) async fn route(scope: &mut Scope, mut req: Request, next: Next) -> Response {
+    req.extensions_mut().insert(scope.origin().clone());
+    let resp = next.run(req).instrument(scope.span()).await;
+    scope.dispatched(resp.extensions().get::<Operation>().copied().unwrap_or(Operation::Other));
+    resp
+}
+
+/// Finishes an answer: adds its request id, and finishes `scope` with its outcome into `requests`.
+pub(crate) fn finish(scope: Scope, resp: &mut Response, requests: &RequestMetrics) -> std::time::Duration {
+    if let Some(v) = request_id_header(scope.request_id()) {
+        resp.headers_mut().insert(REQUEST_ID, v);
+    }
+    let outcome = outcome(resp);
+    scope.finish(requests, outcome)
 }
 
 /// The target of a request the shortcut answers: an anonymous plain lookup of a cached record.
