@@ -271,8 +271,8 @@ impl Access<'_> {
         if !walk.load() {
             return Ok(false);
         }
-        let Some(group) = self.records.load(&h)? else { return Ok(false) };
-        for v in group.values.iter().filter(|v| v.is(types::HS_VLIST) && (index == 0 || v.index == index)) {
+        let Some(group) = self.records.load_shared(&h)? else { return Ok(false) };
+        for v in group.record.values.iter().filter(|v| v.is(types::HS_VLIST) && (index == 0 || v.index == index)) {
             for m in decode_vlist(&v.data).unwrap_or_default() {
                 if !walk.reference() {
                     return Ok(false);
@@ -292,8 +292,8 @@ impl Access<'_> {
             if !self.homing.homes(&p) {
                 break;
             }
-            if let Some(rec) = self.records.load(&Handle::prefix_handle(&p))?
-                && self.admin_grants(id, &rec.values, bit, walk)?
+            if let Some(rec) = self.records.load_shared(&Handle::prefix_handle(&p))?
+                && self.admin_grants(id, &rec.record.values, bit, walk)?
             {
                 return Ok(true);
             }
@@ -375,13 +375,22 @@ impl Access<'_> {
         self.authorize_in(id, target, existing, bit, own)
     }
 
-    /// Authorizes `bit` on `target` by the chain above it only (the handle's own `HS_ADMIN` values do not count):
-    /// for what the node publishes on its prefix handles (`HS_SITE`).
-    pub(crate) fn authorize_from_above(&self, id: &Identity, target: &Handle, bit: u16) -> Result<(), NodeError> {
-        self.authorize_in(id, target, &[], bit, false)
+    /// Authorizes `bit` on `target` by the chain above it only (the handle's own `HS_ADMIN` values do not count,
+    /// but at the top of the node, with nothing above): for what the node publishes on its prefix handles
+    /// (`HS_SITE`).
+    pub(crate) fn authorize_from_above(
+        &self,
+        id: &Identity,
+        target: &Handle,
+        existing: &[HandleValue],
+        bit: u16,
+    ) -> Result<(), NodeError> {
+        self.authorize_in(id, target, existing, bit, false)
     }
 
-    /// Authorizes `bit` on `target`, its own `HS_ADMIN` values among `existing` counting when `own`.
+    /// Authorizes `bit` on `target`. The chain of prefix handles above is asked first: its values are the
+    /// administrators', and the handle's own cannot starve it. The handle's own `HS_ADMIN` values among
+    /// `existing` count for every handle, for a prefix handle only when `own`, and at the top of the node always.
     fn authorize_in(
         &self,
         id: &Identity,
@@ -390,15 +399,15 @@ impl Access<'_> {
         bit: u16,
         own: bool,
     ) -> Result<(), NodeError> {
-        let granted = self.checked(|walk| match target.administered_prefix() {
+        let (chain, chain_bit, own) = match target.administered_prefix() {
             Some(p) => match p.parent().filter(|parent| self.homing.homes(parent)) {
-                Some(parent) => Ok(self.chain_grants(id, Some(parent), derived_prefix_bit(bit), walk)?
-                    || (own && self.admin_grants(id, existing, bit, walk)?)),
-                None => self.admin_grants(id, existing, bit, walk),
+                Some(parent) => (Some(parent), derived_prefix_bit(bit), own),
+                None => (None, bit, true),
             },
-            // The chain first: its values are the administrators', and the handle's own cannot starve it.
-            None => Ok(self.chain_grants(id, Some(target.prefix()), bit, walk)?
-                || (own && self.admin_grants(id, existing, bit, walk)?)),
+            None => (Some(target.prefix()), bit, true),
+        };
+        let granted = self.checked(|walk| {
+            Ok(self.chain_grants(id, chain, chain_bit, walk)? || (own && self.admin_grants(id, existing, bit, walk)?))
         })?;
         if granted {
             return Ok(());

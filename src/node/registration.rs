@@ -142,7 +142,7 @@ impl Registrar<'_> {
             h.administered_prefix().is_some() && old.iter().chain(new).any(|v| v.is(types::HS_SITE) && changed(v));
         for bit in (0..12).map(|b| 1u16 << b).filter(|b| needed & b != 0) {
             if site {
-                self.access.authorize_from_above(id, h, bit)?;
+                self.access.authorize_from_above(id, h, old, bit)?;
             } else {
                 self.access.authorize(id, h, old, bit)?;
             }

@@ -414,7 +414,21 @@ fn a_prefix_handle_is_deleted_and_published_on_only_from_above() {
     // The node administrator, above it, may change the site; the top of the node governs itself.
     n.put_values(&root, &own, vec![elsewhere], None, ValueMode::Modify).unwrap();
     n.put_values(&root, &h(&n, "0.NA/88.798"), vec![url(7, "https://top")], None, ValueMode::Add).unwrap();
+    let top_site = HandleValue::new(8, types::HS_SITE, b"top".to_vec(), T);
+    n.put_values(&root, &h(&n, "0.NA/88.798"), vec![top_site], None, ValueMode::Add).unwrap();
     n.delete_handle(&root, &own).unwrap();
+}
+
+#[test]
+fn a_handles_own_hs_admin_grants_even_deleting_it() {
+    let n = node();
+    let e1 = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
+    let e2 = login(&n, "300:0.NA/88.798.2", "demo-secret-2");
+    let x = h(&n, "88.798.1/SHARED");
+    let adm = AdminRef { handle: "0.NA/88.798.2".into(), index: 300, perms: perm::DELETE_HANDLE };
+    let values = vec![url(1, "u"), HandleValue::new(100, types::HS_ADMIN, adm.encode(), T)];
+    n.put_record(&e1, &x, values, false).unwrap();
+    n.delete_handle(&e2, &x).unwrap();
 }
 
 #[test]
