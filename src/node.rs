@@ -122,26 +122,6 @@ impl Node {
         self.homing.parse_handle(s)
     }
 
-    /// The configured homed prefixes.
-    pub fn configured_prefixes(&self) -> &[Prefix] {
-        self.homing.configured()
-    }
-
-    /// Whether `prefix` is homed here (configured, or derived from a configured prefix).
-    pub fn homes(&self, prefix: &Prefix) -> bool {
-        self.homing.homes(prefix)
-    }
-
-    /// Fails with "not responsible" unless the node homes the handle (for `0.NA/X`, the prefix `X`).
-    pub fn check_responsible(&self, h: &Handle) -> Result<(), NodeError> {
-        self.homing.check_responsible(h)
-    }
-
-    /// Whether a handle exists.
-    pub fn exists(&self, h: &Handle) -> Result<bool, NodeError> {
-        self.records.exists(h)
-    }
-
     /// Resolves `h` for `caller`; a missing handle is [`crate::error::ErrorCode::HandleNotFound`]. Counted in the
     /// metrics (by the caller's protocol) and in the statistics of the handle's prefix.
     pub fn resolve(&self, h: &Handle, filter: &Filter, caller: &Caller) -> Result<Resolution, NodeError> {

@@ -86,11 +86,6 @@ impl Records {
         Ok(written?)
     }
 
-    /// Whether a handle exists.
-    pub(crate) fn exists(&self, h: &Handle) -> Result<bool, NodeError> {
-        Ok(records::exists(self.store.as_ref(), h)?)
-    }
-
     /// The homed prefixes that have a prefix handle `0.NA/X` in the store.
     pub(crate) fn allocated_prefixes(&self, homing: &Homing) -> Result<Vec<Prefix>, NodeError> {
         let na = format!("{NA_PREFIX}/");
