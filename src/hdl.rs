@@ -42,7 +42,8 @@ pub struct Responder {
 }
 
 /// Where a cached record keeps the values section of its public view, encoded once.
-static VALUES_SECTION: std::sync::LazyLock<RenderingSlot> = std::sync::LazyLock::new(RenderingSlot::claim);
+static VALUES_SECTION: std::sync::LazyLock<RenderingSlot<bytes::Bytes>> =
+    std::sync::LazyLock::new(RenderingSlot::claim);
 
 /// The hash type used for request digests at a protocol minor version: SHA-256 from 2.10 (the versions that
 /// define it), SHA-1 from 2.5, MD5 before. The type travels in the response, so clients verify any of them.
@@ -178,7 +179,7 @@ impl Responder {
                     (kind, digest(kind, message))
                 });
                 // The public view's values are encoded once per cached record.
-                let section = r.rendering(*VALUES_SECTION, || encode_values_section(r.values()));
+                let section = r.rendering(*VALUES_SECTION, || encode_values_section(r.values()).into());
                 let header = self.header(h, rc::SUCCESS);
                 (rc::SUCCESS, encode_resolution_message(&header, digest, &handle, &section))
             }

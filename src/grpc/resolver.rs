@@ -19,7 +19,7 @@ use crate::request::Operation;
 pub struct ResolverService(pub(crate) ServiceState);
 
 /// Where a cached record keeps the values of its public view, encoded as protobuf once.
-static ENCODED_VALUES: std::sync::LazyLock<RenderingSlot> = std::sync::LazyLock::new(RenderingSlot::claim);
+static ENCODED_VALUES: std::sync::LazyLock<RenderingSlot<Bytes>> = std::sync::LazyLock::new(RenderingSlot::claim);
 
 /// Resolves one request for `caller`; every failure becomes the response's error.
 fn resolve_one(node: &Node, req: pb::ResolveRequest, caller: &Caller) -> pb::ResolveResponse {
@@ -31,7 +31,7 @@ fn resolve_one(node: &Node, req: pb::ResolveRequest, caller: &Caller) -> pb::Res
             let response_code = r.response_code();
             // The public view's values are encoded once per cached record.
             let encode = || encode_values(&r.values().map(value_out).collect::<Vec<_>>());
-            let encoded_values = Bytes::clone(&r.rendering(*ENCODED_VALUES, encode));
+            let encoded_values = r.rendering(*ENCODED_VALUES, encode);
             pb::ResolveResponse { handle, response_code, encoded_values, ..Default::default() }
         }
         Err(e) => pb::ResolveResponse {

@@ -137,8 +137,7 @@ fn resolve_answer(
     // handle as created, so only a request that writes it so can share it).
     if ctx.render == Render::default() && ctx.written == res.stored_handle() {
         let r = plain_answer(&res);
-        let (body, etag) = (r.body.clone(), r.etag.clone());
-        return Ok(reply::answer(StatusCode::OK, body, Render::JSON, Some(etag), caching, Some(headers)));
+        return Ok(reply::answer(StatusCode::OK, r.body, Render::JSON, Some(r.etag), caching, Some(headers)));
     }
     Ok(reply::json(StatusCode::OK, &resolved(&res, &ctx.written), &ctx.render, caching, Some(headers)))
 }
@@ -148,16 +147,17 @@ fn resolved<'a>(res: &'a Resolution, written: &'a str) -> Resolved<'a> {
 }
 
 /// The plain JSON answer of a resolution, naming the handle as created, and its ETag.
+#[derive(Clone)]
 struct PlainAnswer {
     body: Bytes,
     etag: Bytes,
 }
 
 /// Where a cached record keeps the plain answer of its public view, made once.
-static PLAIN_ANSWER: std::sync::LazyLock<RenderingSlot> = std::sync::LazyLock::new(RenderingSlot::claim);
+static PLAIN_ANSWER: std::sync::LazyLock<RenderingSlot<PlainAnswer>> = std::sync::LazyLock::new(RenderingSlot::claim);
 
 /// The plain answer of `res`: kept with the cached record for its public view.
-fn plain_answer(res: &Resolution) -> std::sync::Arc<PlainAnswer> {
+fn plain_answer(res: &Resolution) -> PlainAnswer {
     res.rendering(*PLAIN_ANSWER, || {
         let body = Bytes::from(Render::default().bytes(&resolved(res, res.stored_handle())).0);
         PlainAnswer { etag: reply::etag(&body), body }

@@ -13,6 +13,7 @@
 //! so a record read before a concurrent change can never be cached after it.
 
 use std::any::Any;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -37,23 +38,31 @@ pub struct SharedRecord {
     public: Box<[u32]>,
     /// The shortest relative TTL of the public values, and their earliest absolute expiry (epoch seconds).
     public_ttl: (Option<u32>, Option<u32>),
-    renderings: [OnceLock<Arc<dyn Any + Send + Sync>>; RenderingSlot::COUNT],
+    renderings: [OnceLock<Box<dyn Any + Send + Sync>>; SLOTS],
 }
 
 /// Where a door keeps its rendering of a record's public view with the cached record (the REST JSON with its
 /// ETag, the gRPC values in protobuf, the Handle protocol's values section). A door claims one slot once, at
-/// start ([`RenderingSlot::claim`]), and renders into it in a type of its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RenderingSlot(usize);
+/// start ([`RenderingSlot::claim`]), for a type of its own, cheap to clone.
+#[derive(Debug)]
+pub struct RenderingSlot<T>(usize, PhantomData<fn() -> T>);
 
-impl RenderingSlot {
-    /// Slots a cached record has.
-    const COUNT: usize = 4;
+impl<T> Clone for RenderingSlot<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
 
-    /// A slot of its own, or (past [`Self::COUNT`] claims) one whose renderings are never kept.
+impl<T> Copy for RenderingSlot<T> {}
+
+/// Slots a cached record has.
+const SLOTS: usize = 4;
+
+impl<T> RenderingSlot<T> {
+    /// A slot of its own, or (past [`SLOTS`] claims) one whose renderings are never kept.
     pub fn claim() -> Self {
         static CLAIMED: AtomicUsize = AtomicUsize::new(0);
-        Self(CLAIMED.fetch_add(1, Ordering::Relaxed))
+        Self(CLAIMED.fetch_add(1, Ordering::Relaxed), PhantomData)
     }
 }
 
@@ -80,15 +89,20 @@ impl SharedRecord {
     }
 
     /// The rendering of the public view kept in `slot`, made by `render` the first time.
-    pub(crate) fn rendering<T: Any + Send + Sync>(&self, slot: RenderingSlot, render: impl FnOnce() -> T) -> Arc<T> {
-        let Some(cell) = self.renderings.get(slot.0) else { return Arc::new(render()) };
-        if let Some(kept) = cell.get() {
-            // A slot holds one type, the claiming door's; anything else is rendered afresh.
-            return kept.clone().downcast().unwrap_or_else(|_| Arc::new(render()));
+    pub(crate) fn rendering<T: Any + Clone + Send + Sync>(
+        &self,
+        slot: RenderingSlot<T>,
+        render: impl FnOnce() -> T,
+    ) -> T {
+        let Some(cell) = self.renderings.get(slot.0) else { return render() };
+        let mut render = Some(render);
+        let kept = cell.get_or_init(|| Box::new((render.take().expect("called once"))()));
+        match (kept.downcast_ref::<T>(), render) {
+            (Some(t), _) => t.clone(),
+            // Only a slot made by hand can hold another type: rendered afresh.
+            (None, Some(render)) => render(),
+            (None, None) => unreachable!("what this call rendered is of its type"),
         }
-        let made = Arc::new(render());
-        let _ = cell.set(made.clone());
-        made
     }
 }
 
@@ -231,19 +245,20 @@ mod tests {
     fn each_door_keeps_its_own_rendering_once() {
         let rec = SharedRecord::new(StoredRecord { handle: "88.798.1/x".into(), values: vec![] });
         // Slots made by hand: claims are global, and the doors of this test binary claim theirs.
-        let (json, wire) = (RenderingSlot(0), RenderingSlot(1));
+        let (json, wire) = (RenderingSlot::<String>(0, PhantomData), RenderingSlot::<Vec<u8>>(1, PhantomData));
         let made = std::cell::Cell::new(0);
         let render = |s: &'static str| {
             made.set(made.get() + 1);
             s.to_owned()
         };
-        assert_eq!(*rec.rendering(json, || render("json")), "json");
-        assert_eq!(*rec.rendering(json, || render("again")), "json", "kept");
-        assert_eq!(*rec.rendering(wire, || vec![1u8]), vec![1u8], "another slot, another type");
-        assert_eq!(*rec.rendering(json, || 7u32), 7, "a slot asked for another type renders afresh");
+        assert_eq!(rec.rendering(json, || render("json")), "json");
+        assert_eq!(rec.rendering(json, || render("again")), "json", "kept");
+        assert_eq!(rec.rendering(wire, || vec![1u8]), vec![1u8], "another slot, another type");
+        assert_eq!(rec.rendering(RenderingSlot(0, PhantomData), || 7u32), 7, "another type in a slot: afresh");
         assert_eq!(made.get(), 1);
-        assert_eq!(*rec.rendering(RenderingSlot(RenderingSlot::COUNT), || render("none")), "none", "no slot: not kept");
-        assert_eq!(*rec.rendering(RenderingSlot(RenderingSlot::COUNT), || render("none")), "none");
+        let none = RenderingSlot::<String>(SLOTS, PhantomData);
+        assert_eq!(rec.rendering(none, || render("none")), "none", "no slot: not kept");
+        assert_eq!(rec.rendering(none, || render("none")), "none");
         assert_eq!(made.get(), 3);
     }
 }

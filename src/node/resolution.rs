@@ -71,8 +71,11 @@ impl Resolution {
 
     /// This resolution's values rendered by `render`: made once per cached record and kept with it in `slot`
     /// when this is the record's public view (no filter, only publicly readable values), made afresh otherwise.
-    pub fn rendering<T: std::any::Any + Send + Sync>(&self, slot: RenderingSlot, render: impl FnOnce() -> T) -> Arc<T> {
-        if self.picked.is_none() { self.shared.rendering(slot, render) } else { Arc::new(render()) }
+    pub fn rendering<T>(&self, slot: RenderingSlot<T>, render: impl FnOnce() -> T) -> T
+    where
+        T: std::any::Any + Clone + Send + Sync,
+    {
+        if self.picked.is_none() { self.shared.rendering(slot, render) } else { render() }
     }
 }
 
