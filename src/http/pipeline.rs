@@ -79,11 +79,11 @@ pub async fn serve(State(p): State<Pipeline>, req: Request, next: Next) -> Respo
             route(&mut scope, req, next).await
         }
     };
+    let (status, op) = (resp.status().as_u16(), scope.operation());
+    let elapsed = finish(scope, &mut resp, &p.state.requests);
     if let Some(cors) = &p.cors {
         cors.1.apply(resp.headers_mut());
     }
-    let (status, op) = (resp.status().as_u16(), scope.operation());
-    let elapsed = finish(scope, &mut resp, &p.state.requests);
     // The shortcut logs nothing, as its span would cost more than its answer.
     if let Some(method) = routed {
         tracing::debug!(%method, status, operation = op.label(), micros = elapsed.as_micros() as u64, "served");
