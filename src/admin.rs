@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use serde::Serialize;
 
+use crate::connection::Peer;
 use crate::audit::AuditQuery;
 use crate::error::{ErrorCode, NodeError};
 use crate::http::pipeline;
@@ -94,7 +95,7 @@ fn at(op: Operation, route: MethodRouter<AdminState>) -> MethodRouter<AdminState
 
 async fn observe(
     State(requests): State<Arc<RequestMetrics>>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     req: Request,
     next: Next,
 ) -> Response {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::admin::AdminConfig;
 pub use crate::audit::AuditConfig;
 pub use crate::bootstrap::BootstrapConfig;
+pub use crate::connection::ConnectionConfig;
 pub use crate::error::ConfigError;
 pub use crate::grpc::GrpcConfig;
 pub use crate::hdl::HandleConfig;
@@ -32,6 +33,8 @@ pub struct Config {
     pub grpc: GrpcConfig,
     /// The Handle binary protocol (RFC 3652).
     pub handle: HandleConfig,
+    /// The caps and timeouts of every TCP listener's connections.
+    pub connections: ConnectionConfig,
     /// The first administrator, created on an empty store.
     pub bootstrap: BootstrapConfig,
     /// The admin listener (metrics, health, audit).
@@ -110,6 +113,7 @@ impl Config {
         self.http.validate()?;
         self.grpc.validate()?;
         self.handle.validate()?;
+        self.connections.validate()?;
         self.bootstrap.validate(self.node.suffix_case)?;
         self.statistics.validate()?;
         self.audit.validate()?;

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::connection::{ConnectionMetrics, Tracked};
+use crate::connection::{Connections, TrackedListener};
 use crate::demo;
 use crate::grpc;
 use crate::http;
@@ -113,7 +113,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         tokio::task::spawn_blocking(move || open_store(&cfg, with_demo)).await??
     };
     let metrics = Arc::new(Metrics::new());
-    let connections = Arc::new(ConnectionMetrics::new(&metrics));
+    let connections = Connections::new(&cfg.connections, crate::connection::raise_descriptor_limit(), &metrics)?;
     let ready = metrics.gauge(
         "idnode_node_ready",
         "1 when the node is ready to serve (store open, listeners bound, not shutting down).",
@@ -174,7 +174,8 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
             .await
             .with_context(|| format!("binding admin listener {}", cfg.admin.listen))?;
         let addr = listener.local_addr()?;
-        let app = crate::admin::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let listener = TrackedListener::new(listener, connections.clone(), Protocol::Admin);
+        let app = crate::admin::router(state).into_make_service_with_connect_info::<crate::connection::Peer>();
         let stopped = stopped.clone();
         servers.push((
             "admin",
@@ -234,7 +235,7 @@ fn with_grpc(rest: axum::Router, grpc: tonic::service::Routes) -> axum::Router {
 async fn serve_grpc(
     cfg: &Config,
     routes: tonic::service::Routes,
-    metrics: &Arc<ConnectionMetrics>,
+    connections: &Arc<Connections>,
     stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
     let listener = tokio::net::TcpListener::bind(cfg.grpc.listen)
@@ -247,10 +248,17 @@ async fn serve_grpc(
         let identity = tonic::transport::Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?);
         builder = builder.tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))?;
     }
-    let metrics = metrics.clone();
-    let incoming = tokio_stream::StreamExt::map(
+    let connections = connections.clone();
+    // A refused connection is left out of the stream, and dropped (closed).
+    let incoming = tokio_stream::StreamExt::filter_map(
         tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-        move |conn| conn.map(|s| Coalesced::new(Tracked::new(s, metrics.clone(), Protocol::Grpc))),
+        move |conn| match conn {
+            Ok(s) => {
+                let peer = s.peer_addr().ok().map(|a| a.ip());
+                connections.admit(s, peer, Protocol::Grpc).ok().map(|t| Ok(Coalesced::new(t)))
+            }
+            Err(e) => Some(Err(e)),
+        },
     );
     let task = tokio::spawn(async move {
         builder

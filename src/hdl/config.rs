@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,13 +23,6 @@ pub struct HandleConfig {
     pub listen_tcp: SocketAddr,
     /// Address published in `HS_SITE` (default: the TCP listen address).
     pub advertise: Option<std::net::IpAddr>,
-    /// Open TCP connections at most.
-    pub max_tcp_connections: usize,
-    /// Open TCP connections from one client (an IPv4 address, an IPv6 /56) at most, so that one source cannot
-    /// take every place.
-    pub max_tcp_connections_per_source: usize,
-    /// Seconds a TCP connection may stay idle.
-    pub tcp_idle_timeout_secs: u64,
     /// Requests answered at once before response code 3 (too busy).
     pub max_in_flight: usize,
     /// UDP answers longer than this many 512-byte packets are sent truncated (retry over TCP).
@@ -53,9 +45,6 @@ impl Default for HandleConfig {
             listen_udp: SocketAddr::from(([127, 0, 0, 1], 2641)),
             listen_tcp: SocketAddr::from(([127, 0, 0, 1], 2641)),
             advertise: None,
-            max_tcp_connections: 1024,
-            max_tcp_connections_per_source: 32,
-            tcp_idle_timeout_secs: 60,
             max_in_flight: 4096,
             udp_max_response_packets: 32,
             udp_sockets: 0,
@@ -70,9 +59,6 @@ impl HandleConfig {
     /// Checks what serde cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.unlimited_sources()?;
-        if self.max_tcp_connections_per_source == 0 {
-            return Err(ConfigError::Invalid("handle.max_tcp_connections_per_source must be positive".into()));
-        }
         if self.udp_sockets > 256 {
             return Err(ConfigError::Invalid("handle.udp_sockets must be at most 256".into()));
         }
@@ -89,9 +75,6 @@ impl HandleConfig {
     /// The limits the listeners apply.
     pub fn limits(&self) -> Result<Limits, ConfigError> {
         Ok(Limits {
-            max_tcp_connections: self.max_tcp_connections,
-            max_tcp_connections_per_source: self.max_tcp_connections_per_source,
-            tcp_idle_timeout: Duration::from_secs(self.tcp_idle_timeout_secs),
             max_in_flight: self.max_in_flight,
             udp_max_response_packets: self.udp_max_response_packets,
             udp_source_limit: Arc::new(SourceLimit::new(

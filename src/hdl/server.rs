@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use super::Responder;
 use super::codec::{
@@ -15,19 +15,12 @@ use super::codec::{
 };
 use super::limit::SourceLimit;
 use super::udp::{Datagrams, RecvBuffers};
-use crate::connection::{ConnectionMetrics, Tracked};
-use crate::net::PerClient;
+use crate::connection::{Connections, Tracked};
 use crate::request::{Admission, Origin, Protocol};
 
 /// Limits of the listeners.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Open TCP connections at most; more are closed on accept.
-    pub max_tcp_connections: usize,
-    /// Open TCP connections from one client at most; more are closed on accept.
-    pub max_tcp_connections_per_source: usize,
-    /// A TCP connection idle this long is closed.
-    pub tcp_idle_timeout: Duration,
     /// Requests answered at once; more get response code 3 (too busy).
     pub max_in_flight: usize,
     /// UDP responses longer than this many packets are answered truncated (retry over TCP).
@@ -73,12 +66,12 @@ const PARTIAL_TTL: Duration = Duration::from_secs(5);
 /// What the listeners count beside the requests: traffic, connections, and UDP answers the budget truncated.
 #[derive(Clone)]
 struct Counted {
-    connections: Arc<ConnectionMetrics>,
+    connections: Arc<Connections>,
     udp_limited: metrics::Counter,
 }
 
 impl Counted {
-    fn new(responder: &Responder, connections: Arc<ConnectionMetrics>) -> Self {
+    fn new(responder: &Responder, connections: Arc<Connections>) -> Self {
         let udp_limited = responder.node().metrics().counter(
             "idnode_handle_udp_limited_total",
             "Handle UDP answers sent truncated (retry over TCP), or error answers dropped: their source block was over its budget.",
@@ -98,7 +91,7 @@ struct Received {
 impl Received {
     /// Takes one datagram: a whole request, a part of one, or garbage (dropped).
     fn datagram(&mut self, responder: &Responder, limits: &Limits, counted: &Counted, packet: &[u8], peer: SocketAddr) {
-        counted.connections.bytes(Protocol::HandleUdp, packet.len() as u64, 0);
+        counted.connections.metrics().bytes(Protocol::HandleUdp, packet.len() as u64, 0);
         let Ok(env) = Envelope::decode(packet) else { return };
         let Ok(total) = env.checked_len() else {
             let msg = responder.error(&Header::default(), rc::PROTOCOL_ERROR, "message length outside the limits");
@@ -125,7 +118,7 @@ pub async fn serve_udp(
     responder: Responder,
     limits: Limits,
     admission: Admission,
-    connections: Arc<ConnectionMetrics>,
+    connections: Arc<Connections>,
     mut stop: watch::Receiver<bool>,
 ) {
     let counted = Counted::new(&responder, connections);
@@ -231,7 +224,7 @@ fn reassemble(
 
 async fn send(socket: &Datagrams, counted: &Counted, peer: SocketAddr, datagrams: &[u8]) {
     if socket.send(peer, datagrams, UDP_PACKET_LEN).await.is_ok() {
-        counted.connections.bytes(Protocol::HandleUdp, 0, datagrams.len() as u64);
+        counted.connections.metrics().bytes(Protocol::HandleUdp, 0, datagrams.len() as u64);
     }
 }
 
@@ -243,32 +236,20 @@ pub async fn serve_tcp(
     listener: TcpListener,
     responder: Responder,
     limits: Limits,
-    connections: Arc<ConnectionMetrics>,
+    connections: Arc<Connections>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let open = Arc::new(Semaphore::new(limits.max_tcp_connections));
-    let sources = PerClient::new(limits.max_tcp_connections_per_source);
     let admission = Admission::new(limits.max_in_flight);
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
             _ = stop.wait_for(|s| *s) => return,
         };
-        let Some(place) = sources.enter(Some(peer.ip())) else {
-            drop(stream); // over the cap of its source
-            continue;
-        };
-        let Ok(permit) = open.clone().try_acquire_owned() else {
-            drop(stream); // over the connection cap
-            continue;
-        };
         let _ = stream.set_nodelay(true);
-        let stream = Tracked::new(stream, connections.clone(), Protocol::HandleTcp);
-        let (responder, limits, admission, stop) = (responder.clone(), limits.clone(), admission.clone(), stop.clone());
-        tokio::spawn(async move {
-            connection(stream, peer, responder, limits, admission, stop).await;
-            drop((permit, place));
-        });
+        // Refused (over its source's cap or the node's): dropped, which closes it.
+        let Ok(stream) = connections.admit(stream, Some(peer.ip()), Protocol::HandleTcp) else { continue };
+        let (responder, admission, stop) = (responder.clone(), admission.clone(), stop.clone());
+        tokio::spawn(connection(stream, peer, responder, admission, stop));
     }
 }
 
@@ -276,18 +257,18 @@ async fn connection(
     mut stream: Tracked<TcpStream>,
     peer: SocketAddr,
     responder: Responder,
-    limits: Limits,
     admission: Admission,
     mut stop: watch::Receiver<bool>,
 ) {
+    // The connection's timeouts (idle, a message trickling in) are the sweep's: it ends the reads below.
     let mut head = [0u8; ENVELOPE_LEN];
     loop {
         let read = tokio::select! {
-            r = tokio::time::timeout(limits.tcp_idle_timeout, stream.read_exact(&mut head)) => r,
+            r = stream.read_exact(&mut head) => r,
             _ = stop.wait_for(|s| *s) => return,
         };
-        if !matches!(read, Ok(Ok(_))) {
-            return; // idle, closed or broken
+        if read.is_err() {
+            return; // closed, broken or expired
         }
         let Ok(env) = Envelope::decode(&head) else { return };
         let total = match env.checked_len() {
@@ -301,8 +282,7 @@ async fn connection(
         // The message grows as its bytes arrive: a frame that only declares a large length costs nothing.
         let mut message = Vec::with_capacity(total.min(READ_CHUNK));
         let mut body = (&mut stream).take(total as u64);
-        let read = tokio::time::timeout(limits.tcp_idle_timeout, body.read_to_end(&mut message)).await;
-        if !matches!(read, Ok(Ok(n)) if n == total) {
+        if !matches!(body.read_to_end(&mut message).await, Ok(n) if n == total) {
             return;
         }
         let response = match admission.admit() {

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::connection::ConnectionMetrics;
+use crate::connection::Connections;
 use crate::node::Node;
 use crate::runtime::Runtime;
 
@@ -47,7 +47,7 @@ pub(super) async fn serve(
     cfg: &Config,
     node: Arc<Node>,
     runtime: Runtime,
-    connections: &Arc<ConnectionMetrics>,
+    connections: &Arc<Connections>,
     http_addr: SocketAddr,
     stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, SocketAddr)> {

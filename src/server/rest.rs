@@ -20,7 +20,7 @@ use crate::config::Config;
 use tokio::net::TcpStream;
 
 use super::coalesce::Coalesced;
-use crate::connection::{ConnectionMetrics, Peer, Tracked, TrackedListener};
+use crate::connection::{Connections, Peer, Tracked, TrackedListener};
 use crate::request::Protocol;
 
 /// Binds the REST listener (HTTPS when a certificate is set) and starts its workers; the task ends when all of
@@ -28,7 +28,7 @@ use crate::request::Protocol;
 pub async fn serve(
     cfg: &Config,
     app: axum::Router,
-    metrics: &Arc<ConnectionMetrics>,
+    connections: &Arc<Connections>,
     stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
     let listener =
@@ -50,7 +50,7 @@ pub async fn serve(
             listener: listener.try_clone().context("sharing the REST listener")?,
             tls: tls.clone(),
             app: app.clone(),
-            metrics: metrics.clone(),
+            connections: connections.clone(),
             stopped: stopped.clone(),
             grace: std::time::Duration::from_secs(cfg.node.shutdown_grace_secs),
             blocking_threads: (BLOCKING_THREADS / n).max(4),
@@ -86,7 +86,7 @@ struct Worker {
     listener: std::net::TcpListener,
     tls: Option<axum_server::tls_rustls::RustlsConfig>,
     app: axum::Router,
-    metrics: Arc<ConnectionMetrics>,
+    connections: Arc<Connections>,
     stopped: watch::Receiver<bool>,
     /// How long a stop waits for connections over TLS to finish (the plain server's are bounded by the node's).
     grace: std::time::Duration,
@@ -104,7 +104,7 @@ impl Worker {
     }
 
     async fn serve(self) -> anyhow::Result<()> {
-        let Self { listener, tls, app, metrics, stopped, grace, .. } = self;
+        let Self { listener, tls, app, connections, stopped, grace, .. } = self;
         let service = app.into_make_service_with_connect_info::<Peer>();
         match tls {
             Some(tls) => {
@@ -114,13 +114,13 @@ impl Worker {
                     stopping(stopped).await;
                     h.graceful_shutdown(Some(grace));
                 });
-                let tracked = TrackedAcceptor::new(metrics, Protocol::Rest);
+                let tracked = TrackedAcceptor::new(connections, Protocol::Rest);
                 let server = axum_server::from_tcp_rustls(listener, tls)?.map(|a| a.acceptor(tracked)).handle(handle);
                 server.serve(service).await.context("HTTPS server failed")
             }
             None => {
                 let listener =
-                    TrackedListener::new(tokio::net::TcpListener::from_std(listener)?, metrics, Protocol::Rest);
+                    TrackedListener::new(tokio::net::TcpListener::from_std(listener)?, connections, Protocol::Rest);
                 axum::serve(listener, service)
                     .with_graceful_shutdown(stopping(stopped))
                     .await
@@ -130,19 +130,19 @@ impl Worker {
     }
 }
 
-/// An `axum_server` acceptor that tracks each TCP connection (and sets `TCP_NODELAY`); used as the inner acceptor
-/// of the TLS acceptor, so the bytes counted are the bytes on the wire. Its writes are [`Coalesced`]: TLS
-/// records of several HTTP/2 frames and answers leave in one write.
+/// An `axum_server` acceptor that admits and tracks each TCP connection (and sets `TCP_NODELAY`); used as the
+/// inner acceptor of the TLS acceptor, so the bytes counted are the bytes on the wire. Its writes are
+/// [`Coalesced`]: TLS records of several HTTP/2 frames and answers leave in one write.
 #[derive(Debug, Clone)]
 struct TrackedAcceptor {
-    metrics: Arc<ConnectionMetrics>,
+    connections: Arc<Connections>,
     protocol: Protocol,
 }
 
 impl TrackedAcceptor {
-    /// Tracks connections as `protocol`.
-    fn new(metrics: Arc<ConnectionMetrics>, protocol: Protocol) -> Self {
-        Self { metrics, protocol }
+    /// Admits connections as `protocol`.
+    fn new(connections: Arc<Connections>, protocol: Protocol) -> Self {
+        Self { connections, protocol }
     }
 }
 
@@ -153,8 +153,12 @@ impl<S> axum_server::accept::Accept<TcpStream, S> for TrackedAcceptor {
 
     fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
         let _ = stream.set_nodelay(true);
-        let tracked = Tracked::new(stream, self.metrics.clone(), self.protocol);
-        std::future::ready(Ok((Coalesced::new(tracked), service)))
+        let peer = stream.peer_addr().ok().map(|a| a.ip());
+        // A refused connection is an error to axum_server, which drops (closes) it.
+        let admitted = self.connections.admit(stream, peer, self.protocol).map_err(|refusal| {
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, format!("connection refused: {refusal:?}"))
+        });
+        std::future::ready(admitted.map(|tracked| (Coalesced::new(tracked), service)))
     }
 }
 
@@ -198,10 +202,14 @@ mod tests {
         let app = axum::Router::new()
             .route("/", axum::routing::get(|| async { std::thread::current().name().unwrap_or_default().to_owned() }));
         let (stop, stopped) = watch::channel(false);
-        let (addr, task) =
-            serve(&cfg, app, &Arc::new(ConnectionMetrics::new(&crate::metrics::Metrics::new())), stopped)
-                .await
-                .unwrap();
+        let (addr, task) = serve(
+            &cfg,
+            app,
+            &Connections::new(&cfg.connections, 1 << 16, &crate::metrics::Metrics::new()).unwrap(),
+            stopped,
+        )
+        .await
+        .unwrap();
         assert_eq!(worker_threads(3).await, 3);
         // One connection per request, some at once, until a second worker has served one (or 100 batches).
         let mut served = HashMap::<String, usize>::new();

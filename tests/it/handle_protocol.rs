@@ -116,8 +116,9 @@ async fn send_raw(s: &mut tokio::net::TcpStream, env: Envelope, message: &[u8]) 
 #[tokio::test]
 async fn tcp_connections() {
     let n = TestNode::start_with(|c| {
-        c.handle.tcp_idle_timeout_secs = 1;
-        c.handle.max_tcp_connections = 2;
+        c.connections.handshake_timeout_secs = 1;
+        c.connections.idle_timeout_secs = 1;
+        c.connections.max_open = 2;
     })
     .await;
     let (_, tcp) = addrs(&n);
@@ -297,7 +298,7 @@ async fn udp_error_answers_are_charged_to_the_source_budget() {
 
 #[tokio::test]
 async fn one_source_cannot_take_every_tcp_place() {
-    let n = TestNode::start_with(|c| c.handle.max_tcp_connections_per_source = 2).await;
+    let n = TestNode::start_with(|c| c.connections.max_per_source = 2).await;
     let (_, tcp) = addrs(&n);
     let held = [tokio::net::TcpStream::connect(tcp).await.unwrap(), tokio::net::TcpStream::connect(tcp).await.unwrap()];
     // The third connection from this address is closed on accept.

@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test starts a real node (real RocksDB in a temp dir, real sockets on
 //! loopback) and talks to it as a client would.
 
+mod connections;
 mod crash;
 mod grpc_api;
 mod grpc_batches;
