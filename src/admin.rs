@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use serde::Serialize;
 
-use crate::connection::Peer;
 use crate::audit::AuditQuery;
+use crate::connection::Peer;
 use crate::error::{ErrorCode, NodeError};
 use crate::http::pipeline;
 use crate::http::query::Params;
@@ -49,12 +49,15 @@ impl Health {
         self.phase.store(STOPPING, Ordering::SeqCst);
     }
 
-    /// Why the node is not ready, or `None` when it is (the store answers a read).
+    /// Why the node is not ready, or `None` when it is (the store answers a read and takes writes).
     pub fn not_ready(&self, store: &dyn Store) -> Option<String> {
         match self.phase.load(Ordering::SeqCst) {
             STARTING => Some("starting: listeners not bound yet".into()),
             STOPPING => Some("shutting down".into()),
-            _ => store.get(Space::Meta, b"readyz").err().map(|e| format!("store: {e}")),
+            _ => match store.failure() {
+                Some(why) => Some(format!("store writes fail until it recovers: {why}")),
+                None => store.get(Space::Meta, b"readyz").err().map(|e| format!("store: {e}")),
+            },
         }
     }
 }

@@ -58,6 +58,8 @@ pub struct RocksConfig {
     pub background_jobs: i32,
     /// Compression of the bottom level, which holds most of the data (upper levels use LZ4).
     pub bottommost_compression: Compression,
+    /// MiB a column family's memtable takes before it is flushed to an SST file (and a new WAL begun).
+    pub write_buffer_mb: usize,
 }
 
 impl Default for RocksConfig {
@@ -69,6 +71,7 @@ impl Default for RocksConfig {
             bloom_bits_per_key: 10.0,
             background_jobs: 2,
             bottommost_compression: Compression::Lz4,
+            write_buffer_mb: 64,
         }
     }
 }
@@ -216,6 +219,10 @@ pub struct StoreFigures {
     pub running_compactions: Option<u64>,
     /// The directory of the store on disk, for disk-space figures.
     pub directory: Option<PathBuf>,
+    /// Whether writes fail (the engine stopped by an error), until the store recovers.
+    pub failed: Option<bool>,
+    /// Times the store recovered from such a failure since the node started.
+    pub recoveries: Option<u64>,
 }
 
 /// What a scan visitor says after each entry.
@@ -246,6 +253,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Flushes buffered writes to stable storage.
     fn flush(&self) -> Result<(), StoreError>;
+
+    /// Why writes fail right now (an engine stopped by a failed write), if they do.
+    fn failure(&self) -> Option<String> {
+        None
+    }
+
+    /// Brings a failed store back once the cause is gone; `Ok(true)` when it did, `Ok(false)` when it was not
+    /// failed, an error (the store still failed) when the cause is still there.
+    fn recover(&self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 
     /// Figures for the metrics; an engine without any returns the default.
     fn figures(&self) -> StoreFigures {

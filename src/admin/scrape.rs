@@ -58,6 +58,7 @@ impl Scrape {
                 STORE_SST_FILES => f.sst_files,
                 STORE_SST_BYTES => f.sst_bytes,
                 STORE_WRITE_STOPPED => f.write_stopped.map(u64::from),
+                STORE_FAILED => f.failed.map(u64::from),
                 STORE_COMPACTIONS => f.running_compactions,
                 STORE_DISK_FREE => disk.map(|d| d.0),
                 STORE_DISK_TOTAL => disk.map(|d| d.1),
@@ -72,6 +73,7 @@ impl Scrape {
                 STORE_CACHE_HITS => f.block_cache_hits,
                 STORE_CACHE_MISSES => f.block_cache_misses,
                 STORE_STALL => f.write_stall_micros.map(|us| us / 1_000_000),
+                STORE_RECOVERIES => f.recoveries,
                 _ => None,
             };
             if let Some(v) = v {
@@ -110,12 +112,14 @@ const STORE_SST_BYTES: &str = "idnode_store_sst_bytes";
 const STORE_KEYS: &str = "idnode_store_estimated_keys";
 const STORE_WRITE_STOPPED: &str = "idnode_store_write_stopped";
 const STORE_STALL: &str = "idnode_store_write_stall_seconds_total";
+const STORE_FAILED: &str = "idnode_store_failed";
+const STORE_RECOVERIES: &str = "idnode_store_recoveries_total";
 const STORE_COMPACTIONS: &str = "idnode_store_running_compactions";
 const STORE_DISK_FREE: &str = "idnode_store_disk_free_bytes";
 const STORE_DISK_TOTAL: &str = "idnode_store_disk_total_bytes";
 const PROCESS_CPU: &str = "process_cpu_seconds_total";
 
-const STORE_GAUGES: [(&str, &str); 10] = [
+const STORE_GAUGES: [(&str, &str); 11] = [
     (STORE_CACHE_USAGE, "Bytes held by the RocksDB block cache."),
     (STORE_CACHE_CAPACITY, "Capacity of the RocksDB block cache, bytes."),
     (STORE_MEMTABLE, "Bytes in RocksDB memtables, all column families."),
@@ -124,14 +128,16 @@ const STORE_GAUGES: [(&str, &str); 10] = [
     (STORE_SST_BYTES, "Total size of the SST files, bytes."),
     (STORE_WRITE_STOPPED, "1 while RocksDB stops writes (too many L0 files or pending compaction bytes)."),
     (STORE_COMPACTIONS, "RocksDB compactions running now."),
+    (STORE_FAILED, "1 while store writes fail (no space, no descriptor, an I/O error), until the store recovers."),
     (STORE_DISK_FREE, "Free bytes on the file system of the data directory."),
     (STORE_DISK_TOTAL, "Size of the file system of the data directory, bytes."),
 ];
 
-const STORE_COUNTERS: [(&str, &str); 3] = [
+const STORE_COUNTERS: [(&str, &str); 4] = [
     (STORE_CACHE_HITS, "RocksDB block cache hits since the store opened."),
     (STORE_CACHE_MISSES, "RocksDB block cache misses since the store opened."),
     (STORE_STALL, "Seconds writers were stalled by RocksDB since the store opened."),
+    (STORE_RECOVERIES, "Times the store recovered from failed writes (reopened once its disk took writes again)."),
 ];
 
 const CACHE_COUNTERS: [(&str, &str); 2] = [

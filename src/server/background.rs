@@ -1,11 +1,12 @@
-//! Periodic work of a running node: flushing the resolution statistics, draining histogram samples, and
-//! sweeping the audit log past its retention. Each task stops with the node; the statistics get a last flush.
+//! Periodic work of a running node: flushing the resolution statistics, draining histogram samples, bringing a
+//! failed store back, and sweeping the audit log past its retention. Each task stops with the node; the statistics get a last flush.
 //!
 //! The work runs on one maintenance thread at the lowest CPU priority (nice 19, [`LowPriority`]), not on the
 //! blocking pool: a statistics flush of a few thousand counters takes milliseconds of CPU, and on a busy core it
 //! must yield to lookups rather than stall them.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -17,6 +18,12 @@ use crate::node::Node;
 
 /// How often histogram samples are drained into their buckets.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How often a failed store tries to recover.
+const RECOVERY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Failed recoveries between two warnings about them.
+const RECOVERY_WARNING_EVERY: u64 = 60;
 
 /// Jobs waiting for the maintenance thread at most: each periodic task waits for its own, so three at most.
 const MAINTENANCE_QUEUE: usize = 8;
@@ -70,9 +77,20 @@ pub fn spawn(cfg: &Config, node: &Arc<Node>, stop: &watch::Receiver<bool>) -> st
     };
     let n = node.clone();
     let upkeep = move || n.metrics().upkeep();
+    let n = node.clone();
+    let attempts = Arc::new(AtomicU64::new(0));
+    let recover = move || match n.store().recover() {
+        Ok(_) => attempts.store(0, Ordering::Relaxed),
+        Err(e) => {
+            if attempts.fetch_add(1, Ordering::Relaxed).is_multiple_of(RECOVERY_WARNING_EVERY) {
+                tracing::warn!(error = %e, "the store is still failed; trying again every second");
+            }
+        }
+    };
     let mut tasks = vec![
         every(&m, Duration::from_secs(cfg.statistics.flush_interval_secs), stop.clone(), true, flush),
         every(&m, UPKEEP_INTERVAL, stop.clone(), false, upkeep),
+        every(&m, RECOVERY_INTERVAL, stop.clone(), false, recover),
     ];
     if cfg.audit.retention_days > 0 {
         let n = node.clone();

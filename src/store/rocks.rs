@@ -6,7 +6,10 @@
 //! [`Durability::Fsync`] (the default) each batch is fsynced before it is acknowledged, so it also survives power
 //! loss; [`Durability::Buffered`] survives a crash of the process but not of the machine.
 
-use std::path::{Path, PathBuf};
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use rocksdb::merge_operator::MergeOperands;
 use rocksdb::statistics::{StatsLevel, Ticker};
@@ -22,11 +25,26 @@ use super::{
 /// Levels of the LSM tree counted for the SST file figure.
 const LEVELS: usize = 7;
 
+/// Bytes written and synced to the store's directory before a failed store is reopened: room for a new WAL and
+/// MANIFEST, proof that the disk takes writes and that a descriptor can be had.
+const PROBE_BYTES: usize = 4 << 20;
+
 /// The RocksDB-backed store.
+///
+/// A failed write (no space, no descriptor for a new WAL, an I/O error) leaves RocksDB with a background error:
+/// it refuses every later write, and the C API it is reached through has no `Resume`. The store then reports the
+/// failure ([`Store::failure`], which `/readyz` and the metrics read) and [`Store::recover`] reopens the
+/// database once its directory takes writes again; reads go on meanwhile. Every acknowledged write is in the
+/// WAL, which the reopen replays.
 pub struct RocksStore {
-    db: DB,
+    /// The open database; `None` only after a reopen that failed, until one succeeds.
+    db: RwLock<Option<DB>>,
+    /// Why writes fail, from the first failed write until a reopen.
+    failure: Mutex<Option<String>>,
+    failed: AtomicBool,
+    recoveries: AtomicU64,
+    cfg: RocksConfig,
     sync: bool,
-    path: PathBuf,
     cache: Cache,
     cache_capacity: u64,
     /// The database options, which own the statistics (tickers) of the open database.
@@ -41,7 +59,7 @@ fn add_counters(_key: &[u8], existing: Option<&[u8]>, operands: &MergeOperands) 
 
 impl std::fmt::Debug for RocksStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RocksStore").field("path", &self.path).field("sync", &self.sync).finish()
+        f.debug_struct("RocksStore").field("path", &self.cfg.path).field("sync", &self.sync).finish()
     }
 }
 
@@ -49,34 +67,54 @@ fn engine(e: rocksdb::Error) -> StoreError {
     StoreError::Engine(e.into_string())
 }
 
+/// The options of one column family.
+fn column_options(cfg: &RocksConfig, cache: &Cache) -> Options {
+    let mut t = BlockBasedOptions::default();
+    t.set_block_cache(cache);
+    if cfg.bloom_bits_per_key > 0.0 {
+        t.set_bloom_filter(cfg.bloom_bits_per_key, false);
+    }
+    t.set_index_type(BlockBasedIndexType::BinarySearch);
+    // Index and filter blocks stay in memory, outside the block cache: a point lookup then never
+    // re-reads them when data blocks churn the cache.
+    t.set_cache_index_and_filter_blocks(false);
+    t.set_format_version(5);
+    let mut o = Options::default();
+    o.set_block_based_table_factory(&t);
+    o.set_compression_type(DBCompressionType::Lz4);
+    o.set_bottommost_compression_type(match cfg.bottommost_compression {
+        Compression::None => DBCompressionType::None,
+        Compression::Lz4 => DBCompressionType::Lz4,
+        Compression::Zstd => DBCompressionType::Zstd,
+    });
+    o.set_level_compaction_dynamic_level_bytes(true);
+    o.set_merge_operator_associative("idnode_add_i64", add_counters);
+    o.set_write_buffer_size(cfg.write_buffer_mb.max(1) << 20);
+    o
+}
+
+fn open_db(cfg: &RocksConfig, db_opts: &Options, cache: &Cache) -> Result<DB, StoreError> {
+    let cfs = Space::ALL.iter().map(|s| ColumnFamilyDescriptor::new(s.name(), column_options(cfg, cache)));
+    DB::open_cf_descriptors(db_opts, &cfg.path, cfs)
+        .map_err(|e| StoreError::Open { path: cfg.path.display().to_string(), message: e.into_string() })
+}
+
+/// Writes and syncs [`PROBE_BYTES`] in `dir`, then removes them.
+fn probe(dir: &Path) -> std::io::Result<()> {
+    let path = dir.join(".idnode-write-probe");
+    let written = std::fs::File::create(&path).and_then(|mut f| {
+        f.write_all(&vec![0u8; PROBE_BYTES])?;
+        f.sync_all()
+    });
+    let _ = std::fs::remove_file(&path);
+    written
+}
+
 impl RocksStore {
     /// Opens (creating if needed) the database in `cfg.path`.
     pub fn open(cfg: &RocksConfig) -> Result<Self, StoreError> {
         let cache = Cache::new_lru_cache(cfg.block_cache_mb.max(1) << 20);
-        let cf_opts = || {
-            let mut t = BlockBasedOptions::default();
-            t.set_block_cache(&cache);
-            if cfg.bloom_bits_per_key > 0.0 {
-                t.set_bloom_filter(cfg.bloom_bits_per_key, false);
-            }
-            t.set_index_type(BlockBasedIndexType::BinarySearch);
-            // Index and filter blocks stay in memory, outside the block cache: a point lookup then never
-            // re-reads them when data blocks churn the cache.
-            t.set_cache_index_and_filter_blocks(false);
-            t.set_format_version(5);
-            let mut o = Options::default();
-            o.set_block_based_table_factory(&t);
-            o.set_compression_type(DBCompressionType::Lz4);
-            o.set_bottommost_compression_type(match cfg.bottommost_compression {
-                Compression::None => DBCompressionType::None,
-                Compression::Lz4 => DBCompressionType::Lz4,
-                Compression::Zstd => DBCompressionType::Zstd,
-            });
-            o.set_level_compaction_dynamic_level_bytes(true);
-            o.set_merge_operator_associative("idnode_add_i64", add_counters);
-            o
-        };
-        let mut db_opts = cf_opts();
+        let mut db_opts = column_options(cfg, &cache);
         db_opts.create_if_missing(true);
         db_opts.create_missing_column_families(true);
         db_opts.set_max_background_jobs(cfg.background_jobs.max(1));
@@ -90,14 +128,15 @@ impl RocksStore {
         // Tickers only (block cache hits and misses, stall time): no timers on the read path.
         db_opts.enable_statistics();
         db_opts.set_statistics_level(StatsLevel::ExceptHistogramOrTimers);
-        let cfs = Space::ALL.iter().map(|s| ColumnFamilyDescriptor::new(s.name(), cf_opts()));
-        let db = DB::open_cf_descriptors(&db_opts, &cfg.path, cfs)
-            .map_err(|e| StoreError::Open { path: cfg.path.display().to_string(), message: e.into_string() })?;
+        let db = open_db(cfg, &db_opts, &cache)?;
         let cache_capacity = (cfg.block_cache_mb.max(1) as u64) << 20;
         Ok(Self {
-            db,
+            db: RwLock::new(Some(db)),
+            failure: Mutex::default(),
+            failed: AtomicBool::new(false),
+            recoveries: AtomicU64::new(0),
+            cfg: cfg.clone(),
             sync: cfg.durability == Durability::Fsync,
-            path: cfg.path.clone(),
             cache,
             cache_capacity,
             db_opts,
@@ -106,33 +145,58 @@ impl RocksStore {
 
     /// Flushes the memtables and compacts every column family into the last level (after a bulk load).
     pub fn compact(&self) -> Result<(), StoreError> {
+        let db = self.db()?;
+        let db = db.as_ref().expect("db() checked it is open");
         for s in Space::ALL {
-            let cf = self.cf(s)?;
-            self.db.flush_cf(cf).map_err(engine)?;
-            self.db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
+            let cf = cf(db, s)?;
+            db.flush_cf(cf).map_err(engine)?;
+            db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
         }
         Ok(())
     }
 
     /// The database directory.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.cfg.path
     }
 
-    fn cf(&self, space: Space) -> Result<&rocksdb::ColumnFamily, StoreError> {
-        self.db.cf_handle(space.name()).ok_or_else(|| StoreError::Engine(format!("column family {space} missing")))
+    /// The open database (its guard holds `Some`).
+    fn db(&self) -> Result<RwLockReadGuard<'_, Option<DB>>, StoreError> {
+        let guard = self.db.read().unwrap_or_else(PoisonError::into_inner);
+        match *guard {
+            Some(_) => Ok(guard),
+            None => Err(StoreError::Engine("the store is being reopened after a failure".into())),
+        }
     }
+
+    /// A write failed: the engine refuses writes from now on, until a reopen.
+    fn failed(&self, e: &rocksdb::Error) {
+        let mut failure = self.failure.lock().unwrap_or_else(PoisonError::into_inner);
+        if failure.is_none() {
+            tracing::error!(error = %e, "a store write failed; writes are refused until the store recovers");
+            *failure = Some(e.to_string());
+            self.failed.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+fn cf(db: &DB, space: Space) -> Result<&rocksdb::ColumnFamily, StoreError> {
+    db.cf_handle(space.name()).ok_or_else(|| StoreError::Engine(format!("column family {space} missing")))
 }
 
 impl Store for RocksStore {
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.db.get_cf(self.cf(space)?, key).map_err(engine)
+        let db = self.db()?;
+        let db = db.as_ref().expect("db() checked it is open");
+        db.get_cf(cf(db, space)?, key).map_err(engine)
     }
 
     fn write(&self, batch: Batch) -> Result<(), StoreError> {
+        let db = self.db()?;
+        let db = db.as_ref().expect("db() checked it is open");
         let mut wb = WriteBatch::default();
         for op in &batch.ops {
-            let cf = self.cf(op.space)?;
+            let cf = cf(db, op.space)?;
             match &op.write {
                 Write::Put(v) => wb.put_cf(cf, &op.key, v),
                 Write::Delete => wb.delete_cf(cf, &op.key),
@@ -141,7 +205,10 @@ impl Store for RocksStore {
         }
         let mut wo = WriteOptions::default();
         wo.set_sync(self.sync);
-        self.db.write_opt(wb, &wo).map_err(engine)
+        db.write_opt(wb, &wo).map_err(|e| {
+            self.failed(&e);
+            engine(e)
+        })
     }
 
     fn scan(
@@ -157,7 +224,9 @@ impl Store for RocksStore {
         };
         let mut ro = ReadOptions::default();
         ro.fill_cache(false);
-        let iter = self.db.iterator_cf_opt(self.cf(space)?, ro, IteratorMode::From(start, Direction::Forward));
+        let db = self.db()?;
+        let db = db.as_ref().expect("db() checked it is open");
+        let iter = db.iterator_cf_opt(cf(db, space)?, ro, IteratorMode::From(start, Direction::Forward));
         for item in iter {
             let (k, v) = item.map_err(engine)?;
             if !k.starts_with(prefix) {
@@ -174,7 +243,35 @@ impl Store for RocksStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_wal(true).map_err(engine)
+        if let Some(why) = self.failure() {
+            // The engine refuses a flush too; every acknowledged write is in the WAL already.
+            tracing::warn!(%why, "the store is failed: not flushed; the WAL holds every acknowledged write");
+            return Ok(());
+        }
+        self.db()?.as_ref().expect("db() checked it is open").flush_wal(true).map_err(engine)
+    }
+
+    fn failure(&self) -> Option<String> {
+        if !self.failed.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.failure.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn recover(&self) -> Result<bool, StoreError> {
+        if self.failure().is_none() {
+            return Ok(false);
+        }
+        probe(&self.cfg.path).map_err(|e| StoreError::Engine(format!("the store's directory takes no writes: {e}")))?;
+        let mut db = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        // Closing the failed database first: RocksDB holds a lock on its directory.
+        *db = None;
+        *db = Some(open_db(&self.cfg, &self.db_opts, &self.cache)?);
+        *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.failed.store(false, Ordering::SeqCst);
+        self.recoveries.fetch_add(1, Ordering::Relaxed);
+        tracing::info!("the store recovered: reopened, writes accepted again");
+        Ok(true)
     }
 
     fn figures(&self) -> StoreFigures {
@@ -184,23 +281,27 @@ impl Store for RocksStore {
             block_cache_hits: Some(self.db_opts.get_ticker_count(Ticker::BlockCacheHit)),
             block_cache_misses: Some(self.db_opts.get_ticker_count(Ticker::BlockCacheMiss)),
             write_stall_micros: Some(self.db_opts.get_ticker_count(Ticker::StallMicros)),
-            directory: Some(self.path.clone()),
+            directory: Some(self.cfg.path.clone()),
+            failed: Some(self.failed.load(Ordering::Relaxed)),
+            recoveries: Some(self.recoveries.load(Ordering::Relaxed)),
             ..StoreFigures::default()
         };
-        let db_int = |name: &str| self.db.property_int_value(name).ok().flatten();
+        let Ok(db) = self.db() else { return f };
+        let db = db.as_ref().expect("db() checked it is open");
+        let db_int = |name: &str| db.property_int_value(name).ok().flatten();
         f.running_compactions = db_int("rocksdb.num-running-compactions");
         f.write_stopped = db_int("rocksdb.is-write-stopped").map(|v| v != 0);
         let sum = |get: &mut dyn FnMut(&rocksdb::ColumnFamily) -> Option<u64>| -> Option<u64> {
-            Space::ALL.iter().filter_map(|s| self.db.cf_handle(s.name())).map(&mut *get).sum()
+            Space::ALL.iter().filter_map(|s| db.cf_handle(s.name())).map(&mut *get).sum()
         };
-        let cf_int = |cf: &rocksdb::ColumnFamily, name: &str| self.db.property_int_value_cf(cf, name).ok().flatten();
+        let cf_int = |cf: &rocksdb::ColumnFamily, name: &str| db.property_int_value_cf(cf, name).ok().flatten();
         f.memtable_bytes = sum(&mut |cf| cf_int(cf, "rocksdb.cur-size-all-mem-tables"));
         f.pending_compaction_bytes = sum(&mut |cf| cf_int(cf, "rocksdb.estimate-pending-compaction-bytes"));
         f.sst_bytes = sum(&mut |cf| cf_int(cf, "rocksdb.total-sst-files-size"));
         f.sst_files = sum(&mut |cf| (0..LEVELS).map(|l| cf_int(cf, &format!("rocksdb.num-files-at-level{l}"))).sum());
         f.estimated_keys = Space::ALL
             .iter()
-            .filter_map(|s| Some((*s, cf_int(self.db.cf_handle(s.name())?, "rocksdb.estimate-num-keys")?)))
+            .filter_map(|s| Some((*s, cf_int(db.cf_handle(s.name())?, "rocksdb.estimate-num-keys")?)))
             .collect();
         f
     }

@@ -11,10 +11,16 @@ use serde_json::json;
 use crate::harness::*;
 
 /// The JSON log lines of a node, collected as it runs.
-type Logs = Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
+pub type Logs = Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
 
 /// Starts the `idnode` binary on a free loopback port and returns it with its base URL and its log.
-fn spawn_node(dir: &Path) -> (Killed, String, Logs) {
+pub fn spawn_node(dir: &Path) -> (Killed, String, Logs) {
+    spawn_node_with(dir, &[])
+}
+
+/// [`spawn_node`] with more environment variables (`IDNODE_CONFIG`, say); the log holds every line, from the
+/// first.
+pub fn spawn_node_with(dir: &Path, env: &[(&str, &Path)]) -> (Killed, String, Logs) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idnode"))
         .args([
             "serve",
@@ -34,25 +40,28 @@ fn spawn_node(dir: &Path) -> (Killed, String, Logs) {
         .arg(dir)
         .env("IDNODE_ADMIN_SECRET", ROOT.1)
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn idnode");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut addr = None;
+    let logs = Logs::default();
     loop {
         let line = lines.next().expect("node exited before it was ready").unwrap();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
         if v["fields"]["message"] == "REST API listening" {
             addr = v["fields"]["addr"].as_str().map(str::to_owned);
         }
-        if v["fields"]["message"] == "node ready" {
+        let ready = v["fields"]["message"] == "node ready";
+        logs.lock().unwrap().push(v);
+        if ready {
             break;
         }
     }
     let addr = addr.expect("the REST address was logged");
     // keep draining the log so the node never blocks on a full pipe
-    let logs = Logs::default();
     let sink = logs.clone();
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
@@ -96,7 +105,8 @@ async fn acknowledged_writes_survive_sigkill() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     // structured logs: each committed change is logged inside its request's span, with the request id
-    let committed = logs.lock().unwrap().iter().find(|l| l["fields"]["message"] == "committed").cloned();
+    let committed =
+        logs.lock().unwrap().iter().find(|l| l["fields"]["message"] == "committed" && l["span"].is_object()).cloned();
     let committed = committed.expect("a JSON log line per committed change");
     assert!(committed["span"]["request_id"].as_str().is_some_and(|id| id.len() == 16), "{committed}");
     assert_eq!(committed["fields"]["identity"], "300:0.NA/88.798.1", "{committed}");

@@ -17,4 +17,5 @@ mod rest_status;
 mod rest_writes;
 mod shutdown;
 mod stats_audit;
+mod store_failure;
 mod tls;
