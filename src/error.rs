@@ -156,7 +156,11 @@ impl From<RecordError> for NodeError {
 
 impl From<StoreError> for NodeError {
     fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "storage error");
+        // Every request fails alike while the store is failed: one line a minute says so.
+        static LINE: crate::log::Sparse = crate::log::Sparse::new();
+        if let Some(unlogged) = LINE.due() {
+            tracing::error!(error = %e, unlogged, "storage error (unlogged: like errors since the last line)");
+        }
         Self::new(ErrorCode::Internal, "internal storage error")
     }
 }

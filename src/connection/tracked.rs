@@ -147,7 +147,10 @@ impl axum::serve::Listener for TrackedListener {
                 }
                 // Out of descriptors or a connection reset before accept: back off briefly, keep serving.
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
+                    static LINE: crate::log::Sparse = crate::log::Sparse::new();
+                    if let Some(unlogged) = LINE.due() {
+                        tracing::warn!(error = %e, unlogged, "accept failed (unlogged: failures since the last line)");
+                    }
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
             }

@@ -137,7 +137,10 @@ fn stream_all(state: AppState, prefix: Prefix, raw: String, render: Render) -> R
                 crate::runtime::send_within(&tx, Ok(buf), crate::runtime::STALLED_STREAM);
             }
             Err(e) => {
-                tracing::error!(error = %e, "listing failed midway");
+                static LINE: crate::log::Sparse = crate::log::Sparse::new();
+                if let Some(unlogged) = LINE.due() {
+                    tracing::error!(error = %e, unlogged, "listing failed midway");
+                }
                 crate::runtime::send_within(&tx, Err(std::io::Error::other(e.message)), crate::runtime::STALLED_STREAM);
             }
         }

@@ -28,8 +28,6 @@ const MAX_GROUP_DEPTH: usize = 4;
 const MAX_WALK_LOADS: usize = 32;
 /// Most references (`HS_ADMIN` values and group members) one authorization check examines.
 const MAX_WALK_REFERENCES: usize = 1024;
-/// Seconds between two warnings that checks ran out of budget.
-const WALK_WARNING_SECS: u64 = 60;
 
 /// The budget of one authorization check. Every `HS_ADMIN` value it examines, of the prefix chain and of the
 /// handle, and every `HS_VLIST` group they lead to, draw on it; once it is spent the check denies, at once.
@@ -337,20 +335,16 @@ impl Access<'_> {
     /// Runs one authorization check with a fresh budget. A check that spends it is counted, and warned of at most
     /// once a minute: a request must not be able to drive the log.
     fn checked(&self, check: impl FnOnce(&mut Walk) -> Result<bool, NodeError>) -> Result<bool, NodeError> {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static LAST_WARNING: AtomicU64 = AtomicU64::new(0);
+        static LINE: crate::log::Sparse = crate::log::Sparse::new();
         let mut walk = Walk::default();
         let granted = check(&mut walk)?;
         if walk.spent {
             self.journal.counters().walk_spent();
-            let now = super::now() as u64;
-            let last = LAST_WARNING.load(Ordering::Relaxed);
-            if now >= last + WALK_WARNING_SECS
-                && LAST_WARNING.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
-            {
+            if let Some(unlogged) = LINE.due() {
                 tracing::warn!(
                     loads = walk.loads,
                     references = walk.references,
+                    unlogged,
                     "an authorization check ran out of budget and denied (HS_ADMIN or HS_VLIST too large); \
                      counted in idnode_auth_walk_exhausted_total"
                 );

@@ -189,7 +189,12 @@ impl Journal {
         let entry = self.audit.entry(event);
         match self.audit.write(&entry) {
             Ok(()) => self.counters.audited(true),
-            Err(err) => tracing::error!(error = %err, "cannot write an audit entry"),
+            Err(err) => {
+                static LINE: crate::log::Sparse = crate::log::Sparse::new();
+                if let Some(unlogged) = LINE.due() {
+                    tracing::error!(error = %err, unlogged, "cannot write an audit entry of a refusal");
+                }
+            }
         }
     }
 }

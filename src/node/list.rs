@@ -46,8 +46,11 @@ impl Records {
             seen += 1;
             if alive { Visit::Continue } else { Visit::Stop }
         })?;
-        if bad > 0 {
-            tracing::error!(prefix = %prefix, bad, "listing skipped corrupt records");
+        static LINE: crate::log::Sparse = crate::log::Sparse::new();
+        if bad > 0
+            && let Some(unlogged) = LINE.due()
+        {
+            tracing::error!(prefix = %prefix, bad, unlogged, "listing skipped corrupt records");
         }
         Ok(seen)
     }

@@ -48,7 +48,10 @@ impl Records {
         match records::get(self.store.as_ref(), h)? {
             None => Ok(None),
             Some(record) => record.map(Some).map_err(|e| {
-                tracing::error!(handle = %h, error = %e, "corrupt stored record");
+                static LINE: crate::log::Sparse = crate::log::Sparse::new();
+                if let Some(unlogged) = LINE.due() {
+                    tracing::error!(handle = %h, error = %e, unlogged, "corrupt stored record");
+                }
                 NodeError::new(ErrorCode::Internal, "stored record is corrupt")
             }),
         }

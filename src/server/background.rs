@@ -6,7 +6,6 @@
 //! must yield to lookups rather than stall them.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -21,9 +20,6 @@ const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How often a failed store tries to recover.
 const RECOVERY_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Failed recoveries between two warnings about them.
-const RECOVERY_WARNING_EVERY: u64 = 60;
 
 /// Jobs waiting for the maintenance thread at most: each periodic task waits for its own, so three at most.
 const MAINTENANCE_QUEUE: usize = 8;
@@ -78,13 +74,12 @@ pub fn spawn(cfg: &Config, node: &Arc<Node>, stop: &watch::Receiver<bool>) -> st
     let n = node.clone();
     let upkeep = move || n.metrics().upkeep();
     let n = node.clone();
-    let attempts = Arc::new(AtomicU64::new(0));
-    let recover = move || match n.store().recover() {
-        Ok(_) => attempts.store(0, Ordering::Relaxed),
-        Err(e) => {
-            if attempts.fetch_add(1, Ordering::Relaxed).is_multiple_of(RECOVERY_WARNING_EVERY) {
-                tracing::warn!(error = %e, "the store is still failed; trying again every second");
-            }
+    let still_failed = Arc::new(crate::log::Sparse::new());
+    let recover = move || {
+        if let Err(e) = n.store().recover()
+            && still_failed.due().is_some()
+        {
+            tracing::warn!(error = %e, "the store is still failed; trying again every second");
         }
     };
     let mut tasks = vec![
