@@ -3,6 +3,7 @@
 
 mod connections;
 mod crash;
+mod fuzz;
 mod grpc_api;
 mod grpc_batches;
 mod grpc_interop;
