@@ -73,7 +73,7 @@ impl Node {
         let audit = Audit::new(store.clone());
         Self {
             homing: Homing::new(settings.prefixes, settings.suffix_case),
-            records: Records::new(store, settings.record_cache_bytes),
+            records: Records::new(store, settings.record_cache_bytes, settings.max_values_per_record),
             journal: Journal::new(stats, audit, &metrics),
             throttle: Throttle::new(settings.max_auth_failures, settings.lockout),
             metrics,

@@ -12,6 +12,9 @@ use crate::stats::{DEFAULT_UTC_OFFSET_MINUTES, StatsConfig};
 /// Capacity of the record cache unless configured otherwise, MiB: about 15,000 product records with the
 /// renderings of all three protocols, so that a hot set of ten thousand stays cached.
 pub const DEFAULT_RECORD_CACHE_MB: u64 = 128;
+/// Values one record may hold by default: Handle records hold a handful to a few hundred; past a thousand a record
+/// is an attack on the checks every write of it costs.
+pub const DEFAULT_MAX_VALUES_PER_RECORD: usize = 1000;
 
 /// Settings of the core.
 #[derive(Debug, Clone)]
@@ -29,6 +32,8 @@ pub struct NodeSettings {
     pub max_auth_failures: u32,
     /// The window and length of a lockout.
     pub lockout: Duration,
+    /// Values one record may hold.
+    pub max_values_per_record: usize,
 }
 
 impl NodeSettings {
@@ -42,6 +47,7 @@ impl NodeSettings {
             utc_offset_minutes: DEFAULT_UTC_OFFSET_MINUTES,
             max_auth_failures: 0,
             lockout: std::time::Duration::ZERO,
+            max_values_per_record: DEFAULT_MAX_VALUES_PER_RECORD,
         }
     }
 }
@@ -56,6 +62,7 @@ impl NodeSettings {
             utc_offset_minutes: statistics.utc_offset_minutes,
             max_auth_failures: auth.max_failures,
             lockout: Duration::from_secs(auth.lockout_secs),
+            max_values_per_record: node.max_values_per_record,
         })
     }
 }
@@ -75,6 +82,8 @@ pub struct NodeConfig {
     pub record_cache_mb: u64,
     /// Seconds a graceful stop waits for connections to finish before closing them.
     pub shutdown_grace_secs: u64,
+    /// Values one record may hold; a write that would store more is refused (rc 202).
+    pub max_values_per_record: usize,
 }
 
 impl Default for NodeConfig {
@@ -85,6 +94,7 @@ impl Default for NodeConfig {
             blocking_reads: false,
             record_cache_mb: DEFAULT_RECORD_CACHE_MB,
             shutdown_grace_secs: 10,
+            max_values_per_record: DEFAULT_MAX_VALUES_PER_RECORD,
         }
     }
 }
@@ -94,6 +104,9 @@ impl NodeConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.prefixes.is_empty() {
             return Err(ConfigError::Invalid("node.prefixes must name at least one prefix".into()));
+        }
+        if self.max_values_per_record == 0 {
+            return Err(ConfigError::Invalid("node.max_values_per_record must be positive".into()));
         }
         self.homed_prefixes().map(drop)
     }

@@ -10,6 +10,7 @@ use super::Homing;
 use super::cache::{CacheFigures, RecordCache, SharedRecord};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, NA_PREFIX, Prefix};
+use crate::record::HandleValue;
 use crate::record::wire::StoredRecord;
 use crate::records;
 use crate::store::{Batch, Store, Visit};
@@ -22,15 +23,29 @@ pub(crate) struct Records {
     store: Arc<dyn Store>,
     stripes: Vec<Mutex<()>>,
     cache: RecordCache,
+    max_values: usize,
 }
 
 impl Records {
-    pub(crate) fn new(store: Arc<dyn Store>, cache_bytes: u64) -> Self {
+    pub(crate) fn new(store: Arc<dyn Store>, cache_bytes: u64, max_values: usize) -> Self {
         Self {
             store,
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             cache: RecordCache::new(cache_bytes, LOCK_STRIPES),
+            max_values,
         }
+    }
+
+    /// Refuses values that a record may not hold: more than `node.max_values_per_record`, an index twice or
+    /// index 0. Checked before anything else, so that the other checks never see more values than that.
+    pub(crate) fn check_values(&self, values: &[HandleValue]) -> Result<(), NodeError> {
+        if values.len() > self.max_values {
+            return Err(NodeError::new(
+                ErrorCode::InvalidValue,
+                format!("a record holds at most {} values (node.max_values_per_record)", self.max_values),
+            ));
+        }
+        Ok(crate::record::check_indexes(values)?)
     }
 
     /// The store underneath.

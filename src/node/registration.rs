@@ -3,6 +3,8 @@
 //! Every change is authorized value by value: adding, modifying or removing an `HS_ADMIN` value needs the admin
 //! bits, any other value the value bits; a value whose permissions lack admin-write cannot be changed.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+
 use rand::Rng;
 
 use super::{Access, Caller, Homing, Identity, Journal, Records, now};
@@ -10,7 +12,7 @@ use crate::audit::Action;
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, Prefix};
 use crate::record::admin::{AdminRef, perm};
-use crate::record::{HandleValue, Perms, check_indexes, types};
+use crate::record::{HandleValue, Perms, types};
 
 /// Index given to the `HS_ADMIN` value added to a new record that has none.
 const DEFAULT_ADMIN_INDEX: u32 = 100;
@@ -66,11 +68,18 @@ fn same_value(a: &HandleValue, b: &HandleValue) -> bool {
 
 /// Keeps the stored version (and its timestamp) of every value the write resends unchanged.
 fn keep_unchanged(old: &[HandleValue], new: &mut [HandleValue]) {
+    let old = by_index(old);
     for n in new.iter_mut() {
-        if let Some(o) = old.iter().find(|o| o.index == n.index && same_value(o, n)) {
+        if let Some(o) = old.get(&n.index).filter(|o| same_value(o, n)) {
             n.clone_from(o);
         }
     }
+}
+
+/// The values of a record by index (indexes are unique: [`Records::check_values`]), so that comparing two
+/// records costs linear time, not quadratic.
+fn by_index(values: &[HandleValue]) -> HashMap<u32, &HandleValue> {
+    values.iter().map(|v| (v.index, v)).collect()
 }
 
 /// Whether two records hold the same values, timestamps aside (the node stamps values on every write).
@@ -123,21 +132,22 @@ impl Registrar<'_> {
         old: &[HandleValue],
         new: &[HandleValue],
     ) -> Result<(), NodeError> {
+        let (old_at, new_at) = (by_index(old), by_index(new));
         let mut needed = 0u16;
         for n in new.iter() {
-            let o = old.iter().find(|o| o.index == n.index);
+            let o = old_at.get(&n.index).copied();
             let bit = change_bit(o, Some(n));
             if bit != 0 {
                 check_writable(o, n.index)?;
             }
             needed |= bit;
         }
-        for o in old.iter().filter(|o| !new.iter().any(|n| n.index == o.index)) {
+        for o in old.iter().filter(|o| !new_at.contains_key(&o.index)) {
             needed |= change_bit(Some(o), None);
             check_writable(Some(o), o.index)?;
         }
         // What the node publishes on its prefix handles is the node's: only the chain above may change it.
-        let changed = |v: &HandleValue| !new.contains(v) || !old.contains(v);
+        let changed = |v: &HandleValue| new_at.get(&v.index) != Some(&v) || old_at.get(&v.index) != Some(&v);
         let site =
             h.administered_prefix().is_some() && old.iter().chain(new).any(|v| v.is(types::HS_SITE) && changed(v));
         for bit in (0..12).map(|b| 1u16 << b).filter(|b| needed & b != 0) {
@@ -183,7 +193,7 @@ impl Registrar<'_> {
     ) -> Result<PutOutcome, NodeError> {
         let id = caller.require()?;
         self.homing.check_responsible(h)?;
-        check_indexes(&values)?;
+        self.records.check_values(&values)?;
         let _guard = self.records.lock(h);
         match self.records.load(h)? {
             Some(existing) => {
@@ -262,8 +272,9 @@ impl Registrar<'_> {
     ) -> Result<(), NodeError> {
         let id = caller.require()?;
         self.homing.check_responsible(h)?;
-        check_indexes(&values)?;
+        self.records.check_values(&values)?;
         if let Some(only) = only {
+            let only: HashSet<u32> = only.iter().copied().collect();
             values.retain(|v| only.contains(&v.index));
         }
         if values.is_empty() {
@@ -273,9 +284,9 @@ impl Registrar<'_> {
         let existing = self.records.load(h)?.ok_or_else(|| not_found(h))?;
         // Values resent unchanged keep their stored timestamp.
         keep_unchanged(&existing.values, &mut values);
-        let mut merged = existing.values.clone();
+        let mut merged: BTreeMap<u32, HandleValue> = existing.values.iter().map(|v| (v.index, v.clone())).collect();
         for v in values {
-            match (merged.iter_mut().find(|o| o.index == v.index), mode) {
+            match (merged.get_mut(&v.index), mode) {
                 (Some(_), ValueMode::Add) => {
                     return Err(NodeError::new(
                         ErrorCode::ValueAlreadyExists,
@@ -289,10 +300,13 @@ impl Registrar<'_> {
                     ));
                 }
                 (Some(o), _) => *o = v,
-                (None, _) => merged.push(v),
+                (None, _) => {
+                    merged.insert(v.index, v);
+                }
             }
         }
-        merged.sort_by_key(|v| v.index);
+        let merged: Vec<HandleValue> = merged.into_values().collect();
+        self.records.check_values(&merged)?;
         self.authorize_changes(id, h, &existing.values, &merged)?;
         self.journal.commit(
             self.records,
@@ -315,10 +329,12 @@ impl Registrar<'_> {
         self.homing.check_responsible(h)?;
         let _guard = self.records.lock(h);
         let existing = self.records.load(h)?.ok_or_else(|| not_found(h))?;
-        if let Some(missing) = indexes.iter().find(|i| !existing.values.iter().any(|v| v.index == **i)) {
+        let present = by_index(&existing.values);
+        if let Some(missing) = indexes.iter().find(|i| !present.contains_key(i)) {
             return Err(NodeError::new(ErrorCode::ValuesNotFound, format!("{h} has no value at index {missing}")));
         }
-        let kept: Vec<HandleValue> = existing.values.iter().filter(|v| !indexes.contains(&v.index)).cloned().collect();
+        let gone: HashSet<u32> = indexes.iter().copied().collect();
+        let kept: Vec<HandleValue> = existing.values.iter().filter(|v| !gone.contains(&v.index)).cloned().collect();
         self.authorize_changes(id, h, &existing.values, &kept)?;
         self.journal.commit(
             self.records,

@@ -97,3 +97,22 @@ async fn node_administrator_acts_everywhere() {
     n.delete("/api/handles/88.798.42/A", ROOT).await.expect(200, 1, "88.798.42/A");
     n.stop().await;
 }
+
+/// Issue 15 (minor): a record of 26,000 values cost a second per replace in checks quadratic in its size. A
+/// record holds `node.max_values_per_record` values at most, on every write form.
+#[tokio::test]
+async fn a_record_holds_a_bounded_number_of_values() {
+    let n = TestNode::start_with(|c| c.node.max_values_per_record = 50).await;
+    let p = "/api/handles/88.798.2/BIG";
+    let values = |from: u32, k: u32| (from..from + k).map(|i| url_value(i, "https://a")).collect::<Vec<_>>();
+    // 49 values and the creator's HS_ADMIN: 50.
+    n.put(p, E2, json!(values(1, 49))).await.expect(201, 1, "88.798.2/BIG");
+    let refused = n.put(&format!("{p}?index=various"), E2, json!(values(1000, 1))).await;
+    refused.expect(400, 202, "88.798.2/BIG");
+    assert!(refused.text.contains("at most 50 values"), "{}", refused.text);
+    n.put(p, E2, json!(values(1, 51))).await.expect(400, 202, "88.798.2/BIG");
+    // Replacing within the bound works, and the record is what it was before the refusals.
+    n.put(&format!("{p}?index=various"), E2, json!(values(1, 49))).await.expect(200, 1, "88.798.2/BIG");
+    assert_eq!(indexes(&n.get(p).await.json()).len(), 50);
+    n.stop().await;
+}
