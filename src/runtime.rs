@@ -1,6 +1,7 @@
 //! How the doors run the core's work, a policy of the running server rather than of the core: reads inline on
 //! the async workers or on the blocking pool ([`Runtime::read`]), blocking calls (writes fsync) on the blocking
-//! pool ([`blocking`]), and statistics reports on their own low-priority thread ([`Runtime::report`]). The server
+//! pool ([`blocking`]), streamed listings on it within caps per client and in all ([`Runtime::stream`]), and
+//! statistics reports on their own low-priority thread ([`Runtime::report`]). The server
 //! makes one [`Runtime`] and gives every door a clone.
 
 use std::net::IpAddr;
@@ -11,14 +12,17 @@ use crate::node::Node;
 use crate::stats::{Report, ReportQuery};
 
 mod reports;
+mod streams;
 
 pub use reports::REPORT_QUEUE;
+pub use streams::{STREAMS, STREAMS_PER_CLIENT};
 
 /// The doors' way of running the core's work.
 #[derive(Clone, Default)]
 pub struct Runtime {
     blocking_reads: bool,
     reports: Arc<reports::Reports>,
+    streams: Arc<streams::Streams>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -30,7 +34,7 @@ impl std::fmt::Debug for Runtime {
 impl Runtime {
     /// Reads on the blocking pool when `blocking_reads` (`node.blocking_reads`), else inline.
     pub fn new(blocking_reads: bool) -> Self {
-        Self { blocking_reads, reports: Arc::default() }
+        Self { blocking_reads, reports: Arc::default(), streams: Arc::default() }
     }
 
     /// Whether reads run on the blocking pool.
@@ -54,6 +58,17 @@ impl Runtime {
             Ok(t) => t,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
+    }
+
+    /// Runs the streamed listing `f` of `client` on the blocking pool, unless the client or the node runs as many
+    /// as allowed already (see [`streams`]): then refused at once.
+    pub fn stream(&self, client: Option<IpAddr>, f: impl FnOnce() + Send + 'static) -> Result<(), NodeError> {
+        let place = self.streams.enter(client)?;
+        blocking(move || {
+            let _place = place;
+            f();
+        });
+        Ok(())
     }
 
     /// The statistics report `q` of `node` asked for by `client` (see [`reports`]).

@@ -192,20 +192,25 @@ impl pb::registry_server::Registry for RegistryService {
         self.0.node.authorize_list(&caller, &prefix).map_err(status)?;
         let node = self.0.node.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(4);
-        crate::runtime::blocking(move || {
-            let _admitted = admitted;
-            let mut chunk = Vec::with_capacity(LIST_CHUNK);
-            let total = node.list_handles(&prefix, Page::All, &mut |h| {
-                chunk.push(h.to_owned());
-                if chunk.len() < LIST_CHUNK {
-                    return true;
-                }
-                let msg = pb::ListHandlesResponse { handles: std::mem::take(&mut chunk), total_count: None };
-                crate::runtime::send_within(&tx, Ok(msg), crate::runtime::STALLED_STREAM)
-            });
-            let last = total.map(|t| pb::ListHandlesResponse { handles: chunk, total_count: Some(t) }).map_err(status);
-            crate::runtime::send_within(&tx, last, crate::runtime::STALLED_STREAM);
-        });
+        let client = caller.origin().peer.map(|p| p.ip());
+        self.0
+            .runtime
+            .stream(client, move || {
+                let _admitted = admitted;
+                let mut chunk = Vec::with_capacity(LIST_CHUNK);
+                let total = node.list_handles(&prefix, Page::All, &mut |h| {
+                    chunk.push(h.to_owned());
+                    if chunk.len() < LIST_CHUNK {
+                        return true;
+                    }
+                    let msg = pb::ListHandlesResponse { handles: std::mem::take(&mut chunk), total_count: None };
+                    crate::runtime::send_within(&tx, Ok(msg), crate::runtime::STALLED_STREAM)
+                });
+                let last =
+                    total.map(|t| pb::ListHandlesResponse { handles: chunk, total_count: Some(t) }).map_err(status);
+                crate::runtime::send_within(&tx, last, crate::runtime::STALLED_STREAM);
+            })
+            .map_err(status)?;
         Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
     }
 

@@ -94,12 +94,22 @@ async fn list_answer(state: AppState, uri: Uri, headers: HeaderMap, origin: Orig
             };
             Ok(reply::json(StatusCode::OK, &body, &render, Caching::NoStore, None))
         }
-        _ => Ok(stream_all(state, prefix, raw, render)),
+        _ => {
+            let client = caller.origin().peer.map(|p| p.ip());
+            stream_all(state, client, prefix, raw, render)
+        }
     }
 }
 
-/// Streams every handle under `prefix` without building the answer in memory.
-fn stream_all(state: AppState, prefix: Prefix, raw: String, render: Render) -> Response {
+/// Streams every handle under `prefix` without building the answer in memory, unless `client` or the node runs
+/// as many listings as allowed already.
+fn stream_all(
+    state: AppState,
+    client: Option<std::net::IpAddr>,
+    prefix: Prefix,
+    raw: String,
+    render: Render,
+) -> Result<Response, ApiError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(16);
     let sep: &[u8] = if render.pretty { b",\n    " } else { b"," };
     let ctype = if render.callback.is_some() {
@@ -107,48 +117,60 @@ fn stream_all(state: AppState, prefix: Prefix, raw: String, render: Render) -> R
     } else {
         "application/json;charset=UTF-8"
     };
-    crate::runtime::blocking(move || {
-        let mut head = Vec::new();
-        if let Some(cb) = &render.callback {
-            head.extend_from_slice(cb.as_bytes());
-            head.push(b'(');
-        }
-        let prefix_json = serde_json::to_string(&raw).unwrap_or_default();
-        head.extend_from_slice(format!("{{\"responseCode\":1,\"prefix\":{prefix_json},\"handles\":[").as_bytes());
-        let mut buf = head;
-        let mut first = true;
-        let total = state.node.list_handles(&prefix, Page::All, &mut |h| {
-            if !first {
-                buf.extend_from_slice(sep);
+    let runtime = state.runtime.clone();
+    let (error_handle, error_render) = (raw.clone(), render.clone());
+    runtime
+        .stream(client, move || {
+            let mut head = Vec::new();
+            if let Some(cb) = &render.callback {
+                head.extend_from_slice(cb.as_bytes());
+                head.push(b'(');
             }
-            first = false;
-            buf.extend_from_slice(serde_json::to_string(h).unwrap_or_default().as_bytes());
-            if buf.len() >= 32 * 1024 {
-                return crate::runtime::send_within(&tx, Ok(std::mem::take(&mut buf)), crate::runtime::STALLED_STREAM);
-            }
-            true
-        });
-        match total {
-            Ok(n) => {
-                buf.extend_from_slice(format!("],\"totalCount\":\"{n}\"}}").as_bytes());
-                if render.callback.is_some() {
-                    buf.extend_from_slice(b");");
+            let prefix_json = serde_json::to_string(&raw).unwrap_or_default();
+            head.extend_from_slice(format!("{{\"responseCode\":1,\"prefix\":{prefix_json},\"handles\":[").as_bytes());
+            let mut buf = head;
+            let mut first = true;
+            let total = state.node.list_handles(&prefix, Page::All, &mut |h| {
+                if !first {
+                    buf.extend_from_slice(sep);
                 }
-                crate::runtime::send_within(&tx, Ok(buf), crate::runtime::STALLED_STREAM);
-            }
-            Err(e) => {
-                static LINE: crate::log::Sparse = crate::log::Sparse::new();
-                if let Some(unlogged) = LINE.due() {
-                    tracing::error!(error = %e, unlogged, "listing failed midway");
+                first = false;
+                buf.extend_from_slice(serde_json::to_string(h).unwrap_or_default().as_bytes());
+                if buf.len() >= 32 * 1024 {
+                    return crate::runtime::send_within(
+                        &tx,
+                        Ok(std::mem::take(&mut buf)),
+                        crate::runtime::STALLED_STREAM,
+                    );
                 }
-                crate::runtime::send_within(&tx, Err(std::io::Error::other(e.message)), crate::runtime::STALLED_STREAM);
+                true
+            });
+            match total {
+                Ok(n) => {
+                    buf.extend_from_slice(format!("],\"totalCount\":\"{n}\"}}").as_bytes());
+                    if render.callback.is_some() {
+                        buf.extend_from_slice(b");");
+                    }
+                    crate::runtime::send_within(&tx, Ok(buf), crate::runtime::STALLED_STREAM);
+                }
+                Err(e) => {
+                    static LINE: crate::log::Sparse = crate::log::Sparse::new();
+                    if let Some(unlogged) = LINE.due() {
+                        tracing::error!(error = %e, unlogged, "listing failed midway");
+                    }
+                    crate::runtime::send_within(
+                        &tx,
+                        Err(std::io::Error::other(e.message)),
+                        crate::runtime::STALLED_STREAM,
+                    );
+                }
             }
-        }
-    });
+        })
+        .map_err(|e| ApiError::from_node(e, &error_handle, &error_render))?;
     let mut resp = Response::new(Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)));
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
+    Ok(resp)
 }
 
 #[derive(Serialize)]

@@ -1,0 +1,102 @@
+//! Streamed listings (every handle under a prefix, REST and gRPC alike), each on a blocking thread for as long
+//! as its client reads: at most [`STREAMS_PER_CLIENT`] per client (an address; IPv6 per /56) and [`STREAMS`] in
+//! all, so that clients that open listings and never read cannot take every blocking thread. Past either, a
+//! listing is refused at once with "overloaded, retry later".
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::error::{ErrorCode, NodeError};
+use crate::net::{ClientPlace, PerClient};
+
+/// Streamed listings one client may run at once.
+pub const STREAMS_PER_CLIENT: usize = 4;
+/// Streamed listings the node runs at once: a tenth of the blocking threads.
+pub const STREAMS: usize = 48;
+/// Seconds a refused client is asked to wait.
+const RETRY_AFTER_SECS: u64 = 5;
+
+pub(crate) struct Streams {
+    clients: Arc<PerClient>,
+    running: Arc<AtomicUsize>,
+}
+
+impl Default for Streams {
+    fn default() -> Self {
+        Self { clients: PerClient::new(STREAMS_PER_CLIENT), running: Arc::default() }
+    }
+}
+
+/// A running listing's places, given back when it ends.
+pub(crate) struct StreamPlace {
+    _client: ClientPlace,
+    running: Arc<AtomicUsize>,
+}
+
+impl Drop for StreamPlace {
+    fn drop(&mut self) {
+        self.running.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Streams {
+    /// Places for a listing of `client`, unless it runs [`STREAMS_PER_CLIENT`] or the node [`STREAMS`] already.
+    pub(super) fn enter(&self, client: Option<IpAddr>) -> Result<StreamPlace, NodeError> {
+        let busy = |why: String| NodeError::new(ErrorCode::Overloaded, why).retry_after(RETRY_AFTER_SECS);
+        let place = self.clients.enter(client).ok_or_else(|| {
+            busy(format!("this client runs {STREAMS_PER_CLIENT} listings already; retry when one is done"))
+        })?;
+        let taken = self.running.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < STREAMS).then_some(n + 1));
+        if taken.is_err() {
+            return Err(busy(format!("{STREAMS} listings are running already; retry later")));
+        }
+        Ok(StreamPlace { _client: place, running: self.running.clone() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::sync::mpsc;
+
+    use super::{STREAMS, STREAMS_PER_CLIENT};
+    use crate::error::ErrorCode;
+    use crate::runtime::Runtime;
+
+    /// Listings whose clients never read (each blocked until `release` is dropped) hold their places; past the
+    /// caps a listing is refused at once, and the places come back when the listings end.
+    #[tokio::test]
+    async fn listings_that_never_read_cannot_take_every_blocking_thread() {
+        let runtime = Runtime::new(false);
+        let (release, held) = mpsc::channel::<()>();
+        let held = std::sync::Arc::new(std::sync::Mutex::new(held));
+        let stall = || {
+            let held = held.clone();
+            move || {
+                let _ = held.lock().unwrap().recv();
+            }
+        };
+        let client = |i: u8| Some(IpAddr::from([10, 0, 0, i]));
+        for _ in 0..STREAMS_PER_CLIENT {
+            runtime.stream(client(1), stall()).unwrap();
+        }
+        let refused = runtime.stream(client(1), stall()).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::Overloaded, "{refused:?}");
+        // Other clients fill the node up to its cap, then nobody gets another.
+        for k in STREAMS_PER_CLIENT..STREAMS {
+            let i = u8::try_from(2 + k / STREAMS_PER_CLIENT).unwrap();
+            runtime.stream(client(i), stall()).unwrap();
+        }
+        assert_eq!(runtime.stream(client(250), stall()).unwrap_err().code, ErrorCode::Overloaded);
+        drop(release);
+        // The listings end and give their places back.
+        for _ in 0..200 {
+            if runtime.stream(client(1), || {}).is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the places were not given back");
+    }
+}
