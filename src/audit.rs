@@ -4,7 +4,10 @@
 //! A change's entry is written in the same atomic batch as the change, so the log never misses or invents a
 //! committed change. Keys (space `audit`): `t<time µs><seq>` holds the entry (JSON); `h<handle key>\0<time><seq>`
 //! and `i<identity>\0<time><seq>` index it by identifier and by identity. [`Audit::sweep`] deletes entries older
-//! than the retention.
+//! than the retention, and the oldest beyond the log's byte bound: the bytes of every entry and its index keys
+//! are added to a counter (space `meta`, key `audit_bytes`) in the batch that writes the entry, and taken off in
+//! the batch that deletes it, so the count is exact across crashes (from the first start of a node that keeps
+//! it: older entries are not counted until the retention removes them).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -27,6 +30,8 @@ const BY_IDENTITY: u8 = b'i';
 const STAMP: usize = 12;
 /// Entries deleted per batch by the retention sweep.
 const SWEEP_BATCH: usize = 1000;
+/// The counter of the log's bytes.
+const BYTES_KEY: &[u8] = b"audit_bytes";
 
 /// One audit entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,6 +207,7 @@ impl Audit {
     pub fn add_to(&self, batch: &mut Batch, entry: &AuditEntry) {
         let s = stamp(entry.time_us, entry.seq);
         let json = serde_json::to_vec(entry).unwrap_or_default();
+        let bytes = entry_bytes(json.len(), entry);
         batch.put(Space::Audit, entry_key(&s), json);
         if !entry.handle_key.is_empty() {
             batch.put(Space::Audit, index_key(BY_HANDLE, &entry.handle_key, &s), Vec::new());
@@ -209,6 +215,13 @@ impl Audit {
         if !entry.identity_key.is_empty() {
             batch.put(Space::Audit, index_key(BY_IDENTITY, &entry.identity_key, &s), Vec::new());
         }
+        batch.add(Space::Meta, BYTES_KEY, bytes);
+    }
+
+    /// The bytes of the entries written since the log began counting (see the module).
+    pub fn bytes(&self) -> Result<u64, StoreError> {
+        let n = self.store.get(Space::Meta, BYTES_KEY)?.map_or(0, |v| crate::store::decode_counter(&v));
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// Writes `entry` on its own (refusals, which change nothing else).
@@ -218,19 +231,27 @@ impl Audit {
         self.store.write(b)
     }
 
-    /// Deletes the entries older than `max_age_secs`; returns how many.
-    pub fn sweep(&self, max_age_secs: u64) -> Result<usize, StoreError> {
-        let cutoff = now_us().saturating_sub(max_age_secs.saturating_mul(1_000_000));
-        let mut total = 0;
+    /// Deletes, oldest first, the entries older than `max_age_secs` (none: kept whatever their age) and those
+    /// that keep the log over `max_bytes` (none: no bound); returns how many went for their age and how many for
+    /// the bound.
+    pub fn sweep(&self, max_age_secs: Option<u64>, max_bytes: Option<u64>) -> Result<(usize, usize), StoreError> {
+        let cutoff = max_age_secs.map_or(0, |age| now_us().saturating_sub(age.saturating_mul(1_000_000)));
+        let mut over = match max_bytes {
+            None => 0,
+            Some(max) => self.bytes()?.saturating_sub(max),
+        };
+        let (mut aged, mut bounded) = (0, 0);
         loop {
             let mut batch = Batch::new();
-            let mut n = 0;
+            let (mut n, mut freed) = (0, 0i64);
             self.store.scan(Space::Audit, &[ENTRY], None, &mut |k, v| {
                 let s = &k[1..];
-                if s.len() != STAMP || u64::from_be_bytes(s[..8].try_into().unwrap_or_default()) >= cutoff {
+                let old = s.len() == STAMP && u64::from_be_bytes(s[..8].try_into().unwrap_or_default()) < cutoff;
+                if !old && over == 0 {
                     return Visit::Stop;
                 }
-                if let Ok(e) = serde_json::from_slice::<AuditEntry>(v) {
+                let entry = serde_json::from_slice::<AuditEntry>(v).ok();
+                if let Some(e) = &entry {
                     if !e.handle_key.is_empty() {
                         batch.delete(Space::Audit, index_key(BY_HANDLE, &e.handle_key, s));
                     }
@@ -239,16 +260,30 @@ impl Audit {
                     }
                 }
                 batch.delete(Space::Audit, k.to_vec());
+                let bytes = entry.map_or(0, |e| entry_bytes(v.len(), &e));
+                freed += bytes;
+                over = over.saturating_sub(u64::try_from(bytes).unwrap_or(0));
+                if old {
+                    aged += 1
+                } else {
+                    bounded += 1
+                }
                 n += 1;
                 if n == SWEEP_BATCH { Visit::Stop } else { Visit::Continue }
             })?;
             if n == 0 {
-                return Ok(total);
+                return Ok((aged, bounded));
             }
+            batch.add(Space::Meta, BYTES_KEY, -freed);
             self.store.write(batch)?;
-            total += n;
         }
     }
+}
+
+/// The bytes an entry of `json_len` bytes and its index keys take, as the log's bound counts them.
+fn entry_bytes(json_len: usize, e: &AuditEntry) -> i64 {
+    let index = |name: &str| if name.is_empty() { 0 } else { 2 + name.len() + STAMP };
+    i64::try_from(1 + STAMP + json_len + index(&e.handle_key) + index(&e.identity_key)).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

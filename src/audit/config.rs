@@ -12,11 +12,14 @@ pub struct AuditConfig {
     pub retention_days: u64,
     /// Seconds between retention sweeps.
     pub sweep_interval_secs: u64,
+    /// MiB the log may take (entries and their indexes); beyond it the oldest entries are deleted at the next
+    /// sweep (0: no bound).
+    pub max_mb: u64,
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
-        Self { retention_days: 400, sweep_interval_secs: 3600 }
+        Self { retention_days: 400, sweep_interval_secs: 60, max_mb: 16 * 1024 }
     }
 }
 

@@ -65,10 +65,10 @@ fn sweep_deletes_old_entries_and_their_indexes() {
     let a = log();
     let e = a.entry(event("88.798.1/OLD", "300:0.NA/88.798"));
     a.write(&e).unwrap();
-    assert_eq!(a.sweep(3600).unwrap(), 0, "young entries stay");
+    assert_eq!(a.sweep(Some(3600), None).unwrap(), (0, 0), "young entries stay");
     std::thread::sleep(std::time::Duration::from_millis(5));
     let fresh_cut = a.entry(event("88.798.1/NEW", "300:0.NA/88.798"));
-    assert_eq!(a.sweep(0).unwrap(), 1);
+    assert_eq!(a.sweep(Some(0), None).unwrap(), (1, 0));
     a.write(&fresh_cut).unwrap();
     let all = a.query(&AuditQuery::default()).unwrap().unwrap().entries;
     assert_eq!(all, vec![fresh_cut]);
@@ -82,4 +82,32 @@ fn sweep_deletes_old_entries_and_their_indexes() {
         })
         .unwrap();
     assert_eq!(keys, 3, "one entry and its two index keys remain");
+}
+
+/// Issue 15, finding 4: refused writes filled the disk with audit entries. The log has a byte bound, counted
+/// exactly in the batches that write and delete entries; beyond it the oldest entries go first.
+#[test]
+fn the_oldest_entries_go_beyond_the_byte_bound() {
+    let a = log();
+    let mut sizes = Vec::new();
+    let entries: Vec<_> = (0..10)
+        .map(|i| {
+            let before = a.bytes().unwrap();
+            let e = a.entry(event(&format!("88.798.1/E{i}"), "300:0.NA/88.798"));
+            a.write(&e).unwrap();
+            sizes.push(a.bytes().unwrap() - before);
+            e
+        })
+        .collect();
+    let total = a.bytes().unwrap();
+    assert!(total > 10 * 100, "{total} bytes for ten entries");
+    let each = total / 10;
+    assert_eq!(a.sweep(None, Some(total)).unwrap(), (0, 0), "within the bound: nothing goes");
+    // Room for about four: the six oldest go.
+    assert_eq!(a.sweep(None, Some(4 * each + each / 2)).unwrap(), (0, 6));
+    let kept = a.query(&AuditQuery::default()).unwrap().unwrap().entries;
+    assert_eq!(kept, entries[6..].to_vec());
+    assert_eq!(a.bytes().unwrap(), sizes[6..].iter().sum::<u64>(), "the count follows the deletions");
+    let by_gone = AuditQuery { handle_key: Some("88.798.1/E0".into()), ..AuditQuery::default() };
+    assert!(a.query(&by_gone).unwrap().unwrap().entries.is_empty(), "indexes go with their entries");
 }

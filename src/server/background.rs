@@ -87,13 +87,26 @@ pub fn spawn(cfg: &Config, node: &Arc<Node>, stop: &watch::Receiver<bool>) -> st
         every(&m, UPKEEP_INTERVAL, stop.clone(), false, upkeep),
         every(&m, RECOVERY_INTERVAL, stop.clone(), false, recover),
     ];
-    if cfg.audit.retention_days > 0 {
+    let max_age = (cfg.audit.retention_days > 0).then(|| cfg.audit.retention_days.saturating_mul(86_400));
+    let max_bytes = (cfg.audit.max_mb > 0).then(|| cfg.audit.max_mb.saturating_mul(1 << 20));
+    if max_age.is_some() || max_bytes.is_some() {
         let n = node.clone();
-        let max_age = cfg.audit.retention_days.saturating_mul(86_400);
-        let sweep = move || match n.audit().sweep(max_age) {
-            Ok(0) => {}
-            Ok(k) => tracing::info!(entries = k, "swept audit entries past retention"),
-            Err(e) => tracing::error!(error = %e, "audit retention sweep failed"),
+        let help = "Bytes of the audit log (entries and indexes) written since it began counting.";
+        let size = node.metrics().gauge("idnode_audit_bytes", help);
+        let help = "Audit entries deleted, oldest first, to keep the log within audit.max_mb.";
+        let evicted = node.metrics().counter("idnode_audit_evicted_total", help);
+        let sweep = move || {
+            match n.audit().sweep(max_age, max_bytes) {
+                Ok((0, 0)) => {}
+                Ok((aged, bounded)) => {
+                    evicted.increment(bounded as u64);
+                    tracing::info!(aged, bounded, "swept audit entries past retention or beyond audit.max_mb");
+                }
+                Err(e) => tracing::error!(error = %e, "audit sweep failed"),
+            }
+            if let Ok(bytes) = n.audit().bytes() {
+                size.set(bytes as f64);
+            }
         };
         tasks.push(every(&m, Duration::from_secs(cfg.audit.sweep_interval_secs), stop.clone(), false, sweep));
     }
