@@ -147,6 +147,23 @@ fn split_credentials(decoded: &[u8]) -> Option<(String, Vec<u8>)> {
     Some((user, secret.to_vec()))
 }
 
+/// The identity and secret of an `Authorization` value `Basic base64(index%3Ahandle:secret)`.
+fn basic_credentials(value: &str) -> Result<(String, Vec<u8>), NodeError> {
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("Basic") {
+        return Err(NodeError::new(
+            ErrorCode::AuthenticationNeeded,
+            format!("authorization scheme {scheme:?} is not supported; use Basic with index:handle and the secret key"),
+        ));
+    }
+    let decoded = B64
+        .decode(rest.trim())
+        .map_err(|_| NodeError::new(ErrorCode::AuthenticationFailed, "Basic credentials are not valid base64"))?;
+    split_credentials(&decoded).ok_or_else(|| {
+        NodeError::new(ErrorCode::AuthenticationFailed, "Basic credentials must be index:handle and a secret")
+    })
+}
+
 /// Authentication (with the lockout of addresses that fail it) and authorization.
 pub(crate) struct Access<'a> {
     pub(crate) homing: &'a Homing,
@@ -156,43 +173,26 @@ pub(crate) struct Access<'a> {
 }
 
 impl Access<'_> {
-    /// Authenticates an `Authorization` value `Basic base64(index%3Ahandle:secret)` (HTTP header or gRPC metadata).
-    pub fn authenticate_basic(&self, value: &str) -> Result<Identity, NodeError> {
-        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-        if !scheme.eq_ignore_ascii_case("Basic") {
-            return Err(NodeError::new(
-                ErrorCode::AuthenticationNeeded,
-                format!(
-                    "authorization scheme {scheme:?} is not supported; use Basic with index:handle and the secret key"
-                ),
-            ));
-        }
-        let decoded = B64
-            .decode(rest.trim())
-            .map_err(|_| NodeError::new(ErrorCode::AuthenticationFailed, "Basic credentials are not valid base64"))?;
-        let (user, secret) = split_credentials(&decoded).ok_or_else(|| {
-            NodeError::new(ErrorCode::AuthenticationFailed, "Basic credentials must be index:handle and a secret")
-        })?;
-        self.authenticate(&user, &secret)
-    }
-
     /// The caller of a request from `origin` with an `Authorization` header value (or none). Failed
-    /// authentications are written to the audit log; an address that fails too often is locked out for a while
-    /// ([`throttle`](super::throttle)), and that is written once.
+    /// authentications are written to the audit log; an address that fails too often as one identity, or far too
+    /// often as any, is locked out of it, or of all, for a while ([`throttle`](super::throttle)), and that is
+    /// written once.
     pub fn caller_from(&self, authorization: Option<&str>, origin: Origin) -> Result<Caller, NodeError> {
         let Some(value) = authorization else { return Ok(Caller::new(None, origin)) };
         let peer = origin.peer.map(|p| p.ip());
         let now = Instant::now();
-        if let Err(secs) = self.throttle.check(peer, now) {
+        let credentials = basic_credentials(value);
+        let user = credentials.as_ref().map_or_else(|_| String::new(), |(user, _)| user.clone());
+        if let Err(secs) = self.throttle.check(peer, &user, now) {
             return Err(locked_out(secs));
         }
-        match self.authenticate_basic(value) {
+        match credentials.and_then(|(user, secret)| self.authenticate(&user, &secret)) {
             Ok(id) => Ok(Caller::new(Some(id), origin)),
             Err(e) => {
                 if e.code == ErrorCode::AuthenticationFailed {
                     let caller = Caller::new(None, origin);
                     self.journal.write_refusal(&caller, Action::Authenticate, "", "", &e);
-                    if let Failure::LockedOut(secs) = self.throttle.failed(peer, now) {
+                    if let Failure::LockedOut(secs) = self.throttle.failed(peer, &user, now) {
                         tracing::warn!(peer = ?caller.origin().peer, secs, "authentication locked out after repeated failures");
                         self.journal.counters().auth_lockout();
                         self.journal.write_refusal(&caller, Action::Authenticate, "", "", &locked_out(secs));
