@@ -51,6 +51,8 @@ pub(crate) struct ServiceState {
     pub credentials: Credentials,
     pub admission: Admission,
     pub runtime: Runtime,
+    /// The `ResolveStream` calls each client holds open.
+    pub streams: Arc<crate::net::PerClient>,
 }
 
 impl ServiceState {
@@ -112,7 +114,8 @@ pub async fn routes(
 ) -> Result<(tonic::service::Routes, tonic_health::server::HealthReporter), tonic_reflection::server::Error> {
     let max = settings.max_message_bytes;
     let admission = Admission::new(settings.max_concurrent_requests);
-    let state = ServiceState { node, settings: Arc::new(settings.clone()), credentials, admission, runtime };
+    let streams = crate::net::PerClient::new(settings.max_streams_per_client);
+    let state = ServiceState { node, settings: Arc::new(settings.clone()), credentials, admission, runtime, streams };
     let resolver = pb::resolver_server::ResolverServer::new(ResolverService(state.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);

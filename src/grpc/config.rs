@@ -23,6 +23,9 @@ pub struct GrpcConfig {
     /// Calls served at once over all connections; past it a call is shed (`UNAVAILABLE`, rc 3). A stream
     /// counts until it ends; health checks and reflection are never shed.
     pub max_concurrent_requests: usize,
+    /// `ResolveStream` calls one client (an address; IPv6 per /56) may hold open at once, so that one client
+    /// cannot hold every place of `max_concurrent_requests`; more get `UNAVAILABLE`, rc 3.
+    pub max_streams_per_client: usize,
     /// Most identifiers in one `ResolveBatch`.
     pub max_resolve_batch: usize,
     /// Most items in one `BatchRegister`.
@@ -38,6 +41,7 @@ impl Default for GrpcConfig {
             max_message_bytes: 4 << 20,
             max_concurrent_streams: 256,
             max_concurrent_requests: 1024,
+            max_streams_per_client: 64,
             max_resolve_batch: 1000,
             max_register_batch: 2000,
         }
@@ -50,6 +54,7 @@ impl GrpcConfig {
         if self.max_message_bytes == 0
             || self.max_concurrent_streams == 0
             || self.max_concurrent_requests == 0
+            || self.max_streams_per_client == 0
             || self.max_resolve_batch == 0
             || self.max_register_batch == 0
         {

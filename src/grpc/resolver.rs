@@ -85,11 +85,16 @@ impl pb::resolver_server::Resolver for ResolverService {
     ) -> Result<Response<ResolveStream>, Status> {
         let admitted = self.0.dispatch(&req, Operation::ResolveStream)?;
         let caller = std::sync::Arc::new(self.0.caller(&req)?);
+        let place = self.0.streams.enter(caller.origin().peer.map(|p| p.ip())).ok_or_else(|| {
+            let max = self.0.settings.max_streams_per_client;
+            let why = format!("this client holds {max} ResolveStream calls open already (grpc.max_streams_per_client)");
+            status(NodeError::new(ErrorCode::Overloaded, why))
+        })?;
         let (node, runtime) = (self.0.node.clone(), self.0.runtime.clone());
         let mut inbound = req.into_inner();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
-            let _admitted = admitted;
+            let _held = (admitted, place);
             while let Some(item) = inbound.next().await {
                 let reply = match item {
                     Ok(r) => {

@@ -363,3 +363,42 @@ async fn overload_sheds_calls_with_unavailable() {
     assert!(shed("resolve") >= 1.0 && shed("list") == 1.0, "{m}");
     n.stop().await;
 }
+
+/// Issue 15, finding 6: one client could hold every admission with streams it never uses. It holds
+/// `grpc.max_streams_per_client` `ResolveStream` calls at most; unary calls still go through.
+#[tokio::test]
+async fn one_client_holds_a_bounded_number_of_streams() {
+    let n = TestNode::start_with(|c| c.grpc.max_streams_per_client = 2).await;
+    let mut c = ResolverClient::new(channel(&n).await);
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
+        let mut out = c.resolve_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await.unwrap().into_inner();
+        tx.send(resolve_req("88.798.1/JDZ-2024-000123")).await.unwrap();
+        assert_eq!(out.message().await.unwrap().unwrap().response_code, 1);
+        open.push((tx, out));
+    }
+    let (_tx, rx) = tokio::sync::mpsc::channel::<pb::ResolveRequest>(8);
+    let refused = c.resolve_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await;
+    let refused = expect_status(refused, Code::Unavailable, 3);
+    assert!(refused.message().contains("max_streams_per_client"), "{refused:?}");
+    assert_eq!(c.resolve(resolve_req("88.798.1/JDZ-2024-000123")).await.unwrap().into_inner().response_code, 1);
+    // A stream that ends gives its place back.
+    let (tx, mut out) = open.pop().unwrap();
+    drop(tx);
+    assert!(out.message().await.unwrap().is_none());
+    let mut admitted = false;
+    for _ in 0..100 {
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
+        if let Ok(s) = c.resolve_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await {
+            tx.send(resolve_req("88.798.1/JDZ-2024-000123")).await.unwrap();
+            assert_eq!(s.into_inner().message().await.unwrap().unwrap().response_code, 1);
+            admitted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(admitted, "the place was not given back");
+    drop(open);
+    n.stop().await;
+}
