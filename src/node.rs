@@ -37,7 +37,10 @@ mod throttle;
 
 pub use access::{Caller, Identity};
 pub use cache::{CacheFigures, RenderingSlot, SharedRecord};
-pub use config::{AuthConfig, DEFAULT_RECORD_CACHE_MB, NodeConfig, NodeSettings};
+pub use config::{
+    AuthConfig, DEFAULT_MAX_LISTINGS, DEFAULT_MAX_LISTINGS_PER_CLIENT, DEFAULT_RECORD_CACHE_MB, NodeConfig,
+    NodeSettings,
+};
 pub use list::Page;
 pub use registration::{PutOutcome, RecordMode, ValueMode};
 pub use resolution::{Filter, Resolution};

@@ -15,7 +15,6 @@ mod reports;
 mod streams;
 
 pub use reports::REPORT_QUEUE;
-pub use streams::{STREAMS, STREAMS_PER_CLIENT};
 
 /// The doors' way of running the core's work.
 #[derive(Clone, Default)]
@@ -35,6 +34,11 @@ impl Runtime {
     /// Reads on the blocking pool when `blocking_reads` (`node.blocking_reads`), else inline.
     pub fn new(blocking_reads: bool) -> Self {
         Self { blocking_reads, reports: Arc::default(), streams: Arc::default() }
+    }
+
+    /// The same, with at most `per_client` streamed listings per client and `max` in all (see [`streams`]).
+    pub fn with_listings(self, per_client: usize, max: usize) -> Self {
+        Self { streams: Arc::new(streams::Streams::new(per_client, max)), ..self }
     }
 
     /// Whether reads run on the blocking pool.

@@ -15,6 +15,10 @@ pub const DEFAULT_RECORD_CACHE_MB: u64 = 128;
 /// Values one record may hold by default: Handle records hold a handful to a few hundred; past a thousand a record
 /// is an attack on the checks every write of it costs.
 pub const DEFAULT_MAX_VALUES_PER_RECORD: usize = 1000;
+/// Streamed listings one client may run at once, by default.
+pub const DEFAULT_MAX_LISTINGS_PER_CLIENT: usize = 4;
+/// Streamed listings the node runs at once, by default: a tenth of the blocking threads.
+pub const DEFAULT_MAX_LISTINGS: usize = 48;
 
 /// Settings of the core.
 #[derive(Debug, Clone)]
@@ -84,6 +88,10 @@ pub struct NodeConfig {
     pub shutdown_grace_secs: u64,
     /// Values one record may hold; a write that would store more is refused (rc 202).
     pub max_values_per_record: usize,
+    /// Streamed listings (every handle under a prefix) one client may run at once; more get 503, rc 3.
+    pub max_listings_per_client: usize,
+    /// Streamed listings the node runs at once, each on a blocking thread while its client reads.
+    pub max_listings: usize,
 }
 
 impl Default for NodeConfig {
@@ -95,6 +103,8 @@ impl Default for NodeConfig {
             record_cache_mb: DEFAULT_RECORD_CACHE_MB,
             shutdown_grace_secs: 10,
             max_values_per_record: DEFAULT_MAX_VALUES_PER_RECORD,
+            max_listings_per_client: DEFAULT_MAX_LISTINGS_PER_CLIENT,
+            max_listings: DEFAULT_MAX_LISTINGS,
         }
     }
 }
@@ -105,8 +115,10 @@ impl NodeConfig {
         if self.prefixes.is_empty() {
             return Err(ConfigError::Invalid("node.prefixes must name at least one prefix".into()));
         }
-        if self.max_values_per_record == 0 {
-            return Err(ConfigError::Invalid("node.max_values_per_record must be positive".into()));
+        if self.max_values_per_record == 0 || self.max_listings_per_client == 0 || self.max_listings == 0 {
+            return Err(ConfigError::Invalid(
+                "node.max_values_per_record, max_listings_per_client and max_listings must be positive".into(),
+            ));
         }
         self.homed_prefixes().map(drop)
     }

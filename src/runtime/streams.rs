@@ -1,7 +1,8 @@
 //! Streamed listings (every handle under a prefix, REST and gRPC alike), each on a blocking thread for as long
-//! as its client reads: at most [`STREAMS_PER_CLIENT`] per client (an address; IPv6 per /56) and [`STREAMS`] in
-//! all, so that clients that open listings and never read cannot take every blocking thread. Past either, a
-//! listing is refused at once with "overloaded, retry later".
+//! as its client reads: at most `node.max_listings_per_client` per client (an address; IPv6 per /56) and
+//! `node.max_listings` in all, so that clients that open listings and never read cannot take every blocking
+//! thread. Past either, a listing is refused at once with
+//! "overloaded, retry later".
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -10,21 +11,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::error::{ErrorCode, NodeError};
 use crate::net::{ClientPlace, PerClient};
 
-/// Streamed listings one client may run at once.
-pub const STREAMS_PER_CLIENT: usize = 4;
-/// Streamed listings the node runs at once: a tenth of the blocking threads.
-pub const STREAMS: usize = 48;
+use crate::node::{DEFAULT_MAX_LISTINGS as STREAMS, DEFAULT_MAX_LISTINGS_PER_CLIENT as STREAMS_PER_CLIENT};
 /// Seconds a refused client is asked to wait.
 const RETRY_AFTER_SECS: u64 = 5;
 
 pub(crate) struct Streams {
     clients: Arc<PerClient>,
+    per_client: usize,
+    max: usize,
     running: Arc<AtomicUsize>,
 }
 
 impl Default for Streams {
     fn default() -> Self {
-        Self { clients: PerClient::new(STREAMS_PER_CLIENT), running: Arc::default() }
+        Self::new(STREAMS_PER_CLIENT, STREAMS)
     }
 }
 
@@ -41,15 +41,24 @@ impl Drop for StreamPlace {
 }
 
 impl Streams {
-    /// Places for a listing of `client`, unless it runs [`STREAMS_PER_CLIENT`] or the node [`STREAMS`] already.
+    /// At most `per_client` listings per client and `max` in all.
+    pub(super) fn new(per_client: usize, max: usize) -> Self {
+        Self { clients: PerClient::new(per_client), per_client, max, running: Arc::default() }
+    }
+
+    /// Places for a listing of `client`, unless it or the node runs as many as allowed already.
     pub(super) fn enter(&self, client: Option<IpAddr>) -> Result<StreamPlace, NodeError> {
         let busy = |why: String| NodeError::new(ErrorCode::Overloaded, why).retry_after(RETRY_AFTER_SECS);
         let place = self.clients.enter(client).ok_or_else(|| {
-            busy(format!("this client runs {STREAMS_PER_CLIENT} listings already; retry when one is done"))
+            let n = self.per_client;
+            busy(format!(
+                "this client runs {n} listings already (node.max_listings_per_client); retry when one is done"
+            ))
         })?;
-        let taken = self.running.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < STREAMS).then_some(n + 1));
+        let max = self.max;
+        let taken = self.running.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < max).then_some(n + 1));
         if taken.is_err() {
-            return Err(busy(format!("{STREAMS} listings are running already; retry later")));
+            return Err(busy(format!("{max} listings are running already (node.max_listings); retry later")));
         }
         Ok(StreamPlace { _client: place, running: self.running.clone() })
     }
