@@ -52,5 +52,10 @@ async fn https_with_authentication() {
         .await
         .unwrap();
     assert_eq!(got.into_inner().response_code, 1);
+    // The client's address is known over TLS too: the audit log has it (and with it the per-client caps and the
+    // lockout apply).
+    let audit = n.admin("/admin/audit?handle=88.798.1/TLS-2", Some(ROOT)).await.json();
+    let client = audit["entries"][0]["client"].as_str().unwrap_or_default().to_owned();
+    assert!(client.starts_with("127.0.0.1:"), "{audit}");
     n.stop().await;
 }
