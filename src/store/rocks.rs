@@ -25,6 +25,9 @@ use super::{
 /// Levels of the LSM tree counted for the SST file figure.
 const LEVELS: usize = 7;
 
+/// Entries a scan reads under one hold of the database's lock.
+const SCAN_CHUNK: usize = 256;
+
 /// Bytes written and synced to the store's directory before a failed store is reopened: room for a new WAL and
 /// MANIFEST, proof that the disk takes writes and that a descriptor can be had.
 const PROBE_BYTES: usize = 4 << 20;
@@ -180,6 +183,40 @@ impl RocksStore {
     }
 }
 
+impl RocksStore {
+    /// Up to [`SCAN_CHUNK`] entries of `space` under `prefix`, after `after`.
+    fn scan_chunk(
+        &self,
+        space: Space,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+    ) -> Result<Vec<(Box<[u8]>, Box<[u8]>)>, StoreError> {
+        let start = match after {
+            Some(a) if a >= prefix => a,
+            _ => prefix,
+        };
+        let mut ro = ReadOptions::default();
+        ro.fill_cache(false);
+        let db = self.db()?;
+        let db = db.as_ref().expect("db() checked it is open");
+        let mut chunk = Vec::new();
+        for item in db.iterator_cf_opt(cf(db, space)?, ro, IteratorMode::From(start, Direction::Forward)) {
+            let (k, v) = item.map_err(engine)?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            if after.is_some_and(|a| &*k <= a) {
+                continue;
+            }
+            chunk.push((k, v));
+            if chunk.len() == SCAN_CHUNK {
+                break;
+            }
+        }
+        Ok(chunk)
+    }
+}
+
 fn cf(db: &DB, space: Space) -> Result<&rocksdb::ColumnFamily, StoreError> {
     db.cf_handle(space.name()).ok_or_else(|| StoreError::Engine(format!("column family {space} missing")))
 }
@@ -218,28 +255,22 @@ impl Store for RocksStore {
         after: Option<&[u8]>,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> Visit,
     ) -> Result<(), StoreError> {
-        let start = match after {
-            Some(a) if a >= prefix => a,
-            _ => prefix,
-        };
-        let mut ro = ReadOptions::default();
-        ro.fill_cache(false);
-        let db = self.db()?;
-        let db = db.as_ref().expect("db() checked it is open");
-        let iter = db.iterator_cf_opt(cf(db, space)?, ro, IteratorMode::From(start, Direction::Forward));
-        for item in iter {
-            let (k, v) = item.map_err(engine)?;
-            if !k.starts_with(prefix) {
-                break;
+        // In chunks, the database's lock held only while a chunk is read: a visitor may wait on its client (a
+        // streamed listing, up to 30 s a chunk), and a reopen after a failure must not wait for it.
+        let mut last: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
+        loop {
+            let chunk = self.scan_chunk(space, prefix, last.as_deref())?;
+            let complete = chunk.len() < SCAN_CHUNK;
+            for (k, v) in &chunk {
+                if visit(k, v) == Visit::Stop {
+                    return Ok(());
+                }
             }
-            if after.is_some_and(|a| &*k <= a) {
-                continue;
-            }
-            if visit(&k, &v) == Visit::Stop {
-                break;
+            match chunk.into_iter().next_back() {
+                Some((k, _)) if !complete => last = Some(k.into_vec()),
+                _ => return Ok(()),
             }
         }
-        Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {

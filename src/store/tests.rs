@@ -102,9 +102,34 @@ fn counters_add_without_reads(s: &dyn Store) {
     assert_eq!(counter(s, Space::Meta, b"n"), -4, "a deleted counter restarts from 0");
 }
 
+/// Scans longer than a chunk of the RocksDB store (256 entries): every entry once, in order, from `after`,
+/// stopping where the visitor says, never past the prefix.
+fn long_scans(s: &dyn Store) {
+    let mut b = Batch::new();
+    for i in 0..700u32 {
+        b.put(Space::Handles, format!("p/{i:04}").into_bytes(), i.to_le_bytes().to_vec());
+    }
+    b.put(Space::Handles, b"q/after-the-prefix".to_vec(), Vec::new());
+    s.write(b).unwrap();
+    let keys = |after: Option<&[u8]>, stop_at: usize| {
+        let mut seen = Vec::new();
+        s.scan(Space::Handles, b"p/", after, &mut |k, _| {
+            seen.push(String::from_utf8(k.to_vec()).unwrap());
+            if seen.len() == stop_at { Visit::Stop } else { Visit::Continue }
+        })
+        .unwrap();
+        seen
+    };
+    let all = keys(None, usize::MAX);
+    assert_eq!(all, (0..700).map(|i| format!("p/{i:04}")).collect::<Vec<_>>());
+    assert_eq!(keys(Some(b"p/0255"), usize::MAX), all[256..].to_vec());
+    assert_eq!(keys(Some(b"p/0100"), 300), all[101..401].to_vec());
+}
+
 #[test]
 fn memory_store_conforms() {
     conformance(&MemoryStore::new());
+    long_scans(&MemoryStore::new());
 }
 
 #[cfg(feature = "rocksdb")]
@@ -113,6 +138,9 @@ fn rocks_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = RocksConfig { path: dir.path().join("db"), ..RocksConfig::default() };
     conformance(&RocksStore::open(&cfg).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = RocksConfig { path: dir.path().join("db"), ..RocksConfig::default() };
+    long_scans(&RocksStore::open(&cfg).unwrap());
 }
 
 #[cfg(feature = "rocksdb")]
