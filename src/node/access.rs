@@ -182,8 +182,14 @@ impl Access<'_> {
         let peer = origin.peer.map(|p| p.ip());
         let now = Instant::now();
         let credentials = basic_credentials(value);
-        let user = credentials.as_ref().map_or_else(|_| String::new(), |(user, _)| user.clone());
-        if let Err(secs) = self.throttle.check(peer, &user, now) {
+        // Failures count against the handle whose key is guessed at, however its identity is spelt (`300:X`,
+        // `0300:X`, `0:x`): one count per handle, not per spelling.
+        let guessed = credentials
+            .as_ref()
+            .ok()
+            .and_then(|(user, _)| self.homing.parse_handle(user.split_once(':')?.1).ok())
+            .map_or_else(String::new, |h| h.key().to_owned());
+        if let Err(secs) = self.throttle.check(peer, &guessed, now) {
             return Err(locked_out(secs));
         }
         match credentials.and_then(|(user, secret)| self.authenticate(&user, &secret)) {
@@ -192,7 +198,7 @@ impl Access<'_> {
                 if e.code == ErrorCode::AuthenticationFailed {
                     let caller = Caller::new(None, origin);
                     self.journal.write_refusal(&caller, Action::Authenticate, "", "", &e);
-                    if let Failure::LockedOut(secs) = self.throttle.failed(peer, &user, now) {
+                    if let Failure::LockedOut(secs) = self.throttle.failed(peer, &guessed, now) {
                         tracing::warn!(peer = ?caller.origin().peer, secs, "authentication locked out after repeated failures");
                         self.journal.counters().auth_lockout();
                         self.journal.write_refusal(&caller, Action::Authenticate, "", "", &locked_out(secs));

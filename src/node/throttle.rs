@@ -31,8 +31,8 @@ const MAX_LOCKOUT: Duration = Duration::from_secs(86_400);
 /// Failures of one address, over every identity, that lock it out of all: this many times `max_failures`.
 pub const ADDRESS_FACTOR: u32 = 10;
 
-/// What the table counts: an address's failures as one identity (a hash of the name, so that a key costs the
-/// same whatever a client sends), or over all of them (`None`).
+/// What the table counts: an address's failures at one identity (a hash of its handle's key, so that a key costs
+/// the same whatever a client sends), or over all of them (`None`).
 type Key = (IpAddr, Option<u64>);
 
 fn keys(ip: IpAddr, identity: &str) -> [Key; 2] {
