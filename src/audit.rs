@@ -7,7 +7,7 @@
 //! than the retention, and the oldest beyond the log's byte bound: the bytes of every entry and its index keys
 //! are added to a counter (space `meta`, key `audit_bytes`) in the batch that writes the entry, and taken off in
 //! the batch that deletes it, so the count is exact across crashes (from the first start of a node that keeps
-//! it: older entries are not counted until the retention removes them).
+//! it, [`Audit::begin_counting`]: older entries are neither counted nor taken off).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -32,6 +32,8 @@ const STAMP: usize = 12;
 const SWEEP_BATCH: usize = 1000;
 /// The counter of the log's bytes.
 const BYTES_KEY: &[u8] = b"audit_bytes";
+/// When the log began counting its bytes (µs since the epoch, big-endian).
+const SINCE_KEY: &[u8] = b"audit_bytes_since";
 
 /// One audit entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +220,22 @@ impl Audit {
         batch.add(Space::Meta, BYTES_KEY, bytes);
     }
 
+    /// Notes that the log counts its bytes from now on, unless it did already: entries older than that were never
+    /// counted, so their deletion is not taken off. Called once at start.
+    pub fn begin_counting(&self) -> Result<(), StoreError> {
+        if self.counted_since()?.is_none() {
+            let mut b = Batch::new();
+            b.put(Space::Meta, SINCE_KEY, now_us().to_be_bytes().to_vec());
+            self.store.write(b)?;
+        }
+        Ok(())
+    }
+
+    fn counted_since(&self) -> Result<Option<u64>, StoreError> {
+        let since = self.store.get(Space::Meta, SINCE_KEY)?;
+        Ok(since.and_then(|v| v.try_into().ok()).map(u64::from_be_bytes))
+    }
+
     /// The bytes of the entries written since the log began counting (see the module).
     pub fn bytes(&self) -> Result<u64, StoreError> {
         let n = self.store.get(Space::Meta, BYTES_KEY)?.map_or(0, |v| crate::store::decode_counter(&v));
@@ -240,11 +258,14 @@ impl Audit {
             None => 0,
             Some(max) => self.bytes()?.saturating_sub(max),
         };
+        let counted_since = self.counted_since()?;
         let (mut aged, mut bounded) = (0, 0);
+        let mut resume: Option<Vec<u8>> = None;
         loop {
             let mut batch = Batch::new();
             let (mut n, mut freed) = (0, 0i64);
-            self.store.scan(Space::Audit, &[ENTRY], None, &mut |k, v| {
+            let from = resume.take();
+            self.store.scan(Space::Audit, &[ENTRY], from.as_deref(), &mut |k, v| {
                 let s = &k[1..];
                 let old = s.len() == STAMP && u64::from_be_bytes(s[..8].try_into().unwrap_or_default()) < cutoff;
                 if !old && over == 0 {
@@ -260,7 +281,15 @@ impl Audit {
                     }
                 }
                 batch.delete(Space::Audit, k.to_vec());
-                let bytes = entry.map_or(0, |e| entry_bytes(v.len(), &e));
+                resume = Some(k.to_vec());
+                // What was counted when written: its bytes (an entry that does not parse, its key and JSON);
+                // nothing for entries from before the log counted.
+                let time = u64::from_be_bytes(s.get(..8).and_then(|t| t.try_into().ok()).unwrap_or_default());
+                let bytes = match entry {
+                    _ if counted_since.is_none_or(|since| time < since) => 0,
+                    Some(e) => entry_bytes(v.len(), &e),
+                    None => i64::try_from(1 + STAMP + v.len()).unwrap_or(i64::MAX),
+                };
                 freed += bytes;
                 over = over.saturating_sub(u64::try_from(bytes).unwrap_or(0));
                 if old {

@@ -93,6 +93,7 @@ impl Running {
 pub fn open_store(cfg: &Config, with_demo: bool) -> anyhow::Result<Arc<dyn Store>> {
     std::fs::create_dir_all(&cfg.storage.path).with_context(|| format!("creating {}", cfg.storage.path.display()))?;
     let store: Arc<dyn Store> = Arc::new(RocksStore::open(&cfg.storage)?);
+    crate::audit::Audit::new(store.clone()).begin_counting()?;
     let node_prefix = cfg.node.prefixes[0].clone();
     if with_demo && records::is_empty(store.as_ref())? {
         let secret = cfg.bootstrap.admin_secret.clone().unwrap_or_else(|| demo::DEMO_ADMIN_SECRET.to_owned());

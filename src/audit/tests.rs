@@ -89,6 +89,7 @@ fn sweep_deletes_old_entries_and_their_indexes() {
 #[test]
 fn the_oldest_entries_go_beyond_the_byte_bound() {
     let a = log();
+    a.begin_counting().unwrap();
     let mut sizes = Vec::new();
     let entries: Vec<_> = (0..10)
         .map(|i| {
@@ -110,4 +111,25 @@ fn the_oldest_entries_go_beyond_the_byte_bound() {
     assert_eq!(a.bytes().unwrap(), sizes[6..].iter().sum::<u64>(), "the count follows the deletions");
     let by_gone = AuditQuery { handle_key: Some("88.798.1/E0".into()), ..AuditQuery::default() };
     assert!(a.query(&by_gone).unwrap().unwrap().entries.is_empty(), "indexes go with their entries");
+}
+
+/// Entries written before the log counted its bytes are not taken off when deleted: the count stays that of the
+/// counted entries.
+#[test]
+fn entries_from_before_the_count_are_not_taken_off() {
+    let a = log();
+    a.write(&a.entry(event("88.798.1/BEFORE", "300:0.NA/88.798"))).unwrap();
+    a.store
+        .write({
+            let mut b = Batch::new();
+            b.delete(Space::Meta, BYTES_KEY.to_vec());
+            b
+        })
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    a.begin_counting().unwrap();
+    a.write(&a.entry(event("88.798.1/AFTER", "300:0.NA/88.798"))).unwrap();
+    let counted = a.bytes().unwrap();
+    assert_eq!(a.sweep(None, Some(counted - 1)).unwrap(), (0, 2), "the uncounted entry goes first, then one");
+    assert_eq!(a.bytes().unwrap(), 0);
 }

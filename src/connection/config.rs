@@ -19,8 +19,8 @@ pub struct ConnectionConfig {
     pub max_per_source: usize,
     /// Seconds a new connection has to send its first byte.
     pub handshake_timeout_secs: u64,
-    /// Seconds a client has to send a whole request (headers and body) once it starts it, and the node to begin
-    /// its answer: input left without any answer this long closes the connection.
+    /// Seconds a client has to send a whole request (headers and body) once it starts it: input still arriving,
+    /// without any answer, this long after its first byte closes the connection.
     pub request_timeout_secs: u64,
     /// Seconds a write may wait on a client that does not read.
     pub send_timeout_secs: u64,

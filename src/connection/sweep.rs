@@ -33,8 +33,9 @@ pub(super) fn tick() -> u32 {
 pub enum Expiry {
     /// No byte within the handshake timeout of the accept.
     Handshake,
-    /// Input left unanswered (a request's headers or body trickling in, a stalled handshake, a request the node
-    /// could not begin to answer) for the request timeout.
+    /// Input still arriving, and unanswered, at the request timeout after its first byte: a request's headers or
+    /// body trickling in. (Input that arrives once and is followed by silence, such as an HTTP/2 client's
+    /// `SETTINGS` acknowledgement or `WINDOW_UPDATE`, owes no answer: the idle timeout applies to it.)
     Request,
     /// A write blocked on a client that does not read for the send timeout.
     Send,
@@ -119,7 +120,7 @@ impl Activity {
         let last = self.opened.max(read).max(self.wrote.load(Relaxed));
         if read == 0 && since(self.opened) >= limits.handshake {
             Some(Expiry::Handshake)
-        } else if unanswered != 0 && since(unanswered) >= limits.request {
+        } else if unanswered != 0 && read > unanswered && since(unanswered) >= limits.request {
             Some(Expiry::Request)
         } else if blocked != 0 && since(blocked) >= limits.send {
             Some(Expiry::Send)
@@ -165,6 +166,17 @@ mod tests {
         }
         set(&a.read, 131);
         assert_eq!(a.expired(131, &LIMITS), Some(Expiry::Request));
+    }
+
+    #[test]
+    fn input_that_owes_no_answer_waits_for_the_idle_timeout() {
+        // An HTTP/2 client acknowledges the node's SETTINGS, and is quiet until its next call.
+        let a = at(100);
+        set(&a.wrote, 100);
+        set(&a.read, 101);
+        set(&a.unanswered, 101);
+        assert_eq!(a.expired(140, &LIMITS), None);
+        assert_eq!(a.expired(161, &LIMITS), Some(Expiry::Idle));
     }
 
     #[test]

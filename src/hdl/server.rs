@@ -241,9 +241,14 @@ pub async fn serve_tcp(
 ) {
     let admission = Admission::new(limits.max_in_flight);
     loop {
-        let (stream, peer) = tokio::select! {
-            r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
             _ = stop.wait_for(|s| *s) => return,
+        };
+        let Ok((stream, peer)) = accepted else {
+            // Out of descriptors, say: back off briefly rather than spin on the error.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
         };
         let _ = stream.set_nodelay(true);
         // Refused (over its source's cap or the node's): dropped, which closes it.

@@ -28,6 +28,9 @@ const LEVELS: usize = 7;
 /// Entries a scan reads under one hold of the database's lock.
 const SCAN_CHUNK: usize = 256;
 
+/// A key and its value, as a scan reads them.
+type Entry = (Box<[u8]>, Box<[u8]>);
+
 /// Bytes written and synced to the store's directory before a failed store is reopened: room for a new WAL and
 /// MANIFEST, proof that the disk takes writes and that a descriptor can be had.
 const PROBE_BYTES: usize = 4 << 20;
@@ -190,7 +193,7 @@ impl RocksStore {
         space: Space,
         prefix: &[u8],
         after: Option<&[u8]>,
-    ) -> Result<Vec<(Box<[u8]>, Box<[u8]>)>, StoreError> {
+    ) -> Result<Vec<Entry>, StoreError> {
         let start = match after {
             Some(a) if a >= prefix => a,
             _ => prefix,

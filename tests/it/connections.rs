@@ -80,7 +80,9 @@ async fn slow_headers_and_bodies_are_cut_off() {
         tokio::time::sleep(Duration::from_millis(1200)).await;
     }
     let m = n.metrics().await;
-    assert!(count(&m, r#"idnode_connections_expired_total{protocol="rest",reason="request"}"#) >= 2.0, "{m}");
+    // The trickle broke the request timeout; the stalled body, quiet since, the idle one.
+    assert!(count(&m, r#"idnode_connections_expired_total{protocol="rest",reason="request"}"#) >= 1.0, "{m}");
+    assert!(count(&m, r#"idnode_connections_expired_total{protocol="rest",reason="idle"}"#) >= 1.0, "{m}");
     n.stop().await;
 }
 
@@ -103,7 +105,7 @@ async fn silent_and_half_open_connections_are_closed_on_every_listener() {
     }
     let m = n.metrics().await;
     assert!(count(&m, r#"idnode_connections_expired_total{protocol="grpc",reason="handshake"}"#) >= 1.0, "{m}");
-    assert!(count(&m, r#"idnode_connections_expired_total{protocol="grpc",reason="request"}"#) >= 1.0, "{m}");
+    assert!(count(&m, r#"idnode_connections_expired_total{protocol="grpc",reason="idle"}"#) >= 1.0, "{m}");
     assert_eq!(count(&m, r#"idnode_api_open_connections{protocol="grpc"}"#), 0.0, "{m}");
     n.stop().await;
 }
