@@ -111,6 +111,15 @@ pub async fn run(a: &RunArgs) -> anyhow::Result<String> {
         crate::loadgen::drivers::etcd_preload(a.target, keys, len, 64).await?;
     }
     let r: Report = crate::loadgen::run(spec).await?;
+    if a.proto == Proto::HandleUdpJava {
+        use crate::loadgen::java_client::{FALLBACKS, RETRIES};
+        use std::sync::atomic::Ordering::Relaxed;
+        eprintln!(
+            "as the Java client: {} UDP resends, {} fallbacks to TCP",
+            RETRIES.load(Relaxed),
+            FALLBACKS.load(Relaxed)
+        );
+    }
     Ok(if a.json { serde_json::to_string(&r)? } else { r.to_string() })
 }
 

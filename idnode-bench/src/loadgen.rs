@@ -5,7 +5,8 @@
 //!
 //! - [`keys`]: the key distribution;
 //! - [`drivers`]: one client per protocol, each checking that the answer is the right one;
-//! - [`grpc_client`]: the gRPC client, which reads of an answer only what decides whether it is right.
+//! - [`grpc_client`]: the gRPC client, which reads of an answer only what decides whether it is right;
+//! - [`java_client`]: Handle requests as the Handle.Net Java client sends them.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 pub mod drivers;
 pub mod grpc_client;
+pub mod java_client;
 pub mod keys;
 
 use drivers::{Driver, Proto};
@@ -237,7 +239,7 @@ async fn worker(
         if right.is_err() {
             // A broken connection: reopen it (shared HTTP/2 connections and channels recover on their own).
             tokio::time::sleep(Duration::from_millis(10)).await;
-            if matches!(proto, Proto::Http1 | Proto::HandleTcp | Proto::HandleUdp)
+            if matches!(proto, Proto::Http1 | Proto::HandleTcp | Proto::HandleUdp | Proto::HandleUdpJava)
                 && let Ok(d) = Driver::open(proto, addr, None).await
             {
                 driver = d;

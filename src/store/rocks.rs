@@ -188,12 +188,7 @@ impl RocksStore {
 
 impl RocksStore {
     /// Up to [`SCAN_CHUNK`] entries of `space` under `prefix`, after `after`.
-    fn scan_chunk(
-        &self,
-        space: Space,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-    ) -> Result<Vec<Entry>, StoreError> {
+    fn scan_chunk(&self, space: Space, prefix: &[u8], after: Option<&[u8]>) -> Result<Vec<Entry>, StoreError> {
         let start = match after {
             Some(a) if a >= prefix => a,
             _ => prefix,

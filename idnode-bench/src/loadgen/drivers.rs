@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
 use super::grpc_client::{ResolveClient, ResolveSummary, right_response_code};
+use super::java_client;
 use idnode::grpc::pb;
 use idnode::hdl::client::{exchange_tcp, exchange_udp, resolution_request, udp_socket};
 use idnode::hdl::udp::{Datagrams, RecvBuffers};
@@ -37,6 +38,11 @@ pub enum Proto {
     HandleUdp,
     /// The Handle protocol over TCP, one connection per worker.
     HandleTcp,
+    /// The Handle protocol over UDP as the Handle.Net Java client sends it (see [`super::java_client`]): its
+    /// version, flags and fields, its resends after 500, 1,000 and 1,500 ms, then TCP.
+    HandleUdpJava,
+    /// The Handle protocol over TCP as the Java client sends it: a new connection per request.
+    HandleTcpJava,
     /// Reference: etcd's serializable `Range` of the same keys, workers sharing `connections` channels.
     EtcdRange,
 }
@@ -83,6 +89,10 @@ pub enum Driver {
     Udp(Box<(Datagrams, RecvBuffers)>, SocketAddr, u32),
     /// Handle over TCP.
     Tcp(TcpStream, u32),
+    /// Handle over UDP as the Java client: the socket, its receive buffers, the server.
+    UdpJava(Box<(Datagrams, RecvBuffers)>, SocketAddr),
+    /// Handle over TCP as the Java client: the server.
+    TcpJava(SocketAddr),
     /// etcd `Range`.
     Etcd(etcd::kv_client::KvClient<Channel>),
 }
@@ -147,6 +157,10 @@ impl Driver {
                 tcp.set_nodelay(true)?;
                 Driver::Tcp(tcp, rand::random())
             }
+            (Proto::HandleUdpJava, _) => {
+                Driver::UdpJava(Box::new((udp_socket(addr).await?, RecvBuffers::new(1))), addr)
+            }
+            (Proto::HandleTcpJava, _) => Driver::TcpJava(addr),
             (p, _) => anyhow::bail!("{p:?} needs a shared connection"),
         })
     }
@@ -185,6 +199,15 @@ impl Driver {
                 *id = id.wrapping_add(1);
                 let (env, msg) = resolution_request(*id, handle, &[], &[], false);
                 let a = tokio::time::timeout(ANSWER_TIMEOUT, exchange_tcp(s, env, &msg)).await??;
+                Ok(right_response_code(a.header.response_code, hit))
+            }
+            Driver::UdpJava(io, server) => {
+                let (sock, bufs) = &mut **io;
+                let a = java_client::resolve_udp(sock, bufs, *server, handle).await?;
+                Ok(right_response_code(a.header.response_code, hit))
+            }
+            Driver::TcpJava(server) => {
+                let a = tokio::time::timeout(ANSWER_TIMEOUT, java_client::resolve_tcp(*server, handle)).await??;
                 Ok(right_response_code(a.header.response_code, hit))
             }
             Driver::Etcd(c) => {
