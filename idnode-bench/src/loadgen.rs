@@ -247,3 +247,71 @@ async fn worker(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpListener;
+
+    use super::keys::KeySpec;
+    use super::{LoadSpec, Proto, run};
+    use crate::dataset::DatasetSpec;
+
+    /// An HTTP/1.1 server that answers every request with 200 after exactly `service`.
+    async fn fixed_service_time(service: Duration) -> std::net::SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut pending = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n @ 1..) = s.read(&mut buf).await {
+                        pending.extend_from_slice(&buf[..n]);
+                        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            pending.drain(..end + 4);
+                            tokio::time::sleep(service).await;
+                            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+                            if s.write_all(answer).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    /// The open loop measures from each request's scheduled time: against a server with a known service time,
+    /// at a tenth of its capacity, it reports that time, not less (a generator that hid the server's time) and
+    /// not much more (a tail of its own).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_open_loop_reports_the_servers_service_time() {
+        let service = Duration::from_millis(5);
+        let addr = fixed_service_time(service).await;
+        let report = run(LoadSpec {
+            proto: Proto::Http1,
+            addr,
+            concurrency: 16,
+            connections: 1,
+            depth: 1,
+            duration: Duration::from_secs(2),
+            warmup: Duration::from_millis(300),
+            rate: Some(300.0),
+            keys: KeySpec { dataset: DatasetSpec::new(1000, 10), zipf: None, miss_ratio: 0.0 },
+        })
+        .await
+        .unwrap();
+        eprintln!("against a 5 ms server at 300/s: {report}");
+        assert_eq!(report.errors, 0, "{report}");
+        assert!(report.ok >= 400, "{report}");
+        let service_us = service.as_micros() as u64;
+        assert!(report.p50_us >= service_us, "the server's 5 ms were not measured: {report}");
+        // Generous: a loaded machine adds scheduling delay, but not a multiple of the service time.
+        assert!(report.p50_us < 3 * service_us, "{report}");
+        assert!(report.p99_us < 10 * service_us, "a tail of the generator's own: {report}");
+    }
+}
