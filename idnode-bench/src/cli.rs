@@ -80,9 +80,12 @@ pub struct RunArgs {
     /// Share of requests for identifiers that do not exist.
     #[arg(long, default_value_t = 0.0)]
     pub miss: f64,
-    /// Print the report as one JSON line.
+    /// Print the report as one JSON line (the timeline included).
     #[arg(long)]
     pub json: bool,
+    /// Print the latency timeline too: answers, p50, p99 and max for each second of the run.
+    #[arg(long)]
+    pub timeline: bool,
     /// With `--proto etcd-range`: first put the data set's identifiers into etcd, with values of this many bytes.
     #[arg(long)]
     pub etcd_preload: Option<usize>,
@@ -120,7 +123,11 @@ pub async fn run(a: &RunArgs) -> anyhow::Result<String> {
             FALLBACKS.load(Relaxed)
         );
     }
-    Ok(if a.json { serde_json::to_string(&r)? } else { r.to_string() })
+    Ok(match (a.json, a.timeline) {
+        (true, _) => serde_json::to_string(&r)?,
+        (false, true) => format!("{r}\n{}", r.timeline_table()),
+        (false, false) => r.to_string(),
+    })
 }
 
 /// Options of `idnode-bench load-dataset`.

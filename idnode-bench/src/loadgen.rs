@@ -77,6 +77,35 @@ pub struct Report {
     pub max_us: u64,
     /// Mean, µs.
     pub mean_us: f64,
+    /// Second by second of the measured window (by when requests were due): answers, p50, p99 and max, so that
+    /// a tail that grows through a run shows as it grows.
+    pub timeline: Vec<Second>,
+}
+
+/// One second of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Second {
+    /// Seconds since the window began.
+    pub second: usize,
+    /// Right answers to requests due in this second.
+    pub ok: u64,
+    /// Median latency, µs.
+    pub p50_us: u64,
+    /// 99th percentile, µs.
+    pub p99_us: u64,
+    /// Largest, µs.
+    pub max_us: u64,
+}
+
+impl Report {
+    /// The timeline as a table, a line per second.
+    pub fn timeline_table(&self) -> String {
+        let mut t = String::from("second      ok   p50 µs   p99 µs   max µs\n");
+        for s in &self.timeline {
+            t += &format!("{:>6} {:>7} {:>8} {:>8} {:>8}\n", s.second, s.ok, s.p50_us, s.p99_us, s.max_us);
+        }
+        t
+    }
 }
 
 impl std::fmt::Display for Report {
@@ -96,25 +125,47 @@ impl std::fmt::Display for Report {
     }
 }
 
-/// The tally of one worker.
+/// The tally of one worker: the whole window, and a coarser histogram per second of it.
 struct Tally {
     hist: Histogram<u64>,
+    seconds: Vec<Histogram<u64>>,
     ok: u64,
     errors: u64,
 }
 
 impl Tally {
     fn new() -> Self {
-        Self { hist: Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid bounds"), ok: 0, errors: 0 }
+        let hist = Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid bounds");
+        Self { hist, seconds: Vec::new(), ok: 0, errors: 0 }
     }
 
-    fn record(&mut self, latency: Duration, right: bool) {
-        if right {
-            self.ok += 1;
-            let _ = self.hist.record((latency.as_micros() as u64).clamp(1, MAX_LATENCY_US));
-        } else {
+    /// Records an answer to a request due `at` into the window.
+    fn record(&mut self, at: Duration, latency: Duration, right: bool) {
+        if !right {
             self.errors += 1;
+            return;
         }
+        self.ok += 1;
+        let us = (latency.as_micros() as u64).clamp(1, MAX_LATENCY_US);
+        let _ = self.hist.record(us);
+        let second = at.as_secs() as usize;
+        while self.seconds.len() <= second {
+            self.seconds.push(Histogram::new_with_bounds(1, MAX_LATENCY_US, 2).expect("valid bounds"));
+        }
+        let _ = self.seconds[second].record(us);
+    }
+
+    fn add(&mut self, other: &Tally) -> anyhow::Result<()> {
+        self.hist.add(&other.hist)?;
+        for (i, h) in other.seconds.iter().enumerate() {
+            while self.seconds.len() <= i {
+                self.seconds.push(Histogram::new_with_bounds(1, MAX_LATENCY_US, 2)?);
+            }
+            self.seconds[i].add(h)?;
+        }
+        self.ok += other.ok;
+        self.errors += other.errors;
+        Ok(())
     }
 }
 
@@ -152,11 +203,20 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<Report> {
     }
     let mut total = Tally::new();
     for t in tasks {
-        let tally = t.await?;
-        total.hist.add(&tally.hist)?;
-        total.ok += tally.ok;
-        total.errors += tally.errors;
+        total.add(&t.await?)?;
     }
+    let timeline = total
+        .seconds
+        .iter()
+        .enumerate()
+        .map(|(second, h)| Second {
+            second,
+            ok: h.len(),
+            p50_us: h.value_at_quantile(0.5),
+            p99_us: h.value_at_quantile(0.99),
+            max_us: h.max(),
+        })
+        .collect();
     let seconds = spec.duration.as_secs_f64();
     let h = &total.hist;
     Ok(Report {
@@ -173,6 +233,7 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<Report> {
         p999_us: h.value_at_quantile(0.999),
         max_us: h.max(),
         mean_us: h.mean(),
+        timeline,
     })
 }
 
@@ -202,7 +263,7 @@ async fn worker(
                 return tally;
             }
             match driver.receive().await {
-                Ok((asked, right)) if window.counts(asked) => tally.record(asked.elapsed(), right),
+                Ok((asked, right)) if window.counts(asked) => tally.record(asked - window.from, asked.elapsed(), right),
                 Ok(_) => {}
                 Err(_) => {
                     tally.errors += 1;
@@ -234,7 +295,7 @@ async fn worker(
         let (k, hit) = keys.next_key();
         let right = driver.call(&k, hit).await;
         if window.counts(scheduled) {
-            tally.record(scheduled.elapsed(), *right.as_ref().unwrap_or(&false));
+            tally.record(scheduled - window.from, scheduled.elapsed(), *right.as_ref().unwrap_or(&false));
         }
         if right.is_err() {
             // A broken connection: reopen it (shared HTTP/2 connections and channels recover on their own).
@@ -313,5 +374,8 @@ mod tests {
         // Generous: a loaded machine adds scheduling delay, but not a multiple of the service time.
         assert!(report.p50_us < 3 * service_us, "{report}");
         assert!(report.p99_us < 10 * service_us, "a tail of the generator's own: {report}");
+        // The timeline covers the window, second by second, and adds up to the whole.
+        assert_eq!(report.timeline.len(), 2, "{}", report.timeline_table());
+        assert_eq!(report.timeline.iter().map(|s| s.ok).sum::<u64>(), report.ok);
     }
 }
