@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use metrics::{Counter, Gauge};
 
-use crate::metrics::{Family, Label, Metrics};
+use crate::metrics::{Family, Label, Metrics, closed_label};
 use crate::net::{ClientPlace, PerClient};
 use crate::request::Protocol;
 use config::Timeouts;
@@ -46,21 +46,17 @@ pub enum Refusal {
 
 impl Refusal {
     const ALL: [Self; 2] = [Self::PerSource, Self::Full];
-}
 
-impl Label for Refusal {
-    const KEY: &'static str = "reason";
-    const ALL: &'static [Self] = &Self::ALL;
-    fn value(self) -> &'static str {
+    /// The label value.
+    fn label(self) -> &'static str {
         match self {
             Self::PerSource => "per_source",
             Self::Full => "full",
         }
     }
-    fn index(self) -> usize {
-        self as usize
-    }
 }
+
+closed_label!(Refusal, "reason");
 
 /// The open connections of a node: their caps, their timeouts and their metrics.
 #[derive(Debug)]
@@ -130,10 +126,10 @@ impl Connections {
         protocol: Protocol,
     ) -> Result<Tracked<S>, Refusal> {
         let admin = protocol == Protocol::Admin;
-        let place = if admin { None } else { Some(self.per_source.enter(peer).ok_or(Refusal::PerSource)) };
-        let place = match place.transpose() {
-            Ok(place) => place,
-            Err(refusal) => return Err(self.refused(protocol, refusal)),
+        let place = if admin {
+            None
+        } else {
+            Some(self.per_source.enter(peer).ok_or_else(|| self.refused(protocol, Refusal::PerSource))?)
         };
         let cap = if admin { self.max_open + ADMIN_HEADROOM } else { self.max_open };
         let taken = self.open_total.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < cap).then_some(n + 1));

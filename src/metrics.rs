@@ -32,6 +32,24 @@ pub trait Label: Copy + 'static {
     fn index(self) -> usize;
 }
 
+/// Implements [`Label`] for a fieldless enum with an inherent `ALL` (every variant, in declaration order) and
+/// `label()` (the value of each), under the label name `$key`.
+macro_rules! closed_label {
+    ($ty:ty, $key:literal) => {
+        impl $crate::metrics::Label for $ty {
+            const KEY: &'static str = $key;
+            const ALL: &'static [Self] = &<$ty>::ALL;
+            fn value(self) -> &'static str {
+                self.label()
+            }
+            fn index(self) -> usize {
+                self as usize
+            }
+        }
+    };
+}
+pub(crate) use closed_label;
+
 /// One label or a tuple of labels: the series of a [`Family`].
 pub trait Labels: Copy {
     /// How many combinations there are.

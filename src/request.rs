@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use metrics::{Counter, Histogram};
 
 use crate::error::ErrorCode;
-use crate::metrics::{Family, Label, Metrics};
+use crate::metrics::{Family, Metrics, closed_label};
 
 mod admission;
 
@@ -347,23 +347,9 @@ impl Scope {
     }
 }
 
-macro_rules! label {
-    ($ty:ty, $key:literal) => {
-        impl Label for $ty {
-            const KEY: &'static str = $key;
-            const ALL: &'static [Self] = &<$ty>::ALL;
-            fn value(self) -> &'static str {
-                self.label()
-            }
-            fn index(self) -> usize {
-                self as usize
-            }
-        }
-    };
-}
-label!(Protocol, "protocol");
-label!(Operation, "operation");
-label!(Outcome, "result");
+closed_label!(Protocol, "protocol");
+closed_label!(Operation, "operation");
+closed_label!(Outcome, "result");
 
 /// Requests by protocol, operation and result, and their latency: what every door records of every request.
 #[derive(Debug)]

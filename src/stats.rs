@@ -17,7 +17,7 @@ use std::sync::{Arc, RwLock};
 
 use time::{Date, OffsetDateTime, UtcOffset};
 
-use crate::metrics::Label;
+use crate::metrics::closed_label;
 use crate::store::{Batch, Space, Store, StoreError, Visit, decode_counter};
 
 mod config;
@@ -40,22 +40,18 @@ pub enum Change {
 impl Change {
     /// Every kind of change, in declaration order.
     pub const ALL: [Change; 3] = [Change::Create, Change::Update, Change::Delete];
-}
 
-impl Label for Change {
-    const KEY: &'static str = "change";
-    const ALL: &'static [Self] = &Change::ALL;
-    fn value(self) -> &'static str {
+    /// The label value.
+    fn label(self) -> &'static str {
         match self {
             Self::Create => "create",
             Self::Update => "update",
             Self::Delete => "delete",
         }
     }
-    fn index(self) -> usize {
-        self as usize
-    }
 }
+
+closed_label!(Change, "change");
 
 /// The pseudo-prefix of misses under prefixes with no record on this node.
 pub const OTHER: &str = "(other)";

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::time::Instant;
 
 use super::config::Timeouts;
-use crate::metrics::Label;
+use crate::metrics::closed_label;
 
 /// Seconds since the process first asked, from 1 (0 means "never" in [`Activity`]); advanced by the sweep.
 static NOW: AtomicU32 = AtomicU32::new(1);
@@ -45,12 +45,9 @@ pub enum Expiry {
 
 impl Expiry {
     const ALL: [Self; 4] = [Self::Handshake, Self::Request, Self::Send, Self::Idle];
-}
 
-impl Label for Expiry {
-    const KEY: &'static str = "reason";
-    const ALL: &'static [Self] = &Self::ALL;
-    fn value(self) -> &'static str {
+    /// The label value.
+    fn label(self) -> &'static str {
         match self {
             Self::Handshake => "handshake",
             Self::Request => "request",
@@ -58,10 +55,9 @@ impl Label for Expiry {
             Self::Idle => "idle",
         }
     }
-    fn index(self) -> usize {
-        self as usize
-    }
 }
+
+closed_label!(Expiry, "reason");
 
 /// When bytes last went each way on one connection, in coarse seconds (0: not yet).
 #[derive(Debug)]
