@@ -71,12 +71,8 @@ async fn slow_headers_and_bodies_are_cut_off() {
     assert!(closed_within(&mut body, Duration::from_secs(6), None).await, "a stalled body kept open");
     // A connection that answers its requests in time is not touched, and serves after a pause.
     let mut good = TcpStream::connect(addr).await.unwrap();
-    let get = b"GET /api/handles/88.798.1/JDZ-2024-000123 HTTP/1.1\r\nHost: x\r\n\r\n";
     for _ in 0..2 {
-        good.write_all(get).await.unwrap();
-        let mut buf = vec![0u8; 8192];
-        let got = good.read(&mut buf).await.unwrap();
-        assert!(buf[..got].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..got]));
+        resolves(&mut good).await;
         tokio::time::sleep(Duration::from_millis(1200)).await;
     }
     let m = n.metrics().await;
@@ -118,11 +114,7 @@ async fn one_source_cannot_take_every_connection() {
     let mut fourth = connect_from("127.0.0.1", addr).await;
     assert!(closed_within(&mut fourth, Duration::from_secs(3), None).await, "a fourth connection from one source");
     // Another source is served.
-    let mut other = connect_from("127.0.0.2", addr).await;
-    other.write_all(b"GET /api/handles/88.798.1/JDZ-2024-000123 HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
-    let mut buf = vec![0u8; 4096];
-    let got = other.read(&mut buf).await.unwrap();
-    assert!(buf[..got].starts_with(b"HTTP/1.1 200"));
+    resolves(&mut connect_from("127.0.0.2", addr).await).await;
     drop(held);
     let m = n.metrics().await;
     assert!(count(&m, r#"idnode_connections_refused_total{protocol="rest",reason="per_source"}"#) >= 1.0, "{m}");
@@ -150,11 +142,16 @@ async fn answered_connections(addr: SocketAddr, source: &str, k: usize) -> Vec<T
     let mut held = Vec::new();
     for _ in 0..k {
         let mut s = connect_from(source, addr).await;
-        s.write_all(b"GET /api/handles/88.798.1/JDZ-2024-000123 HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
-        let mut buf = vec![0u8; 4096];
-        let got = s.read(&mut buf).await.unwrap();
-        assert!(buf[..got].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..got]));
+        resolves(&mut s).await;
         held.push(s);
     }
     held
+}
+
+/// Resolves a demo record on `s` and checks that the answer is a 200.
+async fn resolves(s: &mut TcpStream) {
+    s.write_all(b"GET /api/handles/88.798.1/JDZ-2024-000123 HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut buf = vec![0u8; 8192];
+    let got = s.read(&mut buf).await.unwrap();
+    assert!(buf[..got].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..got]));
 }
