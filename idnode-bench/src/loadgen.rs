@@ -18,6 +18,7 @@ pub mod drivers;
 pub mod grpc_client;
 pub mod java_client;
 pub mod keys;
+pub mod pacer;
 
 use drivers::{Driver, Proto};
 use keys::{KeySpec, Keys};
@@ -188,18 +189,21 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<Report> {
     for _ in 0..spec.connections.max(1) {
         shared.push(drivers::connect_shared(spec.proto, spec.addr).await?);
     }
+    let mut drivers = Vec::new();
+    for w in 0..spec.concurrency.max(1) {
+        drivers.push(Driver::open(spec.proto, spec.addr, shared[w % shared.len()].clone()).await?);
+    }
     let start = Instant::now();
     let window = Window { from: start + spec.warmup, to: start + spec.warmup + spec.duration };
+    let mut schedules: Vec<Option<pacer::Tickets>> = match spec.rate {
+        Some(rate) => pacer::start(rate, drivers.len(), start, window.to)?.into_iter().map(Some).collect(),
+        None => drivers.iter().map(|_| None).collect(),
+    };
     let mut tasks = Vec::new();
-    for w in 0..spec.concurrency.max(1) {
-        let driver = Driver::open(spec.proto, spec.addr, shared[w % shared.len()].clone()).await?;
+    for (w, driver) in drivers.into_iter().enumerate() {
         let keys = Keys::new(spec.keys.clone(), w as u64 + 1);
-        let interval = spec.rate.map(|r| Duration::from_secs_f64(spec.concurrency.max(1) as f64 / r.max(0.001)));
-        // Workers start their schedules a fraction of an interval apart, so a fixed rate arrives evenly rather
-        // than in bursts of `concurrency` requests.
-        let phase = interval.map(|i| i.mul_f64(w as f64 / spec.concurrency.max(1) as f64)).unwrap_or_default();
-        let depth = spec.depth.max(1);
-        tasks.push(tokio::spawn(worker(driver, keys, window, start + phase, interval, depth, spec.proto, spec.addr)));
+        let (schedule, depth) = (schedules[w].take(), spec.depth.max(1));
+        tasks.push(tokio::spawn(worker(driver, keys, window, schedule, depth, spec.proto, spec.addr)));
     }
     let mut total = Tally::new();
     for t in tasks {
@@ -237,19 +241,17 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<Report> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn worker(
     mut driver: Driver,
     mut keys: Keys,
     window: Window,
-    start: Instant,
-    interval: Option<Duration>,
+    mut schedule: Option<pacer::Tickets>,
     depth: usize,
     proto: Proto,
     addr: SocketAddr,
 ) -> Tally {
     let mut tally = Tally::new();
-    let mut sent = 0u32;
+    let mut answered: Option<Instant> = None;
     loop {
         if driver.pipelined() {
             while driver.in_flight() < depth && Instant::now() < window.to {
@@ -272,21 +274,16 @@ async fn worker(
             }
             continue;
         }
-        let scheduled = match interval {
-            Some(i) => {
-                let at = start + i * sent;
-                sent += 1;
-                if Instant::now() >= at {
-                    // Behind schedule because the server was slow: latency counts from when the request was due
-                    // (no coordinated omission).
-                    at
-                } else {
-                    // On time: latency counts from the send, so the timer's millisecond granularity is not
-                    // charged to the server.
-                    tokio::time::sleep_until(at.into()).await;
-                    Instant::now()
-                }
-            }
+        // Open loop: a request that was due while this worker still waited for its previous answer counts from
+        // when it was due, so a server that falls behind is charged with its queue (no coordinated omission). One
+        // that the worker got late for any other reason (the pacer or this process not scheduled on time) counts
+        // from its send: that delay is the generator's, not the server's.
+        let scheduled = match &mut schedule {
+            Some(tickets) => match tickets.next().await {
+                Some(due) if answered.is_some_and(|a| a > due) => due,
+                Some(_) => Instant::now(),
+                None => return tally,
+            },
             None => Instant::now(),
         };
         if scheduled >= window.to {
@@ -294,6 +291,7 @@ async fn worker(
         }
         let (k, hit) = keys.next_key();
         let right = driver.call(&k, hit).await;
+        answered = Some(Instant::now());
         if window.counts(scheduled) {
             tally.record(scheduled - window.from, scheduled.elapsed(), *right.as_ref().unwrap_or(&false));
         }
