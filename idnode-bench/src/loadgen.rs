@@ -19,6 +19,7 @@ pub mod grpc_client;
 pub mod java_client;
 pub mod keys;
 pub mod pacer;
+pub mod steal;
 
 use drivers::{Driver, Proto};
 use keys::{KeySpec, Keys};
@@ -78,6 +79,8 @@ pub struct Report {
     pub max_us: u64,
     /// Mean, µs.
     pub mean_us: f64,
+    /// CPU time the hypervisor took from the machine during the window, all CPUs, ms.
+    pub steal_ms: u64,
     /// Second by second of the measured window (by when requests were due): answers, p50, p99 and max, so that
     /// a tail that grows through a run shows as it grows.
     pub timeline: Vec<Second>,
@@ -96,14 +99,17 @@ pub struct Second {
     pub p99_us: u64,
     /// Largest, µs.
     pub max_us: u64,
+    /// CPU time the hypervisor took from the machine in this second, all CPUs, ms.
+    pub steal_ms: u64,
 }
 
 impl Report {
     /// The timeline as a table, a line per second.
     pub fn timeline_table(&self) -> String {
-        let mut t = String::from("second      ok   p50 µs   p99 µs   max µs\n");
+        let mut t = String::from("second      ok   p50 µs   p99 µs   max µs  steal ms\n");
         for s in &self.timeline {
-            t += &format!("{:>6} {:>7} {:>8} {:>8} {:>8}\n", s.second, s.ok, s.p50_us, s.p99_us, s.max_us);
+            let (second, ok, p50, p99, max, steal) = (s.second, s.ok, s.p50_us, s.p99_us, s.max_us, s.steal_ms);
+            t += &format!("{second:>6} {ok:>7} {p50:>8} {p99:>8} {max:>8} {steal:>9}\n");
         }
         t
     }
@@ -113,7 +119,8 @@ impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:<12} c={:<4} {:>10.0} req/s  errors {:<6} p50 {:>6} µs  p99 {:>6} µs  p99.9 {:>6} µs  max {:>7} µs",
+            "{:<12} c={:<4} {:>10.0} req/s  errors {:<6} p50 {:>6} µs  p99 {:>6} µs  p99.9 {:>6} µs  max {:>7} µs  \
+             steal {} ms",
             self.proto,
             self.concurrency,
             self.throughput,
@@ -121,7 +128,8 @@ impl std::fmt::Display for Report {
             self.p50_us,
             self.p99_us,
             self.p999_us,
-            self.max_us
+            self.max_us,
+            self.steal_ms
         )
     }
 }
@@ -199,6 +207,7 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<Report> {
         Some(rate) => pacer::start(rate, drivers.len(), start, window.to)?.into_iter().map(Some).collect(),
         None => drivers.iter().map(|_| None).collect(),
     };
+    let steal = tokio::spawn(steal::per_second(window.from, spec.duration.as_secs_f64().ceil() as u64));
     let mut tasks = Vec::new();
     for (w, driver) in drivers.into_iter().enumerate() {
         let keys = Keys::new(spec.keys.clone(), w as u64 + 1);
@@ -209,6 +218,7 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<Report> {
     for t in tasks {
         total.add(&t.await?)?;
     }
+    let steal = steal.await?;
     let timeline = total
         .seconds
         .iter()
@@ -219,6 +229,7 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<Report> {
             p50_us: h.value_at_quantile(0.5),
             p99_us: h.value_at_quantile(0.99),
             max_us: h.max(),
+            steal_ms: steal.get(second).copied().unwrap_or_default(),
         })
         .collect();
     let seconds = spec.duration.as_secs_f64();
@@ -237,6 +248,7 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<Report> {
         p999_us: h.value_at_quantile(0.999),
         max_us: h.max(),
         mean_us: h.mean(),
+        steal_ms: steal.iter().sum(),
         timeline,
     })
 }
