@@ -331,7 +331,7 @@ mod tests {
     use crate::dataset::DatasetSpec;
 
     /// An HTTP/1.1 server that answers every request with 200 after exactly `service`.
-    async fn fixed_service_time(service: Duration) -> std::net::SocketAddr {
+    async fn http_fixed_service_time(service: Duration) -> std::net::SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
@@ -356,36 +356,66 @@ mod tests {
         addr
     }
 
+    /// A Handle protocol server over UDP that answers every request with response code 1 (and no values: the
+    /// generator reads only the code) after exactly `service`, each request on its own task.
+    async fn udp_fixed_service_time(service: Duration) -> std::net::SocketAddr {
+        use idnode::hdl::codec::{ENVELOPE_LEN, Envelope, Header, decode_message, encode_message, push_udp_packets};
+        let socket = std::sync::Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 2048];
+            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+                let (Ok(env), Ok(req)) = (Envelope::decode(&buf[..n]), decode_message(&buf[ENVELOPE_LEN..n])) else {
+                    continue;
+                };
+                let socket = socket.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(service).await;
+                    let message = encode_message(&Header { response_code: 1, body_len: 0, ..req.header }, &[]);
+                    let mut packets = Vec::new();
+                    push_udp_packets(&env.reply(message.len()), &message, &mut packets);
+                    let _ = socket.send_to(&packets, peer).await;
+                });
+            }
+        });
+        addr
+    }
+
     /// The open loop measures from each request's scheduled time: against a server with a known service time,
     /// at a tenth of its capacity, it reports that time, not less (a generator that hid the server's time) and
-    /// not much more (a tail of its own).
+    /// not much more (a tail of its own). The loop and its pacer are the same for every protocol; HTTP/1.1 and
+    /// UDP check it over a stream and over datagrams.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_open_loop_reports_the_servers_service_time() {
         let service = Duration::from_millis(5);
-        let addr = fixed_service_time(service).await;
-        let report = run(LoadSpec {
-            proto: Proto::Http1,
-            addr,
-            concurrency: 16,
-            connections: 1,
-            depth: 1,
-            duration: Duration::from_secs(2),
-            warmup: Duration::from_millis(300),
-            rate: Some(300.0),
-            keys: KeySpec { dataset: DatasetSpec::new(1000, 10), zipf: None, miss_ratio: 0.0 },
-        })
-        .await
-        .unwrap();
-        eprintln!("against a 5 ms server at 300/s: {report}");
-        assert_eq!(report.errors, 0, "{report}");
-        assert!(report.ok >= 400, "{report}");
-        let service_us = service.as_micros() as u64;
-        assert!(report.p50_us >= service_us, "the server's 5 ms were not measured: {report}");
-        // Generous: a loaded machine adds scheduling delay, but not a multiple of the service time.
-        assert!(report.p50_us < 3 * service_us, "{report}");
-        assert!(report.p99_us < 10 * service_us, "a tail of the generator's own: {report}");
-        // The timeline covers the window, second by second, and adds up to the whole.
-        assert_eq!(report.timeline.len(), 2, "{}", report.timeline_table());
-        assert_eq!(report.timeline.iter().map(|s| s.ok).sum::<u64>(), report.ok);
+        for (proto, addr) in [
+            (Proto::Http1, http_fixed_service_time(service).await),
+            (Proto::HandleUdp, udp_fixed_service_time(service).await),
+        ] {
+            let report = run(LoadSpec {
+                proto,
+                addr,
+                concurrency: 16,
+                connections: 1,
+                depth: 1,
+                duration: Duration::from_secs(2),
+                warmup: Duration::from_millis(300),
+                rate: Some(300.0),
+                keys: KeySpec { dataset: DatasetSpec::new(1000, 10), zipf: None, miss_ratio: 0.0 },
+            })
+            .await
+            .unwrap();
+            eprintln!("against a 5 ms server at 300/s: {report}");
+            assert_eq!(report.errors, 0, "{report}");
+            assert!(report.ok >= 400, "{report}");
+            let service_us = service.as_micros() as u64;
+            assert!(report.p50_us >= service_us, "the server's 5 ms were not measured: {report}");
+            // Generous: a loaded machine adds scheduling delay, but not a multiple of the service time.
+            assert!(report.p50_us < 3 * service_us, "{report}");
+            assert!(report.p99_us < 10 * service_us, "a tail of the generator's own: {report}");
+            // The timeline covers the window, second by second, and adds up to the whole.
+            assert_eq!(report.timeline.len(), 2, "{}", report.timeline_table());
+            assert_eq!(report.timeline.iter().map(|s| s.ok).sum::<u64>(), report.ok);
+        }
     }
 }
