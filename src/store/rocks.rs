@@ -8,7 +8,7 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use rocksdb::merge_operator::MergeOperands;
@@ -47,7 +47,6 @@ pub struct RocksStore {
     db: RwLock<Option<DB>>,
     /// Why writes fail, from the first failed write until a reopen.
     failure: Mutex<Option<String>>,
-    failed: AtomicBool,
     recoveries: AtomicU64,
     cfg: RocksConfig,
     sync: bool,
@@ -139,7 +138,6 @@ impl RocksStore {
         Ok(Self {
             db: RwLock::new(Some(db)),
             failure: Mutex::default(),
-            failed: AtomicBool::new(false),
             recoveries: AtomicU64::new(0),
             cfg: cfg.clone(),
             sync: cfg.durability == Durability::Fsync,
@@ -152,9 +150,8 @@ impl RocksStore {
     /// Flushes the memtables and compacts every column family into the last level (after a bulk load).
     pub fn compact(&self) -> Result<(), StoreError> {
         let db = self.db()?;
-        let db = db.as_ref().expect("db() checked it is open");
         for s in Space::ALL {
-            let cf = cf(db, s)?;
+            let cf = cf(&db, s)?;
             db.flush_cf(cf).map_err(engine)?;
             db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
         }
@@ -166,11 +163,11 @@ impl RocksStore {
         &self.cfg.path
     }
 
-    /// The open database (its guard holds `Some`).
-    fn db(&self) -> Result<RwLockReadGuard<'_, Option<DB>>, StoreError> {
+    /// The open database, read-locked for as long as the guard lives.
+    fn db(&self) -> Result<OpenDb<'_>, StoreError> {
         let guard = self.db.read().unwrap_or_else(PoisonError::into_inner);
         match *guard {
-            Some(_) => Ok(guard),
+            Some(_) => Ok(OpenDb(guard)),
             None => Err(StoreError::Engine("the store is being reopened after a failure".into())),
         }
     }
@@ -181,7 +178,6 @@ impl RocksStore {
         if failure.is_none() {
             tracing::error!(error = %e, "a store write failed; writes are refused until the store recovers");
             *failure = Some(e.to_string());
-            self.failed.store(true, Ordering::SeqCst);
         }
     }
 }
@@ -196,9 +192,8 @@ impl RocksStore {
         let mut ro = ReadOptions::default();
         ro.fill_cache(false);
         let db = self.db()?;
-        let db = db.as_ref().expect("db() checked it is open");
         let mut chunk = Vec::new();
-        for item in db.iterator_cf_opt(cf(db, space)?, ro, IteratorMode::From(start, Direction::Forward)) {
+        for item in db.iterator_cf_opt(cf(&db, space)?, ro, IteratorMode::From(start, Direction::Forward)) {
             let (k, v) = item.map_err(engine)?;
             if !k.starts_with(prefix) {
                 break;
@@ -215,6 +210,17 @@ impl RocksStore {
     }
 }
 
+/// A read guard of the database that [`RocksStore::db`] found open.
+struct OpenDb<'a>(RwLockReadGuard<'a, Option<DB>>);
+
+impl std::ops::Deref for OpenDb<'_> {
+    type Target = DB;
+
+    fn deref(&self) -> &DB {
+        self.0.as_ref().expect("RocksStore::db checked it is open")
+    }
+}
+
 fn cf(db: &DB, space: Space) -> Result<&rocksdb::ColumnFamily, StoreError> {
     db.cf_handle(space.name()).ok_or_else(|| StoreError::Engine(format!("column family {space} missing")))
 }
@@ -222,16 +228,14 @@ fn cf(db: &DB, space: Space) -> Result<&rocksdb::ColumnFamily, StoreError> {
 impl Store for RocksStore {
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let db = self.db()?;
-        let db = db.as_ref().expect("db() checked it is open");
-        db.get_cf(cf(db, space)?, key).map_err(engine)
+        db.get_cf(cf(&db, space)?, key).map_err(engine)
     }
 
     fn write(&self, batch: Batch) -> Result<(), StoreError> {
         let db = self.db()?;
-        let db = db.as_ref().expect("db() checked it is open");
         let mut wb = WriteBatch::default();
         for op in &batch.ops {
-            let cf = cf(db, op.space)?;
+            let cf = cf(&db, op.space)?;
             match &op.write {
                 Write::Put(v) => wb.put_cf(cf, &op.key, v),
                 Write::Delete => wb.delete_cf(cf, &op.key),
@@ -277,13 +281,10 @@ impl Store for RocksStore {
             tracing::warn!(%why, "the store is failed: not flushed; the WAL holds every acknowledged write");
             return Ok(());
         }
-        self.db()?.as_ref().expect("db() checked it is open").flush_wal(true).map_err(engine)
+        self.db()?.flush_wal(true).map_err(engine)
     }
 
     fn failure(&self) -> Option<String> {
-        if !self.failed.load(Ordering::Relaxed) {
-            return None;
-        }
         self.failure.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
@@ -297,7 +298,6 @@ impl Store for RocksStore {
         *db = None;
         *db = Some(open_db(&self.cfg, &self.db_opts, &self.cache)?);
         *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = None;
-        self.failed.store(false, Ordering::SeqCst);
         self.recoveries.fetch_add(1, Ordering::Relaxed);
         tracing::info!("the store recovered: reopened, writes accepted again");
         Ok(true)
@@ -311,12 +311,11 @@ impl Store for RocksStore {
             block_cache_misses: Some(self.db_opts.get_ticker_count(Ticker::BlockCacheMiss)),
             write_stall_micros: Some(self.db_opts.get_ticker_count(Ticker::StallMicros)),
             directory: Some(self.cfg.path.clone()),
-            failed: Some(self.failed.load(Ordering::Relaxed)),
+            failed: Some(self.failure().is_some()),
             recoveries: Some(self.recoveries.load(Ordering::Relaxed)),
             ..StoreFigures::default()
         };
         let Ok(db) = self.db() else { return f };
-        let db = db.as_ref().expect("db() checked it is open");
         let db_int = |name: &str| db.property_int_value(name).ok().flatten();
         f.running_compactions = db_int("rocksdb.num-running-compactions");
         f.write_stopped = db_int("rocksdb.is-write-stopped").map(|v| v != 0);
