@@ -181,18 +181,24 @@ impl Access<'_> {
         let Some(value) = authorization else { return Ok(Caller::new(None, origin)) };
         let peer = origin.peer.map(|p| p.ip());
         let now = Instant::now();
-        let credentials = basic_credentials(value);
+        let credentials = basic_credentials(value).map(|(user, secret)| {
+            let identity = self.identity(&user);
+            (user, secret, identity)
+        });
         // Failures count against the handle whose key is guessed at, however its identity is spelt (`300:X`,
         // `0300:X`, `0:x`): one count per handle, not per spelling.
-        let guessed = credentials
-            .as_ref()
-            .ok()
-            .and_then(|(user, _)| self.homing.parse_handle(user.split_once(':')?.1).ok())
-            .map_or_else(String::new, |h| h.key().to_owned());
+        let guessed = match &credentials {
+            Ok((_, _, Ok((_, handle)))) => handle.key().to_owned(),
+            _ => String::new(),
+        };
         if let Err(secs) = self.throttle.check(peer, &guessed, now) {
             return Err(locked_out(secs));
         }
-        match credentials.and_then(|(user, secret)| self.authenticate(&user, &secret)) {
+        let authenticated = credentials.and_then(|(user, secret, identity)| {
+            let (index, handle) = identity?;
+            self.check_secret(&user, index, handle, &secret)
+        });
+        match authenticated {
             Ok(id) => Ok(Caller::new(Some(id), origin)),
             Err(e) => {
                 if e.code == ErrorCode::AuthenticationFailed {
@@ -211,14 +217,31 @@ impl Access<'_> {
 
     /// Checks `secret` against the `HS_SECKEY` values of the identity `user` (`index:handle`).
     pub fn authenticate(&self, user: &str, secret: &[u8]) -> Result<Identity, NodeError> {
+        let (index, handle) = self.identity(user)?;
+        self.check_secret(user, index, handle, secret)
+    }
+
+    /// The key index (`None` when it is not a number) and the handle of the identity `user` (`index:handle`).
+    fn identity(&self, user: &str) -> Result<(Option<u32>, Handle), NodeError> {
         let (index, handle) = user.split_once(':').ok_or_else(|| {
             NodeError::new(
                 ErrorCode::AuthenticationFailed,
                 format!("identity {user:?} is not of the form index:handle"),
             )
         })?;
-        let index: u32 = index.trim().parse().map_err(|_| auth_failed(user))?;
         let handle = self.homing.parse_handle(handle).map_err(|_| auth_failed(user))?;
+        Ok((index.trim().parse().ok(), handle))
+    }
+
+    /// Checks `secret` against the `HS_SECKEY` values at `index` of `handle`, the identity `user`.
+    fn check_secret(
+        &self,
+        user: &str,
+        index: Option<u32>,
+        handle: Handle,
+        secret: &[u8],
+    ) -> Result<Identity, NodeError> {
+        let index = index.ok_or_else(|| auth_failed(user))?;
         if self.homing.check_responsible(&handle).is_err() {
             return Err(auth_failed(user));
         }
