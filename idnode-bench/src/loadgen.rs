@@ -1,7 +1,8 @@
 //! The load generator behind `idnode bench`: drives a running node over any of its protocols at a fixed
-//! concurrency (closed loop) or a fixed rate (open loop, latency measured from the scheduled send time, so a
-//! stalled server cannot hide its queue), with keys drawn uniformly or Zipf-skewed from a loaded data set plus a
-//! share of misses, and reports throughput and latency percentiles from HDR histograms.
+//! concurrency (closed loop) or a fixed rate (open loop, paced by [`pacer`]; a request that waited for the
+//! server's previous answer counts from when it was due, so a stalled server cannot hide its queue), with keys
+//! drawn uniformly or Zipf-skewed from a loaded data set plus a share of misses, and reports throughput and
+//! latency percentiles from HDR histograms.
 //!
 //! - [`keys`]: the key distribution;
 //! - [`drivers`]: one client per protocol, each checking that the answer is the right one;
@@ -157,20 +158,21 @@ impl Tally {
         self.ok += 1;
         let us = (latency.as_micros() as u64).clamp(1, MAX_LATENCY_US);
         let _ = self.hist.record(us);
-        let second = at.as_secs() as usize;
-        while self.seconds.len() <= second {
+        let _ = self.second(at.as_secs() as usize).record(us);
+    }
+
+    /// The histogram of second `i` of the window, made on first use.
+    fn second(&mut self, i: usize) -> &mut Histogram<u64> {
+        while self.seconds.len() <= i {
             self.seconds.push(Histogram::new_with_bounds(1, MAX_LATENCY_US, 2).expect("valid bounds"));
         }
-        let _ = self.seconds[second].record(us);
+        &mut self.seconds[i]
     }
 
     fn add(&mut self, other: &Tally) -> anyhow::Result<()> {
         self.hist.add(&other.hist)?;
         for (i, h) in other.seconds.iter().enumerate() {
-            while self.seconds.len() <= i {
-                self.seconds.push(Histogram::new_with_bounds(1, MAX_LATENCY_US, 2)?);
-            }
-            self.seconds[i].add(h)?;
+            self.second(i).add(h)?;
         }
         self.ok += other.ok;
         self.errors += other.errors;
@@ -203,15 +205,14 @@ pub async fn run(spec: LoadSpec) -> anyhow::Result<Report> {
     }
     let start = Instant::now();
     let window = Window { from: start + spec.warmup, to: start + spec.warmup + spec.duration };
-    let mut schedules: Vec<Option<pacer::Tickets>> = match spec.rate {
-        Some(rate) => pacer::start(rate, drivers.len(), start, window.to)?.into_iter().map(Some).collect(),
-        None => drivers.iter().map(|_| None).collect(),
-    };
+    // Open loop: each worker's due times; closed loop: none.
+    let mut schedules =
+        spec.rate.map(|r| pacer::start(r, drivers.len(), start, window.to)).transpose()?.map(Vec::into_iter);
     let steal = tokio::spawn(steal::per_second(window.from, spec.duration.as_secs_f64().ceil() as u64));
     let mut tasks = Vec::new();
     for (w, driver) in drivers.into_iter().enumerate() {
         let keys = Keys::new(spec.keys.clone(), w as u64 + 1);
-        let (schedule, depth) = (schedules[w].take(), spec.depth.max(1));
+        let (schedule, depth) = (schedules.as_mut().and_then(Iterator::next), spec.depth.max(1));
         tasks.push(tokio::spawn(worker(driver, keys, window, schedule, depth, spec.proto, spec.addr)));
     }
     let mut total = Tally::new();

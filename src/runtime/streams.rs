@@ -1,8 +1,7 @@
 //! Streamed listings (every handle under a prefix, REST and gRPC alike), each on a blocking thread for as long
 //! as its client reads: at most `node.max_listings_per_client` per client (an address; IPv6 per /56) and
 //! `node.max_listings` in all, so that clients that open listings and never read cannot take every blocking
-//! thread. Past either, a listing is refused at once with
-//! "overloaded, retry later".
+//! thread. Past either, a listing is refused at once with "overloaded, retry later".
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -10,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{ErrorCode, NodeError};
 use crate::net::{ClientPlace, PerClient};
-
 use crate::node::{DEFAULT_MAX_LISTINGS as STREAMS, DEFAULT_MAX_LISTINGS_PER_CLIENT as STREAMS_PER_CLIENT};
+
 /// Seconds a refused client is asked to wait.
 const RETRY_AFTER_SECS: u64 = 5;
 
