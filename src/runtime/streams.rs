@@ -5,11 +5,11 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{ErrorCode, NodeError};
 use crate::net::{ClientPlace, PerClient};
 use crate::node::{DEFAULT_MAX_LISTINGS as STREAMS, DEFAULT_MAX_LISTINGS_PER_CLIENT as STREAMS_PER_CLIENT};
+use crate::request::{Admission, Admitted};
 
 /// Seconds a refused client is asked to wait.
 const RETRY_AFTER_SECS: u64 = 5;
@@ -18,7 +18,7 @@ pub(crate) struct Streams {
     clients: Arc<PerClient>,
     per_client: usize,
     max: usize,
-    running: Arc<AtomicUsize>,
+    running: Admission,
 }
 
 impl Default for Streams {
@@ -30,19 +30,13 @@ impl Default for Streams {
 /// A running listing's places, given back when it ends.
 pub(crate) struct StreamPlace {
     _client: ClientPlace,
-    running: Arc<AtomicUsize>,
-}
-
-impl Drop for StreamPlace {
-    fn drop(&mut self) {
-        self.running.fetch_sub(1, Ordering::Relaxed);
-    }
+    _running: Admitted,
 }
 
 impl Streams {
     /// At most `per_client` listings per client and `max` in all.
     pub(super) fn new(per_client: usize, max: usize) -> Self {
-        Self { clients: PerClient::new(per_client), per_client, max, running: Arc::default() }
+        Self { clients: PerClient::new(per_client), per_client, max, running: Admission::new(max) }
     }
 
     /// Places for a listing of `client`, unless it or the node runs as many as allowed already.
@@ -55,11 +49,11 @@ impl Streams {
             ))
         })?;
         let max = self.max;
-        let taken = self.running.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < max).then_some(n + 1));
-        if taken.is_err() {
-            return Err(busy(format!("{max} listings are running already (node.max_listings); retry later")));
-        }
-        Ok(StreamPlace { _client: place, running: self.running.clone() })
+        let running = self
+            .running
+            .admit()
+            .map_err(|_| busy(format!("{max} listings are running already (node.max_listings); retry later")))?;
+        Ok(StreamPlace { _client: place, _running: running })
     }
 }
 
