@@ -267,7 +267,8 @@ impl Audit {
             let from = resume.take();
             self.store.scan(Space::Audit, &[ENTRY], from.as_deref(), &mut |k, v| {
                 let s = &k[1..];
-                let old = s.len() == STAMP && u64::from_be_bytes(s[..8].try_into().unwrap_or_default()) < cutoff;
+                let time = u64::from_be_bytes(s.get(..8).and_then(|t| t.try_into().ok()).unwrap_or_default());
+                let old = s.len() == STAMP && time < cutoff;
                 if !old && over == 0 {
                     return Visit::Stop;
                 }
@@ -284,7 +285,6 @@ impl Audit {
                 resume = Some(k.to_vec());
                 // What was counted when written: its bytes (an entry that does not parse, its key and JSON);
                 // nothing for entries from before the log counted.
-                let time = u64::from_be_bytes(s.get(..8).and_then(|t| t.try_into().ok()).unwrap_or_default());
                 let bytes = match entry {
                     _ if counted_since.is_none_or(|since| time < since) => 0,
                     Some(e) => entry_bytes(v.len(), &e),

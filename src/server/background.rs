@@ -1,5 +1,6 @@
 //! Periodic work of a running node: flushing the resolution statistics, draining histogram samples, bringing a
-//! failed store back, and sweeping the audit log past its retention. Each task stops with the node; the statistics get a last flush.
+//! failed store back, and sweeping the audit log past its retention. Each task stops with the node; the
+//! statistics get a last flush.
 //!
 //! The work runs on one maintenance thread at the lowest CPU priority (nice 19, [`LowPriority`]), not on the
 //! blocking pool: a statistics flush of a few thousand counters takes milliseconds of CPU, and on a busy core it
