@@ -108,9 +108,18 @@ impl Responder {
         response
     }
 
-    /// [`Responder::respond_from`] as a read of the node: inline, or on the blocking pool when so configured.
+    /// [`Responder::respond_from`] as a read of the node: inline, or on the blocking pool, as the runtime says.
     pub async fn respond_read(&self, env: Envelope, message: Vec<u8>, origin: Origin) -> Vec<u8> {
-        self.runtime.read(self, move |this| this.respond_from(&env, &message, origin)).await
+        let in_memory = |this: &Self, message: &Vec<u8>| this.in_memory(message);
+        let respond = move |this: &Self, message: Vec<u8>| this.respond_from(&env, &message, origin);
+        self.runtime.read(self, message, in_memory, respond).await
+    }
+
+    /// Whether answering `message` reads no file: it asks for a record the node holds in memory, or for no
+    /// record at all.
+    pub fn in_memory(&self, message: &[u8]) -> bool {
+        let handle = codec::resolution_handle(message).and_then(|h| std::str::from_utf8(h).ok());
+        handle.and_then(|h| self.node.parse_handle(h).ok()).is_none_or(|h| self.node.in_memory(&h))
     }
 
     /// The "too busy" answer to `message`, counted as shed.

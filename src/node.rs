@@ -39,7 +39,7 @@ pub use access::{Caller, Identity};
 pub use cache::{CacheFigures, RenderingSlot, SharedRecord};
 pub use config::{
     AuthConfig, DEFAULT_MAX_LISTINGS, DEFAULT_MAX_LISTINGS_PER_CLIENT, DEFAULT_RECORD_CACHE_MB, NodeConfig,
-    NodeSettings,
+    NodeSettings, Reads,
 };
 pub use list::Page;
 pub use registration::{PutOutcome, RecordMode, ValueMode};
@@ -135,6 +135,13 @@ impl Node {
     /// counts nothing.
     pub fn is_cached(&self, h: &Handle) -> bool {
         self.records.is_cached(h)
+    }
+
+    /// Whether resolving `h` reads no file: its record is in the record cache, or the store holds it (or knows it
+    /// has none) in memory. A probe, which counts nothing; a resolution may still read the prefix handles above
+    /// `h` to authorize a caller for values that are not public.
+    pub fn in_memory(&self, h: &Handle) -> bool {
+        self.homing.check_responsible(h).is_err() || self.records.in_memory(h)
     }
 
     /// The caller of a request from `origin` with an `Authorization` value (or none); failures are audited and

@@ -15,6 +15,11 @@ pub fn get(store: &dyn Store, h: &Handle) -> Result<Option<Result<StoredRecord, 
     Ok(store.get(Space::Handles, h.key().as_bytes())?.map(|bytes| decode_record(&bytes)))
 }
 
+/// Whether reading the record of `h` would read no file (see [`Store::in_memory`]).
+pub fn in_memory(store: &dyn Store, h: &Handle) -> bool {
+    store.in_memory(Space::Handles, h.key().as_bytes())
+}
+
 /// Whether `h` has a record.
 pub fn exists(store: &dyn Store, h: &Handle) -> Result<bool, StoreError> {
     Ok(store.get(Space::Handles, h.key().as_bytes())?.is_some())

@@ -1,5 +1,5 @@
 //! How the doors run the core's work, a policy of the running server rather than of the core: reads inline on
-//! the async workers or on the blocking pool ([`Runtime::read`]), blocking calls (writes fsync) on the blocking
+//! the async workers or on the blocking pool, as `node.reads` says ([`Runtime::read`]), blocking calls (writes fsync) on the blocking
 //! pool ([`blocking`]), streamed listings on it within caps per client and in all ([`Runtime::stream`]), and
 //! statistics reports on their own low-priority thread ([`Runtime::report`]). The server
 //! makes one [`Runtime`] and gives every door a clone.
@@ -8,7 +8,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::error::NodeError;
-use crate::node::Node;
+use crate::metrics::Metrics;
+use crate::node::{Node, Reads};
 use crate::stats::{Report, ReportQuery};
 
 mod reports;
@@ -17,23 +18,41 @@ mod streams;
 pub use reports::REPORT_QUEUE;
 
 /// The doors' way of running the core's work.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Runtime {
-    blocking_reads: bool,
+    reads: Reads,
+    /// Reads run on the blocking pool.
+    on_pool: metrics::Counter,
     reports: Arc<reports::Reports>,
     streams: Arc<streams::Streams>,
 }
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("blocking_reads", &self.blocking_reads).finish_non_exhaustive()
+        f.debug_struct("Runtime").field("reads", &self.reads).finish_non_exhaustive()
+    }
+}
+
+impl Default for Runtime {
+    /// Reads inline, counted nowhere.
+    fn default() -> Self {
+        Self {
+            reads: Reads::Inline,
+            on_pool: metrics::Counter::noop(),
+            reports: Arc::default(),
+            streams: Arc::default(),
+        }
     }
 }
 
 impl Runtime {
-    /// Reads on the blocking pool when `blocking_reads` (`node.blocking_reads`), else inline.
-    pub fn new(blocking_reads: bool) -> Self {
-        Self { blocking_reads, reports: Arc::default(), streams: Arc::default() }
+    /// Runs reads where `reads` says, counting in `metrics` those that run on the pool.
+    pub fn new(reads: Reads, metrics: &Metrics) -> Self {
+        let on_pool = metrics.counter(
+            "idnode_reads_on_pool_total",
+            "Resolutions run on the blocking pool: every one with node.reads = pool, those that read a file with tiered",
+        );
+        Self { reads, on_pool, reports: Arc::default(), streams: Arc::default() }
     }
 
     /// The same, with at most `per_client` streamed listings per client and `max` in all (see [`streams`]).
@@ -41,27 +60,38 @@ impl Runtime {
         Self { streams: Arc::new(streams::Streams::new(per_client, max)), ..self }
     }
 
-    /// Whether reads run on the blocking pool.
-    pub fn blocking_reads(&self) -> bool {
-        self.blocking_reads
+    /// Whether the read of `request` runs inline: always, never, or when `in_memory` says that it reads no file
+    /// (asked only then, as [`Reads`] says).
+    /// A read that does not run inline is counted as run on the pool.
+    pub fn inline<W, I>(&self, with: &W, request: &I, in_memory: impl FnOnce(&W, &I) -> bool) -> bool {
+        let inline = match self.reads {
+            Reads::Inline => true,
+            Reads::Pool => false,
+            Reads::Tiered => in_memory(with, request),
+        };
+        if !inline {
+            self.on_pool.increment(1);
+        }
+        inline
     }
 
-    /// Runs the read `f` with `with` (the node, or a door's state holding it) inline, or on the blocking pool when
-    /// so configured: inline is twice as fast on a warm cache, the pool keeps reads that miss the OS page cache
-    /// from stalling the async workers. `with` is cloned only to go to the pool.
-    pub async fn read<W, T>(&self, with: &W, f: impl FnOnce(&W) -> T + Send + 'static) -> T
+    /// Runs the read `f` of `request` with `with` (the node, or a door's state holding it) inline or on the
+    /// blocking pool, as [`Runtime::inline`] decides: inline is twice as fast, the pool keeps a read that waits
+    /// for the disk from stalling the requests queued behind it on an async worker. `with` is cloned only to go
+    /// to the pool.
+    pub async fn read<W, I, T>(
+        &self,
+        with: &W,
+        request: I,
+        in_memory: impl FnOnce(&W, &I) -> bool,
+        f: impl FnOnce(&W, I) -> T + Send + 'static,
+    ) -> T
     where
         W: Clone + Send + 'static,
+        I: Send + 'static,
         T: Send + 'static,
     {
-        if !self.blocking_reads {
-            return f(with);
-        }
-        let with = with.clone();
-        match blocking(move || f(&with)).await {
-            Ok(t) => t,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        }
+        if self.inline(with, &request, in_memory) { f(with, request) } else { on_pool(with, request, f).await }
     }
 
     /// Runs the streamed listing `f` of `client` on the blocking pool, unless the client or the node runs as many
@@ -96,6 +126,21 @@ pub fn send_within<T>(tx: &tokio::sync::mpsc::Sender<T>, item: T, limit: std::ti
             tracing::debug!("a streamed listing's client stopped reading; ending the stream");
             false
         }
+    }
+}
+
+/// Runs the read `f` of `request` with a clone of `with` on the blocking pool, and returns its result (a panic
+/// in `f` goes on in the caller).
+pub async fn on_pool<W, I, T>(with: &W, request: I, f: impl FnOnce(&W, I) -> T + Send + 'static) -> T
+where
+    W: Clone + Send + 'static,
+    I: Send + 'static,
+    T: Send + 'static,
+{
+    let with = with.clone();
+    match blocking(move || f(&with, request)).await {
+        Ok(t) => t,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
 

@@ -135,8 +135,8 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
     let health = Arc::new(Health::default());
     let (stop, stopped) = watch::channel(false);
     let https = cfg.http.tls_cert.is_some();
-    let runtime =
-        Runtime::new(cfg.node.blocking_reads).with_listings(cfg.node.max_listings_per_client, cfg.node.max_listings);
+    let runtime = Runtime::new(cfg.node.reads, node.metrics())
+        .with_listings(cfg.node.max_listings_per_client, cfg.node.max_listings);
     let (grpc_routes, health_reporter) =
         grpc::routes(node.clone(), &cfg.grpc, cfg.http.credentials(), runtime.clone()).await?;
     let mut app = http::router(node.clone(), &cfg.http, runtime.clone());

@@ -239,6 +239,13 @@ pub trait Store: Send + Sync + 'static {
     /// Reads one key.
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// Whether a [`Store::get`] of `key` would be answered from memory alone, reading no file: a probe for
+    /// the doors, which read inline what is in memory and send the rest off their workers. An engine without
+    /// files answers true; so does any engine when it cannot tell (the read itself then reports the error).
+    fn in_memory(&self, _space: Space, _key: &[u8]) -> bool {
+        true
+    }
+
     /// Applies a batch atomically and durably (as the store's durability mode promises) before returning.
     fn write(&self, batch: Batch) -> Result<(), StoreError>;
 

@@ -47,9 +47,9 @@ static DOORS: LazyLock<Doors> = LazyLock::new(|| {
     let credentials = Credentials { secure: false, allow_insecure: true };
     let (rest, grpc) = runtime.block_on(async {
         let settings = idnode::config::GrpcConfig::default();
-        let grpc = idnode::grpc::routes(node.clone(), &settings, credentials, Runtime::new(false));
+        let grpc = idnode::grpc::routes(node.clone(), &settings, credentials, Runtime::default());
         let grpc = grpc.await.expect("gRPC routes").0.prepare().into_axum_router();
-        (idnode::http::router(node.clone(), &http, Runtime::new(false)), grpc)
+        (idnode::http::router(node.clone(), &http, Runtime::default()), grpc)
     });
     Doors { responder: Responder::new(node, Vec::new(), 1, Default::default()), rest, grpc, runtime }
 });

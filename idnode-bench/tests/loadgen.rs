@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use idnode::config::Config;
+use idnode::node::Reads;
 use idnode::server::{self, Running};
 use idnode_bench::dataset::DatasetSpec;
 use idnode_bench::loadgen::drivers::Proto;
@@ -12,11 +13,11 @@ use idnode_bench::loadgen::{LoadSpec, run};
 use tempfile::TempDir;
 
 /// A node on loopback ports over a temporary store, with `dataset` written into it.
-async fn start(dataset: &DatasetSpec, blocking_reads: bool) -> (Running, TempDir) {
+async fn start(dataset: &DatasetSpec, reads: Reads) -> (Running, TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = Config::default();
     cfg.storage.path = dir.path().join("db");
-    cfg.node.blocking_reads = blocking_reads;
+    cfg.node.reads = reads;
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.grpc.listen = "127.0.0.1:0".parse().unwrap();
     cfg.handle.listen_udp = "127.0.0.1:0".parse().unwrap();
@@ -46,7 +47,7 @@ fn spec(proto: Proto, addr: std::net::SocketAddr, dataset: DatasetSpec, miss: f6
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_protocol_is_driven_and_checked() {
     let dataset = DatasetSpec::new(2000, 20);
-    let (running, _dir) = start(&dataset, false).await;
+    let (running, _dir) = start(&dataset, Reads::default()).await;
     let (udp, tcp) = running.handle_addrs.unwrap();
     let grpc = running.grpc_addr.unwrap();
     for (proto, addr) in [
@@ -74,18 +75,20 @@ async fn every_protocol_is_driven_and_checked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reads_on_the_blocking_pool_answer_the_same() {
+async fn reads_inline_and_on_the_blocking_pool_answer_the_same() {
     let dataset = DatasetSpec::new(500, 5);
-    let (running, _dir) = start(&dataset, true).await;
-    let (udp, tcp) = running.handle_addrs.unwrap();
-    for (proto, addr) in [
-        (Proto::Http1, running.http_addr),
-        (Proto::GrpcUnary, running.grpc_addr.unwrap()),
-        (Proto::HandleUdp, udp),
-        (Proto::HandleTcp, tcp),
-    ] {
-        let r = run(spec(proto, addr, dataset.clone(), 0.1)).await.unwrap();
-        assert!(r.ok > 20 && r.errors == 0, "{proto:?}: {r:?}");
+    for reads in [Reads::Inline, Reads::Pool] {
+        let (running, _dir) = start(&dataset, reads).await;
+        let (udp, tcp) = running.handle_addrs.unwrap();
+        for (proto, addr) in [
+            (Proto::Http1, running.http_addr),
+            (Proto::GrpcUnary, running.grpc_addr.unwrap()),
+            (Proto::HandleUdp, udp),
+            (Proto::HandleTcp, tcp),
+        ] {
+            let r = run(spec(proto, addr, dataset.clone(), 0.1)).await.unwrap();
+            assert!(r.ok > 20 && r.errors == 0, "{reads:?} {proto:?}: {r:?}");
+        }
+        running.shutdown().await.unwrap();
     }
-    running.shutdown().await.unwrap();
 }

@@ -2,6 +2,7 @@
 //! limits fail a whole call.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio_stream::{Stream, StreamExt as _};
@@ -20,6 +21,11 @@ pub struct ResolverService(pub(crate) ServiceState);
 
 /// Where a cached record keeps the values of its public view, encoded as protobuf once.
 static ENCODED_VALUES: std::sync::LazyLock<RenderingSlot<Bytes>> = std::sync::LazyLock::new(RenderingSlot::claim);
+
+/// Whether resolving `req` reads no file (one that names no valid handle reads nothing).
+fn in_memory(node: &Arc<Node>, req: &pb::ResolveRequest) -> bool {
+    node.parse_handle(&req.handle).ok().is_none_or(|h| node.in_memory(&h))
+}
 
 /// Resolves one request for `caller`; every failure becomes the response's error.
 fn resolve_one(node: &Node, req: pb::ResolveRequest, caller: &Caller) -> pb::ResolveResponse {
@@ -51,7 +57,8 @@ impl pb::resolver_server::Resolver for ResolverService {
         let _admitted = self.0.dispatch(&req, Operation::Resolve)?;
         let caller = self.0.caller(&req)?;
         let req = req.into_inner();
-        Ok(Response::new(self.0.runtime.read(&self.0.node, move |node| resolve_one(node, req, &caller)).await))
+        let resolve = move |node: &Arc<Node>, req| resolve_one(node, req, &caller);
+        Ok(Response::new(self.0.runtime.read(&self.0.node, req, in_memory, resolve).await))
     }
 
     async fn resolve_batch(
@@ -69,11 +76,11 @@ impl pb::resolver_server::Resolver for ResolverService {
         }
         let caller = self.0.caller(&req)?;
         let requests = req.into_inner().requests;
-        let results = self
-            .0
-            .runtime
-            .read(&self.0.node, move |node| requests.into_iter().map(|r| resolve_one(node, r, &caller)).collect())
-            .await;
+        let all_in_memory = |node: &Arc<Node>, requests: &Vec<_>| requests.iter().all(|r| in_memory(node, r));
+        let resolve = move |node: &Arc<Node>, requests: Vec<_>| {
+            requests.into_iter().map(|r| resolve_one(node, r, &caller)).collect()
+        };
+        let results = self.0.runtime.read(&self.0.node, requests, all_in_memory, resolve).await;
         Ok(Response::new(pb::ResolveBatchResponse { results }))
     }
 
@@ -99,7 +106,8 @@ impl pb::resolver_server::Resolver for ResolverService {
                 let reply = match item {
                     Ok(r) => {
                         let caller = caller.clone();
-                        Ok(runtime.read(&node, move |n| resolve_one(n, r, &caller)).await)
+                        let resolve = move |node: &Arc<Node>, r| resolve_one(node, r, &caller);
+                        Ok(runtime.read(&node, r, in_memory, resolve).await)
                     }
                     Err(e) => Err(e),
                 };

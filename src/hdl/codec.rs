@@ -243,6 +243,16 @@ fn put_header(out: &mut Vec<u8>, header: &Header, body_len: usize) {
     put_u32(out, body_len as u32);
 }
 
+/// The handle a message (the bytes after the envelope) asks to resolve, read in place; `None` for any other
+/// message, or one too short to hold it. For a quick look before the message is decoded.
+pub fn resolution_handle(message: &[u8]) -> Option<&[u8]> {
+    let opcode = u32::from_be_bytes(message.get(..4)?.try_into().ok()?);
+    if opcode != op::RESOLUTION {
+        return None;
+    }
+    Reader::new(message.get(HEADER_LEN..)?).bytes().ok()
+}
+
 /// A resolution request body.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ResolutionRequest {

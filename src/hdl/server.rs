@@ -17,6 +17,7 @@ use super::limit::SourceLimit;
 use super::udp::{Datagrams, RecvBuffers};
 use crate::connection::{Connections, Tracked};
 use crate::request::{Admission, Origin, Protocol};
+use crate::runtime;
 
 /// Limits of the listeners.
 #[derive(Debug, Clone)]
@@ -111,8 +112,8 @@ impl Received {
 }
 
 /// Serves UDP on one socket until `stop` turns true, each request admitted under `admission` (shared by every
-/// socket of the listener). Requests are answered in the receive loop when reads run inline, and each in its own
-/// task when they run on the blocking pool.
+/// socket of the listener). A request is answered in the receive loop when its read runs inline, and in a task
+/// of its own when it runs on the blocking pool (see [`runtime::Runtime::inline`]).
 pub async fn serve_udp(
     socket: Datagrams,
     responder: Responder,
@@ -123,7 +124,6 @@ pub async fn serve_udp(
 ) {
     let counted = Counted::new(&responder, connections);
     let socket = Arc::new(socket);
-    let inline = !responder.runtime().blocking_reads();
     let mut bufs = RecvBuffers::new(32);
     let mut received = Received::default();
     loop {
@@ -141,7 +141,7 @@ pub async fn serve_udp(
                 queue_error(&mut received.answers, &limits, &counted, peer, udp_datagrams(&env, &msg, 1));
                 continue;
             };
-            if inline {
+            if responder.runtime().inline(&responder, &message, |r, m| r.in_memory(m)) {
                 let response = responder.respond_from(&env, &message, origin);
                 received.answers.push((peer, answer(&limits, &counted, peer, &env, &response)));
                 continue;
@@ -149,7 +149,8 @@ pub async fn serve_udp(
             let (socket, responder, limits, counted) =
                 (socket.clone(), responder.clone(), limits.clone(), counted.clone());
             tokio::spawn(async move {
-                let response = responder.respond_read(env, message, origin).await;
+                let respond = move |r: &Responder, m: Vec<u8>| r.respond_from(&env, &m, origin);
+                let response = runtime::on_pool(&responder, message, respond).await;
                 send(&socket, &counted, peer, &answer(&limits, &counted, peer, &env, &response)).await;
                 drop(admitted);
             });

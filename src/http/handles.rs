@@ -6,6 +6,7 @@ use axum::Extension;
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use axum::extract::State;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -89,16 +90,20 @@ pub async fn resolve(State(state): State<AppState>, req: Request) -> Response {
     // The request's parts are taken, not copied: this is the hot path.
     let (mut parts, _) = req.into_parts();
     let origin = parts.extensions.remove::<Origin>().unwrap_or_else(|| Origin::new(Protocol::Rest, None));
-    state
-        .runtime
-        .read(&state, move |state| match Target::new(&parts.uri) {
-            Ok(ctx) => match state.node.parse_handle(&ctx.written) {
-                Ok(h) => resolve_parsed(state, ctx, &h, &parts.headers, origin),
-                Err(e) => ctx.err(e).into_response(),
-            },
-            Err(e) => e.into_response(),
-        })
-        .await
+    let resolve = move |state: &AppState, parts: Parts| match Target::new(&parts.uri) {
+        Ok(ctx) => match state.node.parse_handle(&ctx.written) {
+            Ok(h) => resolve_parsed(state, ctx, &h, &parts.headers, origin),
+            Err(e) => ctx.err(e).into_response(),
+        },
+        Err(e) => e.into_response(),
+    };
+    state.runtime.read(&state, parts, in_memory, resolve).await
+}
+
+/// Whether resolving the handle that `parts` name reads no file (a request that names none reads nothing).
+fn in_memory(state: &AppState, parts: &Parts) -> bool {
+    let h = Target::new(&parts.uri).ok().and_then(|ctx| state.node.parse_handle(&ctx.written).ok());
+    h.is_none_or(|h| state.node.in_memory(&h))
 }
 
 /// Resolves `h`, the handle `ctx` names, for the request with `headers` from `origin`: the resolve handler's

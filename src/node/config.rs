@@ -71,6 +71,23 @@ impl NodeSettings {
     }
 }
 
+/// Where the doors run resolutions: on their async workers, which are few (one for REST), or on the blocking
+/// pool, which costs a hand-over to another thread per read but lets a read wait for the disk without holding
+/// up the requests behind it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reads {
+    /// Every read on the worker: the fastest while everything is in memory, and a read from disk stalls the
+    /// worker.
+    Inline,
+    /// Every read on the blocking pool.
+    Pool,
+    /// On the worker when the record is in memory (the record cache, RocksDB's memtables and block cache), on
+    /// the pool when it would read a file.
+    #[default]
+    Tiered,
+}
+
 /// Prefixes and identifier rules.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -79,9 +96,8 @@ pub struct NodeConfig {
     pub prefixes: Vec<String>,
     /// `sensitive` (default) or `insensitive` suffix comparison.
     pub suffix_case: SuffixCase,
-    /// Resolve on the blocking pool instead of inline on the async workers: slower on a warm cache, steadier
-    /// when reads go to disk.
-    pub blocking_reads: bool,
+    /// Where resolutions run (see [`Reads`]).
+    pub reads: Reads,
     /// Memory for decoded records of recently resolved handles, MiB (0: no record cache).
     pub record_cache_mb: u64,
     /// Seconds a graceful stop waits for connections to finish before closing them.
@@ -99,7 +115,7 @@ impl Default for NodeConfig {
         Self {
             prefixes: vec!["88.798".into()],
             suffix_case: SuffixCase::Sensitive,
-            blocking_reads: false,
+            reads: Reads::default(),
             record_cache_mb: DEFAULT_RECORD_CACHE_MB,
             shutdown_grace_secs: 10,
             max_values_per_record: DEFAULT_MAX_VALUES_PER_RECORD,

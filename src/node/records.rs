@@ -92,6 +92,12 @@ impl Records {
         self.cache.contains(h.key())
     }
 
+    /// Whether reading the record of `h` would read no file: it is in the record cache, or the store has it (or
+    /// knows it has none) in memory. A probe, which counts nothing.
+    pub(crate) fn in_memory(&self, h: &Handle) -> bool {
+        self.cache.contains(h.key()) || records::in_memory(self.store.as_ref(), h)
+    }
+
     /// Locks the stripe of a handle for a read-modify-write cycle.
     pub(crate) fn lock(&self, h: &Handle) -> MutexGuard<'_, ()> {
         self.stripes[stripe(h)].lock().unwrap_or_else(|p| p.into_inner())

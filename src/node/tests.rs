@@ -468,3 +468,28 @@ fn refusals_cannot_fill_the_audit_log() {
     let suppressed = format!("idnode_audit_refusals_suppressed_total {}", 100 - refused.len());
     assert!(metrics.render().contains(&suppressed), "{}", metrics.render());
 }
+
+#[cfg(feature = "rocksdb")]
+#[test]
+fn a_record_is_in_memory_once_read_and_the_probe_counts_nothing() {
+    use crate::store::{RocksConfig, RocksStore};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = RocksConfig { path: dir.path().join("db"), ..RocksConfig::default() };
+    let open = || {
+        let store = Arc::new(RocksStore::open(&cfg).unwrap());
+        (store.clone(), Node::new(store, NodeSettings::homing(vec![Prefix::parse("88.798").unwrap()]), Arc::default()))
+    };
+    let (store, n) = open();
+    demo::load(store.as_ref(), "88.798", "root").unwrap();
+    let x = h(&n, "88.798.1/JDZ-2024-000123");
+    assert!(n.in_memory(&x), "just written: in the memtable");
+    store.compact().unwrap();
+    drop((store, n));
+    let (_store, n) = open();
+    let before = n.cache_figures();
+    assert!(!n.in_memory(&x), "only in a file whose blocks are not cached yet");
+    assert!(n.in_memory(&h(&n, "99.1/ELSEWHERE")), "not homed here: answered without a read");
+    assert_eq!(n.cache_figures(), before, "a probe counts nothing");
+    assert!(resolved_url(&n, &x).is_some());
+    assert!(n.in_memory(&x), "read once: in the record cache");
+}

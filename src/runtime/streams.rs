@@ -70,7 +70,7 @@ mod tests {
     /// caps a listing is refused at once, and the places come back when the listings end.
     #[tokio::test]
     async fn listings_that_never_read_cannot_take_every_blocking_thread() {
-        let runtime = Runtime::new(false);
+        let runtime = Runtime::default();
         let (release, held) = mpsc::channel::<()>();
         let held = std::sync::Arc::new(std::sync::Mutex::new(held));
         let stall = || {

@@ -77,7 +77,7 @@ pub async fn serve(
     Ok((addr, task))
 }
 
-/// Threads the workers may start for blocking work (store reads when `node.blocking_reads` is set, listings),
+/// Threads the workers may start for blocking work (store reads that `node.reads` sends to the pool, listings),
 /// shared out among them: tokio's default for its one shared runtime.
 const BLOCKING_THREADS: usize = 512;
 

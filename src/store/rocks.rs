@@ -15,7 +15,7 @@ use rocksdb::merge_operator::MergeOperands;
 use rocksdb::statistics::{StatsLevel, Ticker};
 use rocksdb::{
     BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, Direction,
-    IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions,
+    IteratorMode, Options, ReadOptions, ReadTier, WriteBatch, WriteOptions,
 };
 
 use super::{
@@ -229,6 +229,15 @@ impl Store for RocksStore {
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let db = self.db()?;
         db.get_cf(cf(&db, space)?, key).map_err(engine)
+    }
+
+    fn in_memory(&self, space: Space, key: &[u8]) -> bool {
+        let Ok(db) = self.db() else { return true };
+        let Ok(cf) = cf(&db, space) else { return true };
+        let mut ro = ReadOptions::default();
+        // The memtables and the block cache only; a block that is not there makes the get Incomplete.
+        ro.set_read_tier(ReadTier::BlockCache);
+        !matches!(db.get_pinned_cf_opt(cf, key, &ro), Err(e) if e.kind() == rocksdb::ErrorKind::Incomplete)
     }
 
     fn write(&self, batch: Batch) -> Result<(), StoreError> {

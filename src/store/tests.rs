@@ -175,3 +175,23 @@ fn rocks_store_reports_unopenable_path() {
     let cfg = RocksConfig { path: file, ..RocksConfig::default() };
     assert!(matches!(RocksStore::open(&cfg), Err(StoreError::Open { .. })));
 }
+
+#[cfg(feature = "rocksdb")]
+#[test]
+fn rocks_store_tells_a_read_from_memory_from_one_that_reads_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = RocksConfig { path: dir.path().join("db"), ..RocksConfig::default() };
+    {
+        let s = RocksStore::open(&cfg).unwrap();
+        let mut b = Batch::new();
+        b.put(Space::Handles, b"k".to_vec(), b"v".to_vec());
+        s.write(b).unwrap();
+        assert!(s.in_memory(Space::Handles, b"k"), "in the memtable");
+        s.compact().unwrap();
+    }
+    let s = RocksStore::open(&cfg).unwrap();
+    assert!(!s.in_memory(Space::Handles, b"k"), "only in an SST file, its block not yet cached");
+    assert_eq!(s.get(Space::Handles, b"k").unwrap().as_deref(), Some(&b"v"[..]));
+    assert!(s.in_memory(Space::Handles, b"k"), "its block now in the block cache");
+    assert!(s.in_memory(Space::Handles, b"absent"), "the bloom filter, in memory, rules it out");
+}

@@ -96,6 +96,28 @@ async fn metrics_count_every_protocol() {
     n.stop().await;
 }
 
+/// Resolves [`H`] once over REST, gRPC, Handle UDP and Handle TCP; returns `idnode_reads_on_pool_total`.
+async fn reads_on_pool_after_one_resolution_per_door(n: &TestNode) -> f64 {
+    n.get(&format!("/api/handles/{H}")).await.expect(200, 1, H);
+    let mut g = ResolverClient::new(channel(n).await);
+    assert_eq!(g.resolve(req(H)).await.unwrap().into_inner().response_code, 1);
+    let (udp, tcp) = n.running.as_ref().unwrap().handle_addrs.unwrap();
+    for (addr, transport) in [(udp, Transport::Udp), (tcp, Transport::Tcp)] {
+        assert_eq!(client::resolve(addr, transport, H, &[], &[], false).await.unwrap().response_code, 1);
+    }
+    count(&n.metrics().await, "idnode_reads_on_pool_total")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_go_to_the_pool_as_node_reads_says() {
+    let tiered = TestNode::start().await;
+    assert_eq!(reads_on_pool_after_one_resolution_per_door(&tiered).await, 0.0, "tiered: the record is in memory");
+    tiered.stop().await;
+    let pool = TestNode::start_with(|c| c.node.reads = idnode::node::Reads::Pool).await;
+    assert_eq!(reads_on_pool_after_one_resolution_per_door(&pool).await, 4.0, "pool: every door's read");
+    pool.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_and_request_ids() {
     let n = TestNode::start().await;
