@@ -110,16 +110,19 @@ impl Responder {
 
     /// [`Responder::respond_from`] as a read of the node: inline, or on the blocking pool, as the runtime says.
     pub async fn respond_read(&self, env: Envelope, message: Vec<u8>, origin: Origin) -> Vec<u8> {
-        let in_memory = |this: &Self, message: &Vec<u8>| this.in_memory(message);
+        let waits = |this: &Self, message: &Vec<u8>| this.waits_for_disk(message);
         let respond = move |this: &Self, message: Vec<u8>| this.respond_from(&env, &message, origin);
-        self.runtime.read(self, message, in_memory, respond).await
+        self.runtime.read(self, message, waits, respond).await
     }
 
-    /// Whether answering `message` reads no file: it asks for a record the node holds in memory, or for no
-    /// record at all.
-    pub fn in_memory(&self, message: &[u8]) -> bool {
+    /// Whether answering `message` may wait for the disk: the node's reads are slow, and it asks for a record
+    /// that is not in memory.
+    pub fn waits_for_disk(&self, message: &[u8]) -> bool {
+        if !self.node.reads_slow() {
+            return false;
+        }
         let handle = codec::resolution_handle(message).and_then(|h| std::str::from_utf8(h).ok());
-        handle.and_then(|h| self.node.parse_handle(h).ok()).is_none_or(|h| self.node.in_memory(&h))
+        handle.and_then(|h| self.node.parse_handle(h).ok()).is_some_and(|h| !self.node.in_memory(&h))
     }
 
     /// The "too busy" answer to `message`, counted as shed.

@@ -33,6 +33,7 @@ mod records;
 mod registration;
 mod resolution;
 mod site;
+mod store_reads;
 mod throttle;
 
 pub use access::{Caller, Identity};
@@ -135,6 +136,12 @@ impl Node {
     /// counts nothing.
     pub fn is_cached(&self, h: &Handle) -> bool {
         self.records.is_cached(h)
+    }
+
+    /// Whether the store's recent reads were slow, waiting for the disk: then a door asks [`Node::in_memory`]
+    /// of each request, and reads on the blocking pool what would read a file. An atomic load, no lock.
+    pub fn reads_slow(&self) -> bool {
+        self.records.reads_slow()
     }
 
     /// Whether resolving `h` reads no file: its record is in the record cache, or the store holds it (or knows it

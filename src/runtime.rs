@@ -50,7 +50,7 @@ impl Runtime {
     pub fn new(reads: Reads, metrics: &Metrics) -> Self {
         let on_pool = metrics.counter(
             "idnode_reads_on_pool_total",
-            "Resolutions run on the blocking pool: every one with node.reads = pool, those that read a file with tiered",
+            "Resolutions run on the blocking pool: every one with node.reads = pool, those that wait for the disk with tiered",
         );
         Self { reads, on_pool, reports: Arc::default(), streams: Arc::default() }
     }
@@ -60,30 +60,30 @@ impl Runtime {
         Self { streams: Arc::new(streams::Streams::new(per_client, max)), ..self }
     }
 
-    /// Whether the read of `request` runs inline: always, never, or when `in_memory` says that it reads no file
-    /// (asked only then, as [`Reads`] says).
-    /// A read that does not run inline is counted as run on the pool.
-    pub fn inline<W, I>(&self, with: &W, request: &I, in_memory: impl FnOnce(&W, &I) -> bool) -> bool {
-        let inline = match self.reads {
-            Reads::Inline => true,
-            Reads::Pool => false,
-            Reads::Tiered => in_memory(with, request),
+    /// Where the read of `request` runs: inline or on the pool as [`Reads`] says; with `tiered`, on the pool when
+    /// `waits_for_disk` says so (the node's reads are slow and this one's record is not in memory). A read placed
+    /// on the pool is counted.
+    pub fn place<W, I>(&self, with: &W, request: &I, waits_for_disk: impl FnOnce(&W, &I) -> bool) -> Place {
+        let place = match self.reads {
+            Reads::Inline => Place::Inline,
+            Reads::Pool => Place::Pool,
+            Reads::Tiered if waits_for_disk(with, request) => Place::Pool,
+            Reads::Tiered => Place::Inline,
         };
-        if !inline {
+        if place == Place::Pool {
             self.on_pool.increment(1);
         }
-        inline
+        place
     }
 
-    /// Runs the read `f` of `request` with `with` (the node, or a door's state holding it) inline or on the
-    /// blocking pool, as [`Runtime::inline`] decides: inline is twice as fast, the pool keeps a read that waits
-    /// for the disk from stalling the requests queued behind it on an async worker. `with` is cloned only to go
-    /// to the pool.
+    /// Runs the read `f` of `request` with `with` (the node, or a door's state holding it) where
+    /// [`Runtime::place`] says: inline is twice as fast, the pool keeps a read that waits for the disk from
+    /// stalling the requests queued behind it on an async worker. `with` is cloned only to go to the pool.
     pub async fn read<W, I, T>(
         &self,
         with: &W,
         request: I,
-        in_memory: impl FnOnce(&W, &I) -> bool,
+        waits_for_disk: impl FnOnce(&W, &I) -> bool,
         f: impl FnOnce(&W, I) -> T + Send + 'static,
     ) -> T
     where
@@ -91,7 +91,10 @@ impl Runtime {
         I: Send + 'static,
         T: Send + 'static,
     {
-        if self.inline(with, &request, in_memory) { f(with, request) } else { on_pool(with, request, f).await }
+        match self.place(with, &request, waits_for_disk) {
+            Place::Inline => f(with, request),
+            Place::Pool => on_pool(with, request, f).await,
+        }
     }
 
     /// Runs the streamed listing `f` of `client` on the blocking pool, unless the client or the node runs as many
@@ -108,6 +111,30 @@ impl Runtime {
     /// The statistics report `q` of `node` asked for by `client` (see [`reports`]).
     pub async fn report(&self, node: &Arc<Node>, q: ReportQuery, client: Option<IpAddr>) -> Result<Report, NodeError> {
         self.reports.run(node, q, client).await
+    }
+}
+
+/// Where one read runs, as [`Runtime::place`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// On the caller's async worker.
+    Inline,
+    /// On the blocking pool.
+    Pool,
+}
+
+/// Runs the read `f` of `request` with a clone of `with` on the blocking pool, and returns its result (a panic
+/// in `f` goes on in the caller).
+pub async fn on_pool<W, I, T>(with: &W, request: I, f: impl FnOnce(&W, I) -> T + Send + 'static) -> T
+where
+    W: Clone + Send + 'static,
+    I: Send + 'static,
+    T: Send + 'static,
+{
+    let with = with.clone();
+    match blocking(move || f(&with, request)).await {
+        Ok(t) => t,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
 
@@ -129,21 +156,6 @@ pub fn send_within<T>(tx: &tokio::sync::mpsc::Sender<T>, item: T, limit: std::ti
     }
 }
 
-/// Runs the read `f` of `request` with a clone of `with` on the blocking pool, and returns its result (a panic
-/// in `f` goes on in the caller).
-pub async fn on_pool<W, I, T>(with: &W, request: I, f: impl FnOnce(&W, I) -> T + Send + 'static) -> T
-where
-    W: Clone + Send + 'static,
-    I: Send + 'static,
-    T: Send + 'static,
-{
-    let with = with.clone();
-    match blocking(move || f(&with, request)).await {
-        Ok(t) => t,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
-}
-
 /// Runs `f` on the blocking pool inside the caller's tracing span (so its logs keep the request id).
 /// Await the handle for its result, or drop it to let `f` run on its own (a streamed listing).
 pub fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> tokio::task::JoinHandle<T> {
@@ -155,7 +167,20 @@ pub fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> to
 mod tests {
     use std::time::Duration;
 
-    use super::send_within;
+    use super::{Place, Runtime, send_within};
+    use crate::metrics::Metrics;
+    use crate::node::Reads;
+
+    #[test]
+    fn reads_are_placed_as_node_reads_says_and_pool_reads_counted() {
+        let metrics = Metrics::new();
+        let place = |reads, waits: bool| Runtime::new(reads, &metrics).place(&(), &(), |_, _| waits);
+        assert_eq!(place(Reads::Inline, true), Place::Inline, "inline, whatever the disk");
+        assert_eq!(place(Reads::Pool, false), Place::Pool);
+        assert_eq!(place(Reads::Tiered, false), Place::Inline);
+        assert_eq!(place(Reads::Tiered, true), Place::Pool, "this read would wait for the disk");
+        assert!(metrics.render().contains("idnode_reads_on_pool_total 2"), "{}", metrics.render());
+    }
 
     #[tokio::test]
     async fn a_stream_whose_client_stops_reading_lets_go_of_its_thread() {

@@ -22,9 +22,10 @@ pub struct ResolverService(pub(crate) ServiceState);
 /// Where a cached record keeps the values of its public view, encoded as protobuf once.
 static ENCODED_VALUES: std::sync::LazyLock<RenderingSlot<Bytes>> = std::sync::LazyLock::new(RenderingSlot::claim);
 
-/// Whether resolving `req` reads no file (one that names no valid handle reads nothing).
-fn in_memory(node: &Arc<Node>, req: &pb::ResolveRequest) -> bool {
-    node.parse_handle(&req.handle).ok().is_none_or(|h| node.in_memory(&h))
+/// Whether resolving `req` may wait for the disk: the node's reads are slow, and it names a record that is not
+/// in memory.
+fn waits_for_disk(node: &Arc<Node>, req: &pb::ResolveRequest) -> bool {
+    node.reads_slow() && node.parse_handle(&req.handle).is_ok_and(|h| !node.in_memory(&h))
 }
 
 /// Resolves one request for `caller`; every failure becomes the response's error.
@@ -58,7 +59,7 @@ impl pb::resolver_server::Resolver for ResolverService {
         let caller = self.0.caller(&req)?;
         let req = req.into_inner();
         let resolve = move |node: &Arc<Node>, req| resolve_one(node, req, &caller);
-        Ok(Response::new(self.0.runtime.read(&self.0.node, req, in_memory, resolve).await))
+        Ok(Response::new(self.0.runtime.read(&self.0.node, req, waits_for_disk, resolve).await))
     }
 
     async fn resolve_batch(
@@ -76,11 +77,11 @@ impl pb::resolver_server::Resolver for ResolverService {
         }
         let caller = self.0.caller(&req)?;
         let requests = req.into_inner().requests;
-        let all_in_memory = |node: &Arc<Node>, requests: &Vec<_>| requests.iter().all(|r| in_memory(node, r));
+        let any_waits = |node: &Arc<Node>, requests: &Vec<_>| requests.iter().any(|r| waits_for_disk(node, r));
         let resolve = move |node: &Arc<Node>, requests: Vec<_>| {
             requests.into_iter().map(|r| resolve_one(node, r, &caller)).collect()
         };
-        let results = self.0.runtime.read(&self.0.node, requests, all_in_memory, resolve).await;
+        let results = self.0.runtime.read(&self.0.node, requests, any_waits, resolve).await;
         Ok(Response::new(pb::ResolveBatchResponse { results }))
     }
 
@@ -107,7 +108,7 @@ impl pb::resolver_server::Resolver for ResolverService {
                     Ok(r) => {
                         let caller = caller.clone();
                         let resolve = move |node: &Arc<Node>, r| resolve_one(node, r, &caller);
-                        Ok(runtime.read(&node, r, in_memory, resolve).await)
+                        Ok(runtime.read(&node, r, waits_for_disk, resolve).await)
                     }
                     Err(e) => Err(e),
                 };

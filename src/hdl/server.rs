@@ -17,7 +17,7 @@ use super::limit::SourceLimit;
 use super::udp::{Datagrams, RecvBuffers};
 use crate::connection::{Connections, Tracked};
 use crate::request::{Admission, Origin, Protocol};
-use crate::runtime;
+use crate::runtime::{self, Place};
 
 /// Limits of the listeners.
 #[derive(Debug, Clone)]
@@ -113,7 +113,7 @@ impl Received {
 
 /// Serves UDP on one socket until `stop` turns true, each request admitted under `admission` (shared by every
 /// socket of the listener). A request is answered in the receive loop when its read runs inline, and in a task
-/// of its own when it runs on the blocking pool (see [`runtime::Runtime::inline`]).
+/// of its own when it runs on the blocking pool (see [`crate::runtime::Runtime::place`]).
 pub async fn serve_udp(
     socket: Datagrams,
     responder: Responder,
@@ -141,7 +141,7 @@ pub async fn serve_udp(
                 queue_error(&mut received.answers, &limits, &counted, peer, udp_datagrams(&env, &msg, 1));
                 continue;
             };
-            if responder.runtime().inline(&responder, &message, |r, m| r.in_memory(m)) {
+            if responder.runtime().place(&responder, &message, |r, m| r.waits_for_disk(m)) == Place::Inline {
                 let response = responder.respond_from(&env, &message, origin);
                 received.answers.push((peer, answer(&limits, &counted, peer, &env, &response)));
                 continue;

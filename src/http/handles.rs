@@ -97,13 +97,17 @@ pub async fn resolve(State(state): State<AppState>, req: Request) -> Response {
         },
         Err(e) => e.into_response(),
     };
-    state.runtime.read(&state, parts, in_memory, resolve).await
+    state.runtime.read(&state, parts, waits_for_disk, resolve).await
 }
 
-/// Whether resolving the handle that `parts` name reads no file (a request that names none reads nothing).
-fn in_memory(state: &AppState, parts: &Parts) -> bool {
+/// Whether resolving the handle that `parts` name may wait for the disk: the node's reads are slow, and its
+/// record is not in memory.
+fn waits_for_disk(state: &AppState, parts: &Parts) -> bool {
+    if !state.node.reads_slow() {
+        return false;
+    }
     let h = Target::new(&parts.uri).ok().and_then(|ctx| state.node.parse_handle(&ctx.written).ok());
-    h.is_none_or(|h| state.node.in_memory(&h))
+    h.is_some_and(|h| !state.node.in_memory(&h))
 }
 
 /// Resolves `h`, the handle `ctx` names, for the request with `headers` from `origin`: the resolve handler's

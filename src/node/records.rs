@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::Homing;
 use super::cache::{CacheFigures, RecordCache, SharedRecord};
+use super::store_reads::StoreReads;
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, NA_PREFIX, Prefix};
 use crate::record::HandleValue;
@@ -24,6 +25,7 @@ pub(crate) struct Records {
     stripes: Vec<Mutex<()>>,
     cache: RecordCache,
     max_values: usize,
+    read_times: StoreReads,
 }
 
 impl Records {
@@ -33,6 +35,7 @@ impl Records {
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             cache: RecordCache::new(cache_bytes, LOCK_STRIPES),
             max_values,
+            read_times: StoreReads::default(),
         }
     }
 
@@ -58,9 +61,12 @@ impl Records {
         self.cache.figures()
     }
 
-    /// Loads a record from the store.
+    /// Loads a record from the store, timed (see [`Records::reads_slow`]).
     pub(crate) fn load(&self, h: &Handle) -> Result<Option<StoredRecord>, NodeError> {
-        match records::get(self.store.as_ref(), h)? {
+        let started = std::time::Instant::now();
+        let read = records::get(self.store.as_ref(), h);
+        self.read_times.note(started.elapsed());
+        match read? {
             None => Ok(None),
             Some(record) => record.map(Some).map_err(|e| {
                 static LINE: crate::log::Sparse = crate::log::Sparse::new();
@@ -90,6 +96,11 @@ impl Records {
     /// Whether the record of `h` is in the record cache: a probe, which counts nothing.
     pub(crate) fn is_cached(&self, h: &Handle) -> bool {
         self.cache.contains(h.key())
+    }
+
+    /// Whether the store's recent reads were slow: they wait for the disk (see [`super::store_reads`]).
+    pub(crate) fn reads_slow(&self) -> bool {
+        self.read_times.slow()
     }
 
     /// Whether reading the record of `h` would read no file: it is in the record cache, or the store has it (or
