@@ -17,6 +17,7 @@ use serde::Serialize;
 
 pub mod drivers;
 pub mod grpc_client;
+pub mod idpointer_client;
 pub mod java_client;
 pub mod keys;
 pub mod pacer;
@@ -382,15 +383,58 @@ mod tests {
         addr
     }
 
+    /// A gRPC server whose `Resolve` answers every identifier with one value after exactly `service`.
+    async fn grpc_fixed_service_time(service: Duration) -> std::net::SocketAddr {
+        use idnode::grpc::pb;
+        use tonic::{Request, Response, Status, Streaming};
+        struct Fixed(Duration);
+        type Answers = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::ResolveResponse, Status>> + Send>>;
+        #[tonic::async_trait]
+        impl pb::resolver_server::Resolver for Fixed {
+            async fn resolve(&self, req: Request<pb::ResolveRequest>) -> Result<Response<pb::ResolveResponse>, Status> {
+                tokio::time::sleep(self.0).await;
+                let value =
+                    pb::HandleValue { index: 1, r#type: "URL".into(), data: b"x".to_vec(), ..Default::default() };
+                let handle = req.into_inner().handle;
+                Ok(Response::new(pb::ResolveResponse {
+                    handle,
+                    response_code: 1,
+                    values: vec![value],
+                    ..Default::default()
+                }))
+            }
+            async fn resolve_batch(
+                &self,
+                _: Request<pb::ResolveBatchRequest>,
+            ) -> Result<Response<pb::ResolveBatchResponse>, Status> {
+                Err(Status::unimplemented("only Resolve"))
+            }
+            type ResolveStreamStream = Answers;
+            async fn resolve_stream(
+                &self,
+                _: Request<Streaming<pb::ResolveRequest>>,
+            ) -> Result<Response<Answers>, Status> {
+                Err(Status::unimplemented("only Resolve"))
+            }
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+        let service = pb::resolver_server::ResolverServer::new(Fixed(service));
+        tokio::spawn(tonic::transport::Server::builder().add_service(service).serve_with_incoming(incoming));
+        addr
+    }
+
     /// The open loop measures from each request's scheduled time: against a server with a known service time,
     /// at a tenth of its capacity, it reports that time, not less (a generator that hid the server's time) and
-    /// not much more (a tail of its own). The loop and its pacer are the same for every protocol; HTTP/1.1 and
-    /// UDP check it over a stream and over datagrams.
+    /// not much more (a tail of its own). The loop and its pacer are the same for every protocol; HTTP/1.1, gRPC
+    /// and UDP check it over a stream, over HTTP/2 streams on one channel and over datagrams.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_open_loop_reports_the_servers_service_time() {
         let service = Duration::from_millis(5);
         for (proto, addr) in [
             (Proto::Http1, http_fixed_service_time(service).await),
+            (Proto::GrpcUnary, grpc_fixed_service_time(service).await),
             (Proto::HandleUdp, udp_fixed_service_time(service).await),
         ] {
             let report = run(LoadSpec {

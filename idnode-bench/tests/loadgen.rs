@@ -57,6 +57,9 @@ async fn every_protocol_is_driven_and_checked() {
         (Proto::GrpcStream, grpc),
         (Proto::HandleUdp, udp),
         (Proto::HandleTcp, tcp),
+        (Proto::HandleUdpJava, udp),
+        (Proto::HandleTcpJava, tcp),
+        (Proto::HandleTcpIdpointer, tcp),
     ] {
         let r = run(spec(proto, addr, dataset.clone(), 0.1)).await.unwrap();
         assert!(r.ok > 20 && r.errors == 0, "{proto:?}: {r:?}");

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
 use super::grpc_client::{ResolveClient, ResolveSummary, right_response_code};
-use super::java_client;
+use super::{idpointer_client, java_client};
 use idnode::grpc::pb;
 use idnode::hdl::client::{exchange_tcp, exchange_udp, resolution_request, udp_socket};
 use idnode::hdl::udp::{Datagrams, RecvBuffers};
@@ -43,6 +43,9 @@ pub enum Proto {
     HandleUdpJava,
     /// The Handle protocol over TCP as the Java client sends it: a new connection per request.
     HandleTcpJava,
+    /// The Handle protocol over TCP as the Teleinfo/CAICT SDK sends it (see [`super::idpointer_client`]): its
+    /// version and fields, one connection per worker kept open.
+    HandleTcpIdpointer,
     /// Reference: etcd's serializable `Range` of the same keys, workers sharing `connections` channels.
     EtcdRange,
 }
@@ -93,6 +96,8 @@ pub enum Driver {
     UdpJava(Box<(Datagrams, RecvBuffers)>, SocketAddr),
     /// Handle over TCP as the Java client: the server.
     TcpJava(SocketAddr),
+    /// Handle over TCP as the Teleinfo/CAICT SDK.
+    TcpIdpointer(TcpStream),
     /// etcd `Range`.
     Etcd(etcd::kv_client::KvClient<Channel>),
 }
@@ -161,6 +166,11 @@ impl Driver {
                 Driver::UdpJava(Box::new((udp_socket(addr).await?, RecvBuffers::new(1))), addr)
             }
             (Proto::HandleTcpJava, _) => Driver::TcpJava(addr),
+            (Proto::HandleTcpIdpointer, _) => {
+                let tcp = TcpStream::connect(addr).await?;
+                tcp.set_nodelay(true)?;
+                Driver::TcpIdpointer(tcp)
+            }
             (p, _) => anyhow::bail!("{p:?} needs a shared connection"),
         })
     }
@@ -208,6 +218,10 @@ impl Driver {
             }
             Driver::TcpJava(server) => {
                 let a = tokio::time::timeout(ANSWER_TIMEOUT, java_client::resolve_tcp(*server, handle)).await??;
+                Ok(right_response_code(a.header.response_code, hit))
+            }
+            Driver::TcpIdpointer(s) => {
+                let a = tokio::time::timeout(ANSWER_TIMEOUT, idpointer_client::resolve(s, handle)).await??;
                 Ok(right_response_code(a.header.response_code, hit))
             }
             Driver::Etcd(c) => {
