@@ -115,14 +115,11 @@ impl Responder {
         self.runtime.read(self, message, waits, respond).await
     }
 
-    /// Whether answering `message` may wait for the disk: the node's reads are slow, and it asks for a record
-    /// that is not in memory.
+    /// Whether answering `message` may wait for the disk: it resolves a handle whose record may (see
+    /// [`Node::may_wait_for_disk`]).
     pub fn waits_for_disk(&self, message: &[u8]) -> bool {
-        if !self.node.reads_slow() {
-            return false;
-        }
         let handle = codec::resolution_handle(message).and_then(|h| std::str::from_utf8(h).ok());
-        handle.and_then(|h| self.node.parse_handle(h).ok()).is_some_and(|h| !self.node.in_memory(&h))
+        handle.is_some_and(|h| self.node.may_wait_for_disk(h))
     }
 
     /// The "too busy" answer to `message`, counted as shed.

@@ -33,7 +33,6 @@ mod records;
 mod registration;
 mod resolution;
 mod site;
-mod store_reads;
 mod throttle;
 
 pub use access::{Caller, Identity};
@@ -138,15 +137,18 @@ impl Node {
         self.records.is_cached(h)
     }
 
-    /// Whether the store's recent reads were slow, waiting for the disk: then a door asks [`Node::in_memory`]
-    /// of each request, and reads on the blocking pool what would read a file. An atomic load, no lock.
-    pub fn reads_slow(&self) -> bool {
-        self.records.reads_slow()
+    /// Whether resolving `written` (a handle as a request wrote it) may wait for the disk: the store's recent
+    /// reads waited for it (see [`crate::store::disk_reads`]), and its record is not in memory
+    /// ([`Node::in_memory`]). Asked by the doors of each request when `node.reads` is `tiered`; while the
+    /// store's reads come from memory it is one atomic load.
+    pub fn may_wait_for_disk(&self, written: &str) -> bool {
+        self.records.reads_wait() && self.parse_handle(written).is_ok_and(|h| !self.in_memory(&h))
     }
 
     /// Whether resolving `h` reads no file: its record is in the record cache, or the store holds it (or knows it
-    /// has none) in memory. A probe, which counts nothing; a resolution may still read the prefix handles above
-    /// `h` to authorize a caller for values that are not public.
+    /// has none) in memory. A probe, which counts nothing in the record cache (RocksDB counts its block-cache
+    /// lookup); a resolution may still read the prefix handles above `h` to authorize a caller for values that
+    /// are not public.
     pub fn in_memory(&self, h: &Handle) -> bool {
         self.homing.check_responsible(h).is_err() || self.records.in_memory(h)
     }

@@ -50,7 +50,7 @@ impl Runtime {
     pub fn new(reads: Reads, metrics: &Metrics) -> Self {
         let on_pool = metrics.counter(
             "idnode_reads_on_pool_total",
-            "Resolutions run on the blocking pool: every one with node.reads = pool, those that wait for the disk with tiered",
+            "Reads (a resolution, a gRPC batch) run on the blocking pool: all with node.reads = pool, those that may wait for the disk with tiered",
         );
         Self { reads, on_pool, reports: Arc::default(), streams: Arc::default() }
     }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub mod disk_reads;
 pub mod memory;
 #[cfg(feature = "rocksdb")]
 pub mod rocks;
@@ -244,6 +245,12 @@ pub trait Store: Send + Sync + 'static {
     /// files answers true; so does any engine when it cannot tell (the read itself then reports the error).
     fn in_memory(&self, _space: Space, _key: &[u8]) -> bool {
         true
+    }
+
+    /// Whether the recent reads waited for the disk (see [`disk_reads`]): then the doors ask
+    /// [`Store::in_memory`] of each request. An engine without files never waits.
+    fn waits_for_disk(&self) -> bool {
+        false
     }
 
     /// Applies a batch atomically and durably (as the store's durability mode promises) before returning.

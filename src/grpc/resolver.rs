@@ -22,10 +22,9 @@ pub struct ResolverService(pub(crate) ServiceState);
 /// Where a cached record keeps the values of its public view, encoded as protobuf once.
 static ENCODED_VALUES: std::sync::LazyLock<RenderingSlot<Bytes>> = std::sync::LazyLock::new(RenderingSlot::claim);
 
-/// Whether resolving `req` may wait for the disk: the node's reads are slow, and it names a record that is not
-/// in memory.
+/// Whether resolving `req` may wait for the disk (see [`Node::may_wait_for_disk`]).
 fn waits_for_disk(node: &Arc<Node>, req: &pb::ResolveRequest) -> bool {
-    node.reads_slow() && node.parse_handle(&req.handle).is_ok_and(|h| !node.in_memory(&h))
+    node.may_wait_for_disk(&req.handle)
 }
 
 /// Resolves one request for `caller`; every failure becomes the response's error.

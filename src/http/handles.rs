@@ -100,14 +100,10 @@ pub async fn resolve(State(state): State<AppState>, req: Request) -> Response {
     state.runtime.read(&state, parts, waits_for_disk, resolve).await
 }
 
-/// Whether resolving the handle that `parts` name may wait for the disk: the node's reads are slow, and its
-/// record is not in memory.
+/// Whether resolving the handle that `parts` name may wait for the disk (see
+/// [`crate::node::Node::may_wait_for_disk`]).
 fn waits_for_disk(state: &AppState, parts: &Parts) -> bool {
-    if !state.node.reads_slow() {
-        return false;
-    }
-    let h = Target::new(&parts.uri).ok().and_then(|ctx| state.node.parse_handle(&ctx.written).ok());
-    h.is_some_and(|h| !state.node.in_memory(&h))
+    Target::new(&parts.uri).is_ok_and(|ctx| state.node.may_wait_for_disk(&ctx.written))
 }
 
 /// Resolves `h`, the handle `ctx` names, for the request with `headers` from `origin`: the resolve handler's

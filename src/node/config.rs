@@ -82,8 +82,9 @@ pub enum Reads {
     Inline,
     /// Every read on the blocking pool.
     Pool,
-    /// On the worker when the record is in memory (the record cache, RocksDB's memtables and block cache), on
-    /// the pool when it would read a file.
+    /// On the worker while the store's reads come from memory (the block cache, the OS page cache); once an
+    /// eighth of them wait for the disk, on the pool for a request whose record is not in memory (the record
+    /// cache, RocksDB's memtables and block cache).
     #[default]
     Tiered,
 }

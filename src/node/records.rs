@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::Homing;
 use super::cache::{CacheFigures, RecordCache, SharedRecord};
-use super::store_reads::StoreReads;
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, NA_PREFIX, Prefix};
 use crate::record::HandleValue;
@@ -25,7 +24,6 @@ pub(crate) struct Records {
     stripes: Vec<Mutex<()>>,
     cache: RecordCache,
     max_values: usize,
-    read_times: StoreReads,
 }
 
 impl Records {
@@ -35,7 +33,6 @@ impl Records {
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             cache: RecordCache::new(cache_bytes, LOCK_STRIPES),
             max_values,
-            read_times: StoreReads::default(),
         }
     }
 
@@ -61,12 +58,9 @@ impl Records {
         self.cache.figures()
     }
 
-    /// Loads a record from the store, timed (see [`Records::reads_slow`]).
+    /// Loads a record from the store.
     pub(crate) fn load(&self, h: &Handle) -> Result<Option<StoredRecord>, NodeError> {
-        let started = std::time::Instant::now();
-        let read = records::get(self.store.as_ref(), h);
-        self.read_times.note(started.elapsed());
-        match read? {
+        match records::get(self.store.as_ref(), h)? {
             None => Ok(None),
             Some(record) => record.map(Some).map_err(|e| {
                 static LINE: crate::log::Sparse = crate::log::Sparse::new();
@@ -98,13 +92,14 @@ impl Records {
         self.cache.contains(h.key())
     }
 
-    /// Whether the store's recent reads were slow: they wait for the disk (see [`super::store_reads`]).
-    pub(crate) fn reads_slow(&self) -> bool {
-        self.read_times.slow()
+    /// Whether the store's recent reads waited for the disk.
+    pub(crate) fn reads_wait(&self) -> bool {
+        self.store.waits_for_disk()
     }
 
     /// Whether reading the record of `h` would read no file: it is in the record cache, or the store has it (or
-    /// knows it has none) in memory. A probe, which counts nothing.
+    /// knows it has none) in memory. A probe, which counts nothing in the record cache (RocksDB counts its
+    /// block-cache lookup).
     pub(crate) fn in_memory(&self, h: &Handle) -> bool {
         self.cache.contains(h.key()) || records::in_memory(self.store.as_ref(), h)
     }

@@ -18,6 +18,7 @@ use rocksdb::{
     IteratorMode, Options, ReadOptions, ReadTier, WriteBatch, WriteOptions,
 };
 
+use super::disk_reads::DiskReads;
 use super::{
     Batch, Compression, Durability, RocksConfig, Space, Store, StoreError, StoreFigures, Visit, Write, decode_counter,
 };
@@ -54,6 +55,7 @@ pub struct RocksStore {
     cache_capacity: u64,
     /// The database options, which own the statistics (tickers) of the open database.
     db_opts: Options,
+    disk_reads: DiskReads,
 }
 
 /// The merge operator of [`Write::Add`]: sums signed 64-bit little-endian counters.
@@ -144,6 +146,7 @@ impl RocksStore {
             cache,
             cache_capacity,
             db_opts,
+            disk_reads: DiskReads::default(),
         })
     }
 
@@ -228,7 +231,12 @@ fn cf(db: &DB, space: Space) -> Result<&rocksdb::ColumnFamily, StoreError> {
 impl Store for RocksStore {
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let db = self.db()?;
-        db.get_cf(cf(&db, space)?, key).map_err(engine)
+        let cf = cf(&db, space)?;
+        self.disk_reads.read(|| db.get_cf(cf, key)).map_err(engine)
+    }
+
+    fn waits_for_disk(&self) -> bool {
+        self.disk_reads.waiting()
     }
 
     fn in_memory(&self, space: Space, key: &[u8]) -> bool {

@@ -36,7 +36,7 @@ pub fn request(handle: &str) -> (Envelope, Vec<u8>) {
         ..Header::default()
     };
     let message = encode_message(&header, &body);
-    let request_id = REQUEST_IDS.fetch_add(1, Ordering::Relaxed).max(1) & 0x7FFF_FFFF;
+    let request_id = (REQUEST_IDS.fetch_add(1, Ordering::Relaxed) & 0x7FFF_FFFF).max(1);
     let env = Envelope {
         major: codec::MAJOR,
         minor: 10,
