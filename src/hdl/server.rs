@@ -18,6 +18,7 @@ use super::udp::{Datagrams, RecvBuffers};
 use crate::connection::{Connections, Tracked};
 use crate::request::{Admission, Origin, Protocol};
 use crate::runtime::{self, Place};
+use answering::Answering;
 
 /// Limits of the listeners.
 #[derive(Debug, Clone)]
@@ -60,15 +61,19 @@ struct Partial {
     started: Instant,
 }
 
+mod answering;
+
 /// Most partial UDP requests kept at once, and how long one may take to complete.
 const MAX_PARTIALS: usize = 1024;
 const PARTIAL_TTL: Duration = Duration::from_secs(5);
 
-/// What the listeners count beside the requests: traffic, connections, and UDP answers the budget truncated.
+/// What the listeners count beside the requests: traffic, connections, UDP answers the budget truncated, and
+/// UDP requests sent again while their first copy was being answered.
 #[derive(Clone)]
 struct Counted {
     connections: Arc<Connections>,
     udp_limited: metrics::Counter,
+    udp_resent: metrics::Counter,
 }
 
 impl Counted {
@@ -77,7 +82,11 @@ impl Counted {
             "idnode_handle_udp_limited_total",
             "Handle UDP answers sent truncated (retry over TCP), or error answers dropped: their source block was over its budget.",
         );
-        Self { connections, udp_limited }
+        let udp_resent = responder.node().metrics().counter(
+            "idnode_handle_udp_resent_total",
+            "Handle UDP requests dropped as copies of one still being answered on the blocking pool (a client's resend).",
+        );
+        Self { connections, udp_limited, udp_resent }
     }
 }
 
@@ -126,6 +135,7 @@ pub async fn serve_udp(
     let socket = Arc::new(socket);
     let mut bufs = RecvBuffers::new(32);
     let mut received = Received::default();
+    let answering = Answering::default();
     loop {
         let r = tokio::select! {
             r = socket.recv(&mut bufs, |packet, peer| received.datagram(&responder, &limits, &counted, packet, peer)) => r,
@@ -135,6 +145,10 @@ pub async fn serve_udp(
             continue;
         }
         for (peer, env, message) in received.requests.drain(..) {
+            if answering.is_copy(peer, &env, &message) {
+                counted.udp_resent.increment(1);
+                continue;
+            }
             let origin = Origin::new(Protocol::HandleUdp, Some(peer));
             let Ok(admitted) = admission.admit() else {
                 let msg = responder.busy(Protocol::HandleUdp, &message);
@@ -146,13 +160,14 @@ pub async fn serve_udp(
                 received.answers.push((peer, answer(&limits, &counted, peer, &env, &response)));
                 continue;
             }
+            let entered = answering.enter(peer, &env, &message);
             let (socket, responder, limits, counted) =
                 (socket.clone(), responder.clone(), limits.clone(), counted.clone());
             tokio::spawn(async move {
                 let respond = move |r: &Responder, m: Vec<u8>| r.respond_from(&env, &m, origin);
                 let response = runtime::on_pool(&responder, message, respond).await;
                 send(&socket, &counted, peer, &answer(&limits, &counted, peer, &env, &response)).await;
-                drop(admitted);
+                drop((admitted, entered));
             });
         }
         for (peer, datagrams) in received.answers.drain(..) {
@@ -306,4 +321,91 @@ async fn write_message(stream: &mut Tracked<TcpStream>, env: &Envelope, message:
     env.reply(message.len()).encode(&mut out);
     out.extend_from_slice(message);
     stream.write_all(&out).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::connection::ConnectionConfig;
+    use crate::id::Prefix;
+    use crate::metrics::Metrics;
+    use crate::node::{Node, NodeSettings, Reads};
+    use crate::runtime::Runtime;
+    use crate::store::{Batch, MemoryStore, Space, Store, StoreError, Visit};
+
+    /// A store whose reads of records take 300 ms once armed, as a disk under load might.
+    struct SlowReads(MemoryStore, AtomicBool);
+
+    impl Store for SlowReads {
+        fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+            if space == Space::Handles && self.1.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            self.0.get(space, key)
+        }
+        fn write(&self, batch: Batch) -> Result<(), StoreError> {
+            self.0.write(batch)
+        }
+        fn scan(
+            &self,
+            space: Space,
+            prefix: &[u8],
+            after: Option<&[u8]>,
+            visit: &mut dyn FnMut(&[u8], &[u8]) -> Visit,
+        ) -> Result<(), StoreError> {
+            self.0.scan(space, prefix, after, visit)
+        }
+        fn flush(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_sent_again_while_it_is_answered_is_answered_once() {
+        let store = Arc::new(SlowReads(MemoryStore::new(), AtomicBool::new(false)));
+        crate::demo::load(store.as_ref(), "88.798", "root").unwrap();
+        store.1.store(true, Ordering::Relaxed);
+        let metrics = Arc::new(Metrics::new());
+        let settings = NodeSettings::homing(vec![Prefix::parse("88.798").unwrap()]);
+        let node = Arc::new(Node::new(store, settings, metrics.clone()));
+        let responder = Responder::new(node, Vec::new(), 1, Runtime::new(Reads::Pool, &metrics));
+        let limits = Limits {
+            max_in_flight: 64,
+            udp_max_response_packets: 64,
+            udp_source_limit: Arc::new(SourceLimit::new(0, Vec::new())),
+        };
+        let connections = Connections::new(&ConnectionConfig::default(), 1 << 16, &metrics).unwrap();
+        let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let (stop, stopped) = watch::channel(false);
+        let serving = tokio::spawn(serve_udp(
+            Datagrams::new(server).unwrap(),
+            responder,
+            limits,
+            Admission::new(64),
+            connections,
+            stopped,
+        ));
+
+        let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (env, msg) = crate::hdl::client::resolution_request(7, "88.798.1/JDZ-2024-000123", &[], &[], false);
+        let mut datagram = Vec::new();
+        env.encode(&mut datagram);
+        datagram.extend_from_slice(&msg);
+        client.send_to(&datagram, addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        client.send_to(&datagram, addr).await.unwrap(); // the client's resend, while the first is read
+        let mut buf = [0u8; 2048];
+        let first = tokio::time::timeout(Duration::from_secs(5), client.recv(&mut buf)).await;
+        assert!(first.is_ok_and(|r| r.is_ok()), "the request is answered");
+        // Whatever else comes is the rest of that one answer; wait out a second read had there been one.
+        while tokio::time::timeout(Duration::from_millis(700), client.recv(&mut buf)).await.is_ok() {}
+        let m = metrics.render();
+        assert!(m.contains("idnode_handle_udp_resent_total 1"), "{m}");
+        assert!(m.contains("idnode_reads_on_pool_total 1"), "one read, not two: {m}");
+        stop.send(true).unwrap();
+        serving.await.unwrap();
+    }
 }
