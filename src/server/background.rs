@@ -2,9 +2,11 @@
 //! failed store back, and sweeping the audit log past its retention. Each task stops with the node; the
 //! statistics get a last flush.
 //!
-//! The work runs on one maintenance thread at the lowest CPU priority (nice 19, [`LowPriority`]), not on the
-//! blocking pool: a statistics flush of a few thousand counters takes milliseconds of CPU, and on a busy core it
-//! must yield to lookups rather than stall them.
+//! The work runs on one maintenance thread ([`LowPriority`]), not on the blocking pool, at the workers' own
+//! priority ([`MAINTENANCE_NICE`]). It ran at nice 19 once, so that a statistics flush (thousands of counter
+//! merges, milliseconds of CPU) would yield to lookups; but a thread at nice 19 that holds something a worker
+//! then waits for (a lock in the allocator, the kernel or RocksDB) runs at a seventieth of the worker's share on
+//! a busy core, and the worker waited 300-400 ms for it (BENCHMARKS.md, "The maintenance thread's priority").
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +17,9 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::lowprio::LowPriority;
 use crate::node::Node;
+
+/// The maintenance thread's nice value: the workers' own (see the module's notes).
+const MAINTENANCE_NICE: i32 = 0;
 
 /// How often histogram samples are drained into their buckets.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
@@ -59,7 +64,7 @@ async fn run(maintenance: &LowPriority, work: impl FnOnce() + Send + 'static) {
 
 /// Starts the periodic tasks of `node`.
 pub fn spawn(cfg: &Config, node: &Arc<Node>, stop: &watch::Receiver<bool>) -> std::io::Result<Vec<JoinHandle<()>>> {
-    let m = LowPriority::start("idnode-maint", 19, MAINTENANCE_QUEUE)?;
+    let m = LowPriority::start("idnode-maint", MAINTENANCE_NICE, MAINTENANCE_QUEUE)?;
     let n = node.clone();
     let [flushed, failed] = ["ok", "error"].map(|result| {
         let help = "Flushes of the resolution statistics to the store, by result.";
