@@ -16,10 +16,10 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use idnode::hdl::client::{Answer, ClientError, exchange_tcp};
-use idnode::hdl::codec::{self, Envelope, Header, ResolutionRequest, encode_message, op};
+use idnode::hdl::codec::{Envelope, ResolutionRequest};
 use tokio::net::TcpStream;
 
-use super::java_client::OPFLAGS;
+use super::java_client;
 
 /// The SDK's request ids: one counter for the process, from 1.
 static REQUEST_IDS: AtomicU32 = AtomicU32::new(1);
@@ -28,25 +28,8 @@ static REQUEST_IDS: AtomicU32 = AtomicU32::new(1);
 pub fn request(handle: &str) -> (Envelope, Vec<u8>) {
     let mut body = ResolutionRequest { handle: handle.as_bytes().to_vec(), ..Default::default() }.encode();
     body.extend_from_slice(&0u32.to_be_bytes()); // the identity's length: none
-    let header = Header {
-        opcode: op::RESOLUTION,
-        opflags: OPFLAGS,
-        site_serial: 0xFFFF,
-        expiration: idnode::node::now() + 43_200,
-        ..Header::default()
-    };
-    let message = encode_message(&header, &body);
     let request_id = (REQUEST_IDS.fetch_add(1, Ordering::Relaxed) & 0x7FFF_FFFF).max(1);
-    let env = Envelope {
-        major: codec::MAJOR,
-        minor: 10,
-        flags: 2,
-        suggested_minor: 11,
-        request_id,
-        message_len: message.len() as u32,
-        ..Envelope::default()
-    };
-    (env, message)
+    java_client::resolution(10, request_id, &body)
 }
 
 /// Resolves `handle` on the connection `s`, kept open between requests as the SDK's pool keeps it.
@@ -57,6 +40,8 @@ pub async fn resolve(s: &mut TcpStream, handle: &str) -> Result<Answer, ClientEr
 
 #[cfg(test)]
 mod tests {
+    use idnode::hdl::codec;
+
     use super::*;
 
     #[test]

@@ -31,6 +31,12 @@ pub static FALLBACKS: AtomicU64 = AtomicU64::new(0);
 /// The envelope and message of a resolution of `handle` as the Java client builds it.
 pub fn request(request_id: u32, handle: &str) -> (Envelope, Vec<u8>) {
     let body = ResolutionRequest { handle: handle.as_bytes().to_vec(), ..Default::default() }.encode();
+    resolution(3, request_id, &body)
+}
+
+/// A resolution with `body` under the Java client's header, in an envelope at protocol 2.`minor` suggesting
+/// 2.11: the Java client's own (2.3) and the SDKs derived from it (the Teleinfo SDK's 2.10).
+pub fn resolution(minor: u8, request_id: u32, body: &[u8]) -> (Envelope, Vec<u8>) {
     let header = Header {
         opcode: op::RESOLUTION,
         opflags: OPFLAGS,
@@ -39,10 +45,10 @@ pub fn request(request_id: u32, handle: &str) -> (Envelope, Vec<u8>) {
         expiration: idnode::node::now() + 43_200,
         ..Header::default()
     };
-    let message = encode_message(&header, &body);
+    let message = encode_message(&header, body);
     let env = Envelope {
         major: codec::MAJOR,
-        minor: 3,
+        minor,
         flags: 2,
         suggested_minor: 11,
         request_id,
