@@ -142,7 +142,7 @@ impl Node {
     /// ([`Node::in_memory`]). Asked by the doors of each request when `node.reads` is `tiered`; while the
     /// store's reads come from memory it is one atomic load.
     pub fn may_wait_for_disk(&self, written: &str) -> bool {
-        self.records.reads_wait() && self.parse_handle(written).is_ok_and(|h| !self.in_memory(&h))
+        self.store().waits_for_disk() && self.parse_handle(written).is_ok_and(|h| !self.in_memory(&h))
     }
 
     /// Whether resolving `h` reads no file: its record is in the record cache, or the store holds it (or knows it

@@ -1,8 +1,8 @@
 //! How the doors run the core's work, a policy of the running server rather than of the core: reads inline on
-//! the async workers or on the blocking pool, as `node.reads` says ([`Runtime::read`]), blocking calls (writes fsync) on the blocking
-//! pool ([`blocking`]), streamed listings on it within caps per client and in all ([`Runtime::stream`]), and
-//! statistics reports on their own low-priority thread ([`Runtime::report`]). The server
-//! makes one [`Runtime`] and gives every door a clone.
+//! the async workers or on the blocking pool, as `node.reads` says ([`Runtime::read`]), blocking calls (writes
+//! fsync) on the blocking pool ([`blocking`]), streamed listings on it within caps per client and in all
+//! ([`Runtime::stream`]), and statistics reports on their own low-priority thread ([`Runtime::report`]). The
+//! server makes one [`Runtime`] and gives every door a clone.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -60,14 +60,14 @@ impl Runtime {
         Self { streams: Arc::new(streams::Streams::new(per_client, max)), ..self }
     }
 
-    /// Where the read of `request` runs: inline or on the pool as [`Reads`] says; with `tiered`, on the pool when
-    /// `waits_for_disk` says so (the node's reads are slow and this one's record is not in memory). A read placed
-    /// on the pool is counted.
-    pub fn place<W, I>(&self, with: &W, request: &I, waits_for_disk: impl FnOnce(&W, &I) -> bool) -> Place {
+    /// Where a read runs: inline or on the pool as [`Reads`] says; with `tiered`, on the pool when
+    /// `waits_for_disk` (asked only then) says that it may wait for the disk. A read placed on the pool is
+    /// counted.
+    pub fn place(&self, waits_for_disk: impl FnOnce() -> bool) -> Place {
         let place = match self.reads {
             Reads::Inline => Place::Inline,
             Reads::Pool => Place::Pool,
-            Reads::Tiered if waits_for_disk(with, request) => Place::Pool,
+            Reads::Tiered if waits_for_disk() => Place::Pool,
             Reads::Tiered => Place::Inline,
         };
         if place == Place::Pool {
@@ -91,7 +91,7 @@ impl Runtime {
         I: Send + 'static,
         T: Send + 'static,
     {
-        match self.place(with, &request, waits_for_disk) {
+        match self.place(|| waits_for_disk(with, &request)) {
             Place::Inline => f(with, request),
             Place::Pool => on_pool(with, request, f).await,
         }
@@ -174,7 +174,7 @@ mod tests {
     #[test]
     fn reads_are_placed_as_node_reads_says_and_pool_reads_counted() {
         let metrics = Metrics::new();
-        let place = |reads, waits: bool| Runtime::new(reads, &metrics).place(&(), &(), |_, _| waits);
+        let place = |reads, waits: bool| Runtime::new(reads, &metrics).place(|| waits);
         assert_eq!(place(Reads::Inline, true), Place::Inline, "inline, whatever the disk");
         assert_eq!(place(Reads::Pool, false), Place::Pool);
         assert_eq!(place(Reads::Tiered, false), Place::Inline);

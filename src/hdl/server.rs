@@ -155,7 +155,7 @@ pub async fn serve_udp(
                 queue_error(&mut received.answers, &limits, &counted, peer, udp_datagrams(&env, &msg, 1));
                 continue;
             };
-            if responder.runtime().place(&responder, &message, |r, m| r.waits_for_disk(m)) == Place::Inline {
+            if responder.runtime().place(|| responder.waits_for_disk(&message)) == Place::Inline {
                 let response = responder.respond_from(&env, &message, origin);
                 received.answers.push((peer, answer(&limits, &counted, peer, &env, &response)));
                 continue;

@@ -92,11 +92,6 @@ impl Records {
         self.cache.contains(h.key())
     }
 
-    /// Whether the store's recent reads waited for the disk.
-    pub(crate) fn reads_wait(&self) -> bool {
-        self.store.waits_for_disk()
-    }
-
     /// Whether reading the record of `h` would read no file: it is in the record cache, or the store has it (or
     /// knows it has none) in memory. A probe, which counts nothing in the record cache (RocksDB counts its
     /// block-cache lookup).
