@@ -325,7 +325,7 @@ async fn write_message(stream: &mut Tracked<TcpStream>, env: &Envelope, message:
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::Ordering;
 
     use super::*;
     use crate::connection::ConnectionConfig;
@@ -333,40 +333,13 @@ mod tests {
     use crate::metrics::Metrics;
     use crate::node::{Node, NodeSettings, Reads};
     use crate::runtime::Runtime;
-    use crate::store::{Batch, MemoryStore, Space, Store, StoreError, Visit};
-
-    /// A store whose reads of records take 300 ms once armed, as a disk under load might.
-    struct SlowReads(MemoryStore, AtomicBool);
-
-    impl Store for SlowReads {
-        fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-            if space == Space::Handles && self.1.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(300));
-            }
-            self.0.get(space, key)
-        }
-        fn write(&self, batch: Batch) -> Result<(), StoreError> {
-            self.0.write(batch)
-        }
-        fn scan(
-            &self,
-            space: Space,
-            prefix: &[u8],
-            after: Option<&[u8]>,
-            visit: &mut dyn FnMut(&[u8], &[u8]) -> Visit,
-        ) -> Result<(), StoreError> {
-            self.0.scan(space, prefix, after, visit)
-        }
-        fn flush(&self) -> Result<(), StoreError> {
-            Ok(())
-        }
-    }
+    use crate::store::tests::OnDisk;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_request_sent_again_while_it_is_answered_is_answered_once() {
-        let store = Arc::new(SlowReads(MemoryStore::new(), AtomicBool::new(false)));
+        let store = Arc::new(OnDisk::default());
         crate::demo::load(store.as_ref(), "88.798", "root").unwrap();
-        store.1.store(true, Ordering::Relaxed);
+        store.delay.store(300, Ordering::Relaxed); // every read of a record takes 300 ms from now on
         let metrics = Arc::new(Metrics::new());
         let settings = NodeSettings::homing(vec![Prefix::parse("88.798").unwrap()]);
         let node = Arc::new(Node::new(store, settings, metrics.clone()));

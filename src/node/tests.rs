@@ -494,41 +494,11 @@ fn a_record_is_in_memory_once_read_and_the_probe_counts_nothing() {
     assert!(n.in_memory(&x), "read once: in the record cache");
 }
 
-/// A store whose reads wait for the disk and which holds nothing in memory.
-struct OnDisk(MemoryStore);
-
-impl Store for OnDisk {
-    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
-        self.0.get(space, key)
-    }
-    fn in_memory(&self, _: Space, _: &[u8]) -> bool {
-        false
-    }
-    fn waits_for_disk(&self) -> bool {
-        true
-    }
-    fn write(&self, batch: crate::store::Batch) -> Result<(), crate::store::StoreError> {
-        self.0.write(batch)
-    }
-    fn scan(
-        &self,
-        space: Space,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> crate::store::Visit,
-    ) -> Result<(), crate::store::StoreError> {
-        self.0.scan(space, prefix, after, visit)
-    }
-    fn flush(&self) -> Result<(), crate::store::StoreError> {
-        Ok(())
-    }
-}
-
 #[test]
 fn only_records_not_in_memory_may_wait_for_the_disk() {
     let n = node();
     assert!(!n.may_wait_for_disk("88.798.1/JDZ-2024-000123"), "a store in memory never waits");
-    let store = Arc::new(OnDisk(MemoryStore::new()));
+    let store = Arc::new(crate::store::tests::OnDisk::default());
     demo::load(store.as_ref(), "88.798", "root").unwrap();
     let n = Node::new(store, NodeSettings::homing(vec![Prefix::parse("88.798").unwrap()]), Arc::default());
     let x = "88.798.1/JDZ-2024-000123";

@@ -2,6 +2,45 @@
 
 use super::*;
 
+/// A store as a disk under load is to the node: it holds nothing in memory, its reads wait for the disk, and
+/// once `delay` is set (milliseconds) every read of a record takes that long.
+#[derive(Default)]
+pub(crate) struct OnDisk {
+    pub(crate) store: MemoryStore,
+    pub(crate) delay: std::sync::atomic::AtomicU64,
+}
+
+impl Store for OnDisk {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let delay = self.delay.load(std::sync::atomic::Ordering::Relaxed);
+        if space == Space::Handles && delay > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(delay));
+        }
+        self.store.get(space, key)
+    }
+    fn in_memory(&self, _: Space, _: &[u8]) -> bool {
+        false
+    }
+    fn waits_for_disk(&self) -> bool {
+        true
+    }
+    fn write(&self, batch: Batch) -> Result<(), StoreError> {
+        self.store.write(batch)
+    }
+    fn scan(
+        &self,
+        space: Space,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Visit,
+    ) -> Result<(), StoreError> {
+        self.store.scan(space, prefix, after, visit)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
 /// Runs every conformance check against `store`, which must be empty.
 pub(crate) fn conformance(store: &dyn Store) {
     get_put_delete(store);
