@@ -88,6 +88,14 @@ pub enum Action {
     Delete,
     /// The node's `HS_SITE` written on a prefix handle it homes.
     PublishSite,
+    /// A data template defined.
+    DefineTemplate,
+    /// A draft template changed.
+    UpdateTemplate,
+    /// A template published.
+    PublishTemplate,
+    /// A draft template deleted.
+    DeleteTemplate,
 }
 
 impl Action {
@@ -102,6 +110,10 @@ impl Action {
             Self::RemoveValues => "remove_values",
             Self::Delete => "delete",
             Self::PublishSite => "publish_site",
+            Self::DefineTemplate => "define_template",
+            Self::UpdateTemplate => "update_template",
+            Self::PublishTemplate => "publish_template",
+            Self::DeleteTemplate => "delete_template",
         }
     }
 }

@@ -121,18 +121,26 @@ pub struct NodeError {
     /// A human-readable explanation, safe to show to the client.
     pub message: String,
     /// Seconds after which the request may succeed when sent again (HTTP `Retry-After`), when known.
-    pub retry_after_secs: Option<u64>,
+    pub retry_after_secs: Option<u32>,
+    /// The message in Chinese, where the core has one (the SNMS API answers in Chinese).
+    pub message_zh: Option<Box<str>>,
 }
 
 impl NodeError {
     /// An error with a code and a message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retry_after_secs: None }
+        Self { code, message: message.into(), retry_after_secs: None, message_zh: None }
+    }
+
+    /// The same error, with its message in Chinese.
+    pub fn in_chinese(mut self, message: impl Into<String>) -> Self {
+        self.message_zh = Some(message.into().into_boxed_str());
+        self
     }
 
     /// The same error, to be retried after `secs`.
     pub fn retry_after(mut self, secs: u64) -> Self {
-        self.retry_after_secs = Some(secs);
+        self.retry_after_secs = Some(secs.min(u64::from(u32::MAX)) as u32);
         self
     }
 }

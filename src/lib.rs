@@ -22,6 +22,8 @@
 //! - [`audit`]: the durable audit log of changes and refusals, queryable by identifier, identity and time.
 //! - [`config`]: TOML configuration with environment overrides: the sections, each owned by its component.
 //! - [`bootstrap`]: the first administrator, created on a store without it.
+//! - [`template`]: data templates (SNMS v5 model), the check of a record against one, and the shipped ceramics
+//!   templates.
 //! - [`demo`]: the deterministic ceramics demo data set.
 //! - [`stats`]: registrations and resolutions per prefix and day, kept durably and reported.
 //! - `lowprio`: threads at a lowered CPU priority with a bounded job queue (maintenance, statistics reports).
@@ -56,3 +58,4 @@ pub mod runtime;
 pub mod server;
 pub mod stats;
 pub mod store;
+pub mod template;

@@ -14,12 +14,15 @@ use crate::record::HandleValue;
 use crate::request::Origin;
 use crate::stats::Stats;
 use crate::store::Store;
+use crate::template::Template;
 use access::Access;
 use homing::Homing;
 use journal::Journal;
 use records::Records;
 use registration::Registrar;
 use resolution::Resolver;
+use template_editor::TemplateEditor;
+use templates::Templates;
 use throttle::Throttle;
 
 mod access;
@@ -33,6 +36,8 @@ mod records;
 mod registration;
 mod resolution;
 mod site;
+mod template_editor;
+mod templates;
 mod throttle;
 
 pub use access::{Caller, Identity};
@@ -54,6 +59,7 @@ pub struct Node {
     homing: Homing,
     records: Records,
     journal: Journal,
+    templates: Templates,
     throttle: Throttle,
     metrics: Arc<Metrics>,
 }
@@ -76,6 +82,7 @@ impl Node {
         let audit = Audit::new(store.clone());
         Self {
             homing: Homing::new(settings.prefixes, settings.suffix_case),
+            templates: Templates::new(store.clone(), settings.templates_required),
             records: Records::new(store, settings.record_cache_bytes, settings.max_values_per_record),
             journal: Journal::new(stats, audit, &metrics),
             throttle: Throttle::new(settings.max_auth_failures, settings.lockout),
@@ -92,7 +99,17 @@ impl Node {
     }
 
     fn registrar(&self) -> Registrar<'_> {
-        Registrar { homing: &self.homing, records: &self.records, journal: &self.journal, access: self.access() }
+        Registrar {
+            homing: &self.homing,
+            records: &self.records,
+            journal: &self.journal,
+            templates: &self.templates,
+            access: self.access(),
+        }
+    }
+
+    fn template_editor(&self) -> TemplateEditor<'_> {
+        TemplateEditor { templates: &self.templates, journal: &self.journal, access: self.access() }
     }
 
     /// The store underneath.
@@ -234,6 +251,58 @@ impl Node {
     /// Sets `site` (binary `HS_SITE` data) on every homed prefix handle that exists; returns how many changed.
     pub fn publish_site(&self, site: &[u8]) -> Result<usize, NodeError> {
         self.registrar().publish_site(site)
+    }
+
+    /// The template (prefix, version), published or draft.
+    pub fn template(&self, prefix: &Prefix, version: &str) -> Result<Option<Arc<Template>>, NodeError> {
+        self.templates.get(prefix, version)
+    }
+
+    /// The template `version` that applies to records under `prefix`: its own or the nearest prefix's above.
+    pub fn template_for(&self, prefix: &Prefix, version: &str) -> Result<Option<Arc<Template>>, NodeError> {
+        self.templates.find(prefix, version)
+    }
+
+    /// The templates defined on `prefix` (on every prefix when `None`).
+    pub fn templates(&self, prefix: Option<&Prefix>) -> Result<Vec<Arc<Template>>, NodeError> {
+        self.templates.list(prefix)
+    }
+
+    /// Defines a template version (published at once if `t.published`); returns it as stored.
+    pub fn define_template(&self, caller: &Caller, t: Template) -> Result<Template, NodeError> {
+        self.template_editor().define(caller, t)
+    }
+
+    /// Changes a draft template version (see [`Template::update`]).
+    pub fn update_template(&self, caller: &Caller, change: Template) -> Result<Template, NodeError> {
+        self.template_editor().update(caller, change)
+    }
+
+    /// Publishes a template version: records may then name it, and it no longer changes.
+    pub fn publish_template(&self, caller: &Caller, prefix: &Prefix, version: &str) -> Result<Template, NodeError> {
+        self.template_editor().publish(caller, prefix, version)
+    }
+
+    /// Deletes a draft template version.
+    pub fn delete_template(&self, caller: &Caller, prefix: &Prefix, version: &str) -> Result<(), NodeError> {
+        self.template_editor().delete(caller, prefix, version)
+    }
+
+    /// Writes the templates the node ships with ([`crate::template::ceramics`]) under its node prefix, into a
+    /// store that has no template yet; returns how many were written.
+    pub fn install_templates(&self) -> Result<usize, NodeError> {
+        let Some(node_prefix) = self.homing.configured().first() else { return Ok(0) };
+        if !self.templates.is_empty()? {
+            return Ok(0);
+        }
+        let shipped = crate::template::ceramics::all(node_prefix.as_str());
+        let n = shipped.len();
+        for mut t in shipped {
+            t.normalize().map_err(|e| NodeError::new(crate::error::ErrorCode::Internal, e))?;
+            let (prefix, version) = (node_prefix.clone(), t.version.clone());
+            self.templates.write(&prefix, &version, |_| Ok(Some(t)), crate::store::Batch::new())?;
+        }
+        Ok(n)
     }
 
     /// Visits the handles (as created) under `prefix` that fall in `page`, and returns the total count. Call

@@ -128,6 +128,9 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
                 tracing::info!(handles = n, "statistics started: existing handles counted");
             }
             node.stats().load()?;
+            if node.install_templates()? > 0 {
+                tracing::info!("installed the shipped data templates");
+            }
             Ok(())
         })
         .await??;

@@ -104,11 +104,13 @@ pub enum Space {
     Meta,
     /// The audit log and its indexes.
     Audit,
+    /// Data templates, keyed by prefix and version.
+    Templates,
 }
 
 impl Space {
     /// Every space.
-    pub const ALL: [Space; 3] = [Space::Handles, Space::Meta, Space::Audit];
+    pub const ALL: [Space; 4] = [Space::Handles, Space::Meta, Space::Audit, Space::Templates];
 
     /// The column family name.
     pub fn name(self) -> &'static str {
@@ -116,6 +118,7 @@ impl Space {
             Space::Handles => "handles",
             Space::Meta => "meta",
             Space::Audit => "audit",
+            Space::Templates => "templates",
         }
     }
 }

@@ -344,6 +344,18 @@ impl Access<'_> {
 
     /// Checks that `caller` may list the handles under `prefix`.
     pub fn authorize_list(&self, caller: &Caller, prefix: &Prefix) -> Result<(), NodeError> {
+        self.authorize_on_prefix(caller, prefix, perm::LIST_HANDLES, "")
+    }
+
+    /// Checks that `caller` may define the data templates of `prefix`: holds the add-handle permission on
+    /// `0.NA/<prefix>` or above (whoever registers under a prefix administers its metadata).
+    pub fn authorize_templates(&self, caller: &Caller, prefix: &Prefix) -> Result<(), NodeError> {
+        self.authorize_on_prefix(caller, prefix, perm::ADD_HANDLE, ", needed for its templates")
+    }
+
+    /// Checks that `caller` holds `bit` on the prefix handle of `prefix` (homed here) or above; `purpose`
+    /// ends the refusal's message.
+    fn authorize_on_prefix(&self, caller: &Caller, prefix: &Prefix, bit: u16, purpose: &str) -> Result<(), NodeError> {
         let id = caller.require()?;
         if !self.homing.homes(prefix) {
             return Err(NodeError::new(
@@ -351,12 +363,12 @@ impl Access<'_> {
                 format!("this node is not responsible for prefix {prefix}"),
             ));
         }
-        if self.checked(|walk| self.chain_grants(id, Some(prefix.clone()), perm::LIST_HANDLES, walk))? {
+        if self.checked(|walk| self.chain_grants(id, Some(prefix.clone()), bit, walk))? {
             Ok(())
         } else {
             Err(NodeError::new(
                 ErrorCode::Forbidden,
-                format!("{id} lacks the list_handles permission on 0.NA/{prefix}"),
+                format!("{id} lacks the {} permission on 0.NA/{prefix}{purpose}", perm_name(bit)),
             ))
         }
     }

@@ -38,6 +38,8 @@ pub struct NodeSettings {
     pub lockout: Duration,
     /// Values one record may hold.
     pub max_values_per_record: usize,
+    /// Prefixes (with those below them) whose records must name a data template.
+    pub templates_required: Vec<Prefix>,
 }
 
 impl NodeSettings {
@@ -52,6 +54,7 @@ impl NodeSettings {
             max_auth_failures: 0,
             lockout: std::time::Duration::ZERO,
             max_values_per_record: DEFAULT_MAX_VALUES_PER_RECORD,
+            templates_required: Vec::new(),
         }
     }
 }
@@ -67,6 +70,7 @@ impl NodeSettings {
             max_auth_failures: auth.max_failures,
             lockout: Duration::from_secs(auth.lockout_secs),
             max_values_per_record: node.max_values_per_record,
+            templates_required: node.required_template_prefixes()?,
         })
     }
 }
@@ -109,6 +113,9 @@ pub struct NodeConfig {
     pub max_listings_per_client: usize,
     /// Streamed listings the node runs at once, each on a blocking thread while its client reads.
     pub max_listings: usize,
+    /// Prefixes (with those below them) whose records must name a data template (index 1000 or 1001); records
+    /// elsewhere name one or not, as they like.
+    pub templates_required: Vec<String>,
 }
 
 impl Default for NodeConfig {
@@ -122,6 +129,7 @@ impl Default for NodeConfig {
             max_values_per_record: DEFAULT_MAX_VALUES_PER_RECORD,
             max_listings_per_client: DEFAULT_MAX_LISTINGS_PER_CLIENT,
             max_listings: DEFAULT_MAX_LISTINGS,
+            templates_required: Vec::new(),
         }
     }
 }
@@ -137,7 +145,16 @@ impl NodeConfig {
                 "node.max_values_per_record, max_listings_per_client and max_listings must be positive".into(),
             ));
         }
+        self.required_template_prefixes()?;
         self.homed_prefixes().map(drop)
+    }
+
+    /// The prefixes of `templates_required`, parsed.
+    pub fn required_template_prefixes(&self) -> Result<Vec<Prefix>, ConfigError> {
+        let parse = |p: &String| {
+            Prefix::parse(p).map_err(|e| ConfigError::Invalid(format!("node.templates_required: {p:?}: {e}")))
+        };
+        self.templates_required.iter().map(parse).collect()
     }
 
     /// The homed prefixes, parsed.

@@ -141,6 +141,16 @@ impl Journal {
         Ok(())
     }
 
+    /// Adds to `batch` the audit entry of a template change by `caller` (`handle`: the template's identifier),
+    /// an administrative change.
+    pub(crate) fn audit_template(&self, batch: &mut Batch, caller: &Caller, action: Action, handle: &str) {
+        let mut event = self.event(caller, action, handle, &handle.to_ascii_uppercase());
+        event.admin = true;
+        let entry = self.audit.entry(event);
+        self.audit.add_to(batch, &entry);
+        self.counters.audited(false);
+    }
+
     /// Records a refused request in the audit log when the refusal is about authorization; passes `result` on.
     pub(crate) fn audit_refusal<T>(
         &self,

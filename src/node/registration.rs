@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rand::Rng;
 
+use super::templates::Templates;
 use super::{Access, Caller, Homing, Identity, Journal, Records, now};
 use crate::audit::Action;
 use crate::error::{ErrorCode, NodeError};
@@ -120,6 +121,7 @@ pub(crate) struct Registrar<'a> {
     pub(crate) homing: &'a Homing,
     pub(crate) records: &'a Records,
     pub(crate) journal: &'a Journal,
+    pub(crate) templates: &'a Templates,
     pub(crate) access: Access<'a>,
 }
 
@@ -194,6 +196,7 @@ impl Registrar<'_> {
         let id = caller.require()?;
         self.homing.check_responsible(h)?;
         self.records.check_values(&values)?;
+        self.templates.apply(h, &mut values)?;
         let _guard = self.records.lock(h);
         match self.records.load(h)? {
             Some(existing) => {
@@ -305,7 +308,10 @@ impl Registrar<'_> {
                 }
             }
         }
-        let merged: Vec<HandleValue> = merged.into_values().collect();
+        let mut merged: Vec<HandleValue> = merged.into_values().collect();
+        self.records.check_values(&merged)?;
+        self.templates.apply(h, &mut merged)?;
+        merged.sort_by_key(|v| v.index);
         self.records.check_values(&merged)?;
         self.authorize_changes(id, h, &existing.values, &merged)?;
         self.journal.commit(
@@ -334,7 +340,9 @@ impl Registrar<'_> {
             return Err(NodeError::new(ErrorCode::ValuesNotFound, format!("{h} has no value at index {missing}")));
         }
         let gone: HashSet<u32> = indexes.iter().copied().collect();
-        let kept: Vec<HandleValue> = existing.values.iter().filter(|v| !gone.contains(&v.index)).cloned().collect();
+        let mut kept: Vec<HandleValue> = existing.values.iter().filter(|v| !gone.contains(&v.index)).cloned().collect();
+        self.templates.apply(h, &mut kept)?;
+        kept.sort_by_key(|v| v.index);
         self.authorize_changes(id, h, &existing.values, &kept)?;
         self.journal.commit(
             self.records,

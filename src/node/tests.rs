@@ -202,8 +202,8 @@ fn listing_pages_and_counts() {
             true
         })
         .unwrap();
-    assert_eq!(total, u64::from(demo::PRODUCTS_PER_ENTERPRISE));
-    assert_eq!(got.first().map(String::as_str), Some("88.798.1/JDZ-2024-000011"));
+    assert_eq!(total, u64::from(demo::PRODUCTS_PER_ENTERPRISE + demo::BATCHES_PER_ENTERPRISE));
+    assert_eq!(got.first().map(String::as_str), Some("88.798.1/BATCH-202411"));
     assert_eq!(got.len(), 10);
     let mut count = 0;
     n.list_handles(&p, Page::Page { page: 0, size: 0 }, &mut |_| {

@@ -66,7 +66,7 @@ async fn batches_and_listings() {
         got.extend(m.handles);
         total = m.total_count.or(total);
     }
-    assert_eq!((got.len(), total), (2600, Some(2600)));
+    assert_eq!((got.len(), total), (2612, Some(2612)));
     expect_status(
         c.list_handles(pb::ListHandlesRequest { prefix: "88.798.4".into() }).await,
         Code::Unauthenticated,

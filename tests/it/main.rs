@@ -19,4 +19,5 @@ mod rest_writes;
 mod shutdown;
 mod stats_audit;
 mod store_failure;
+mod templates;
 mod tls;

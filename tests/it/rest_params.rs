@@ -185,29 +185,29 @@ async fn listing_and_prefixes() {
     let r = n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&page=2&pageSize=5", Some(E1), None).await;
     let j = r.json();
     assert_eq!(j["responseCode"], 1);
-    assert_eq!(j["totalCount"], "600");
+    assert_eq!(j["totalCount"], "612");
     assert_eq!((j["page"].as_u64(), j["pageSize"].as_u64()), (Some(2), Some(5)));
     assert_eq!(
         j["handles"],
         json!([
-            "88.798.1/JDZ-2024-000011",
-            "88.798.1/JDZ-2024-000012",
-            "88.798.1/JDZ-2024-000013",
-            "88.798.1/JDZ-2024-000014",
-            "88.798.1/JDZ-2024-000015"
+            "88.798.1/BATCH-202411",
+            "88.798.1/BATCH-202412",
+            "88.798.1/JDZ-2024-000001",
+            "88.798.1/JDZ-2024-000002",
+            "88.798.1/JDZ-2024-000003"
         ])
     );
     // pages are built in memory: a page past 10,000 handles is refused (the listing can be streamed instead)
     let r = n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&page=0&pageSize=100000", Some(E1), None).await;
     r.expect(400, 202, "88.798.1");
     let j = n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&page=0&pageSize=0", Some(E1), None).await.json();
-    assert_eq!((j["totalCount"].as_str(), j["handles"].as_array().map(Vec::len)), (Some("600"), Some(0)));
+    assert_eq!((j["totalCount"].as_str(), j["handles"].as_array().map(Vec::len)), (Some("612"), Some(0)));
     // no page (or a negative one): everything, streamed; pageSize=0 alone lists everything too
     for q in ["", "&pageSize=0", "&page=-1&pageSize=3"] {
         let r = n.send(reqwest::Method::GET, &format!("/api/handles?prefix=88.798.1{q}"), Some(E1), None).await;
         let j = r.json();
-        assert_eq!(j["handles"].as_array().unwrap().len(), 600, "{q}");
-        assert_eq!(j["totalCount"], "600");
+        assert_eq!(j["handles"].as_array().unwrap().len(), 612, "{q}");
+        assert_eq!(j["totalCount"], "612");
     }
     // JSONP with credentials would hand the listing to any web page: refused
     let r = n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&pretty&callback=cb", Some(E1), None).await;
@@ -279,8 +279,8 @@ async fn hardening() {
     let j = n.send(reqwest::Method::GET, "/api/handles?prefix=88.798.1&page=0", Some(E1), None).await.json();
     assert_eq!(
         (j["pageSize"].as_u64(), j["handles"].as_array().map(Vec::len)),
-        (Some(1000), Some(604)),
-        "600 demo products and the 4 handles made above"
+        (Some(1000), Some(616)),
+        "600 demo products, 12 batches and the 4 handles made above"
     );
     n.stop().await;
 }
