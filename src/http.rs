@@ -8,6 +8,7 @@
 //! - `handles`: resolve, create/replace, modify, delete, mint;
 //! - `list`: listing handles and prefixes;
 //! - `stats`: the published statistics;
+//! - [`snms`]: the SNMS-compatible management API (tokens, `/identityv2/data`, templates);
 //! - [`pipeline`]: the one path of every request: its scope, dispatch (the router, or the resolve handler
 //!   directly for a cached lookup), and the headers every answer carries;
 //! - `cors`: the CORS layer for preflights, and the headers it adds to every other answer.
@@ -35,6 +36,7 @@ mod list;
 pub mod pipeline;
 pub mod query;
 pub mod reply;
+pub mod snms;
 mod stats;
 
 pub use config::HttpConfig;
@@ -49,6 +51,7 @@ pub struct AppState {
     credentials: Credentials,
     admission: Admission,
     runtime: Runtime,
+    tokens: Arc<snms::Tokens>,
 }
 
 /// Builds the REST API over `node`.
@@ -57,7 +60,9 @@ pub fn router(node: Arc<Node>, settings: &HttpConfig, runtime: Runtime) -> Route
     let requests = Arc::new(RequestMetrics::new(node.metrics()));
     let cors = settings.cors;
     let credentials = settings.credentials();
-    let state = AppState { node, requests, settings: Arc::new(settings.clone()), credentials, admission, runtime };
+    let settings = Arc::new(settings.clone());
+    let tokens = Arc::default();
+    let state = AppState { node, requests, settings, credentials, admission, runtime, tokens };
     let at = |op, handler| dispatch(&state, op, handler);
     let api = Router::new()
         .route("/api/handles", at(Operation::List, get(list::list_handles)))
@@ -70,6 +75,7 @@ pub fn router(node: Arc<Node>, settings: &HttpConfig, runtime: Runtime) -> Route
         )
         .route("/api/prefixes", at(Operation::List, get(list::prefixes)))
         .route("/api/stats", at(Operation::Statistics, get(stats::stats)))
+        .merge(snms::routes(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone());

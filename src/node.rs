@@ -49,6 +49,7 @@ pub use config::{
 pub use list::Page;
 pub use registration::{PutOutcome, RecordMode, ValueMode};
 pub use resolution::{Filter, Resolution};
+pub(crate) use template_editor::template_prefix;
 
 /// The node core, shared by every adapter: a facade over its parts. State: what it homes ([`Homing`]), its
 /// records ([`Records`]: store, record cache, lock stripes), what it records about changes and requests
@@ -174,6 +175,18 @@ impl Node {
     /// an address that fails too often is locked out for a while.
     pub fn caller_from(&self, authorization: Option<&str>, origin: Origin) -> Result<Caller, NodeError> {
         self.access().caller_from(authorization, origin)
+    }
+
+    /// The caller `user` (`index:handle`) from `origin`, when one of its `HS_SECKEY` values satisfies `proves`
+    /// (given the stored secret); throttled and audited as [`Node::caller_from`] is.
+    pub fn login(&self, user: &str, proves: &dyn Fn(&[u8]) -> bool, origin: Origin) -> Result<Caller, NodeError> {
+        self.access().login(user, proves, origin)
+    }
+
+    /// A digest of the secret key that authenticates `id` (`None` once it is gone): a session opened with it
+    /// ends when it changes.
+    pub fn key_fingerprint(&self, id: &Identity) -> Result<Option<[u8; 32]>, NodeError> {
+        self.access().key_fingerprint(id)
     }
 
     /// Checks `secret` against the `HS_SECKEY` values of the identity `user` (`index:handle`).

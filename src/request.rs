@@ -105,13 +105,17 @@ pub enum Operation {
     Metrics,
     /// A query of the audit log.
     AuditQuery,
+    /// A login for a session token (the SNMS API).
+    Login,
+    /// Reading or changing data templates.
+    Templates,
     /// Anything else (unknown paths and methods, unsupported opcodes).
     Other,
 }
 
 impl Operation {
     /// Every operation, in declaration order.
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 16] = [
         Self::Resolve,
         Self::ResolveBatch,
         Self::ResolveStream,
@@ -125,6 +129,8 @@ impl Operation {
         Self::Service,
         Self::Metrics,
         Self::AuditQuery,
+        Self::Login,
+        Self::Templates,
         Self::Other,
     ];
 
@@ -144,6 +150,8 @@ impl Operation {
             Self::Service => "service",
             Self::Metrics => "metrics",
             Self::AuditQuery => "audit_query",
+            Self::Login => "login",
+            Self::Templates => "templates",
             Self::Other => "other",
         }
     }

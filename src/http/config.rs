@@ -22,6 +22,8 @@ pub struct HttpConfig {
     pub allow_insecure_auth: bool,
     /// Largest request body accepted, bytes.
     pub max_body_bytes: usize,
+    /// Largest body of an SNMS batch (up to 2,000 records), bytes.
+    pub max_batch_body_bytes: usize,
     /// Requests served at once before new ones get 503.
     pub max_concurrent_requests: usize,
     /// Send CORS headers allowing any origin.
@@ -38,6 +40,7 @@ impl Default for HttpConfig {
             tls_key: None,
             allow_insecure_auth: false,
             max_body_bytes: 1 << 20,
+            max_batch_body_bytes: 16 << 20,
             max_concurrent_requests: 1024,
             cors: true,
             workers: 0,
@@ -51,9 +54,9 @@ impl HttpConfig {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err(ConfigError::Invalid("http.tls_cert and http.tls_key go together".into()));
         }
-        if self.max_body_bytes == 0 || self.max_concurrent_requests == 0 {
+        if self.max_body_bytes == 0 || self.max_batch_body_bytes == 0 || self.max_concurrent_requests == 0 {
             return Err(ConfigError::Invalid(
-                "http.max_body_bytes and http.max_concurrent_requests must be positive".into(),
+                "http.max_body_bytes, max_batch_body_bytes and max_concurrent_requests must be positive".into(),
             ));
         }
         if self.workers > 256 {

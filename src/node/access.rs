@@ -9,6 +9,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use percent_encoding::percent_decode;
+use sha2::Digest as _;
 use subtle::ConstantTimeEq;
 
 use std::time::Instant;
@@ -179,32 +180,47 @@ impl Access<'_> {
     /// written once.
     pub fn caller_from(&self, authorization: Option<&str>, origin: Origin) -> Result<Caller, NodeError> {
         let Some(value) = authorization else { return Ok(Caller::new(None, origin)) };
-        let peer = origin.peer.map(|p| p.ip());
-        let now = Instant::now();
-        let credentials = basic_credentials(value).map(|(user, secret)| {
-            let identity = self.identity(&user);
-            (user, secret, identity)
-        });
+        match basic_credentials(value) {
+            Ok((user, secret)) => self.login(&user, &|stored| bool::from(stored.ct_eq(&secret)), origin),
+            Err(e) => self.throttled(|| Err(e), "", origin),
+        }
+    }
+
+    /// The caller `user` (`index:handle`) from `origin`, when one of the identity's `HS_SECKEY` values at its
+    /// index satisfies `proves` (given the stored secret: the secret itself, or a digest the client derived
+    /// from it). Throttled, and audited when refused, as [`Access::caller_from`] says.
+    pub fn login(&self, user: &str, proves: &dyn Fn(&[u8]) -> bool, origin: Origin) -> Result<Caller, NodeError> {
+        let identity = self.identity(user);
         // Failures count against the handle whose key is guessed at, however its identity is spelt (`300:X`,
         // `0300:X`, `0:x`): one count per handle, not per spelling.
-        let guessed = match &credentials {
-            Ok((_, _, Ok((_, handle)))) => handle.key().to_owned(),
-            _ => String::new(),
+        let guessed = match &identity {
+            Ok((_, handle)) => handle.key().to_owned(),
+            Err(_) => String::new(),
         };
-        if let Err(secs) = self.throttle.check(peer, &guessed, now) {
+        let authenticate = || identity.and_then(|(index, handle)| self.check_secret(user, index, handle, proves));
+        self.throttled(authenticate, &guessed, origin)
+    }
+
+    /// The caller of a login from `origin` at the key of `guessed` (a handle's key): none while the address
+    /// is locked out; a refusal is audited and counted towards a lockout.
+    fn throttled(
+        &self,
+        authenticate: impl FnOnce() -> Result<Identity, NodeError>,
+        guessed: &str,
+        origin: Origin,
+    ) -> Result<Caller, NodeError> {
+        let peer = origin.peer.map(|p| p.ip());
+        let now = Instant::now();
+        if let Err(secs) = self.throttle.check(peer, guessed, now) {
             return Err(locked_out(secs));
         }
-        let authenticated = credentials.and_then(|(user, secret, identity)| {
-            let (index, handle) = identity?;
-            self.check_secret(&user, index, handle, &secret)
-        });
-        match authenticated {
+        match authenticate() {
             Ok(id) => Ok(Caller::new(Some(id), origin)),
             Err(e) => {
                 if e.code == ErrorCode::AuthenticationFailed {
                     let caller = Caller::new(None, origin);
                     self.journal.write_refusal(&caller, Action::Authenticate, "", "", &e);
-                    if let Failure::LockedOut(secs) = self.throttle.failed(peer, &guessed, now) {
+                    if let Failure::LockedOut(secs) = self.throttle.failed(peer, guessed, now) {
                         tracing::warn!(peer = ?caller.origin().peer, secs, "authentication locked out after repeated failures");
                         self.journal.counters().auth_lockout();
                         self.journal.write_refusal(&caller, Action::Authenticate, "", "", &locked_out(secs));
@@ -215,10 +231,18 @@ impl Access<'_> {
         }
     }
 
+    /// A digest of the `HS_SECKEY` value that authenticates `id`, or `None` when it is gone: a session opened
+    /// with it ends when it changes.
+    pub fn key_fingerprint(&self, id: &Identity) -> Result<Option<[u8; 32]>, NodeError> {
+        let record = self.records.load(&id.handle)?;
+        let key = record.and_then(|r| r.values.into_iter().find(|v| v.index == id.index && v.is(types::HS_SECKEY)));
+        Ok(key.map(|v| sha2::Sha256::digest(&v.data).into()))
+    }
+
     /// Checks `secret` against the `HS_SECKEY` values of the identity `user` (`index:handle`).
     pub fn authenticate(&self, user: &str, secret: &[u8]) -> Result<Identity, NodeError> {
         let (index, handle) = self.identity(user)?;
-        self.check_secret(user, index, handle, secret)
+        self.check_secret(user, index, handle, &|stored| bool::from(stored.ct_eq(secret)))
     }
 
     /// The key index (`None` when it is not a number) and the handle of the identity `user` (`index:handle`).
@@ -233,13 +257,13 @@ impl Access<'_> {
         Ok((index.trim().parse().ok(), handle))
     }
 
-    /// Checks `secret` against the `HS_SECKEY` values at `index` of `handle`, the identity `user`.
+    /// Checks the `HS_SECKEY` values at `index` of `handle`, the identity `user`, with `proves`.
     fn check_secret(
         &self,
         user: &str,
         index: Option<u32>,
         handle: Handle,
-        secret: &[u8],
+        proves: &dyn Fn(&[u8]) -> bool,
     ) -> Result<Identity, NodeError> {
         let index = index.ok_or_else(|| auth_failed(user))?;
         if self.homing.check_responsible(&handle).is_err() {
@@ -251,7 +275,7 @@ impl Access<'_> {
             .values
             .iter()
             .filter(|v| v.is(types::HS_SECKEY) && (index == 0 || v.index == index))
-            .fold(None, |acc, v| if bool::from(v.data.as_slice().ct_eq(secret)) { acc.or(Some(v.index)) } else { acc });
+            .fold(None, |acc, v| if proves(&v.data) { acc.or(Some(v.index)) } else { acc });
         matched.map(|index| Identity { handle, index }).ok_or_else(|| auth_failed(user))
     }
 

@@ -17,6 +17,7 @@ mod rest_params;
 mod rest_status;
 mod rest_writes;
 mod shutdown;
+mod snms;
 mod stats_audit;
 mod store_failure;
 mod templates;

@@ -1,0 +1,352 @@
+//! Logins (`/identity/token`, and `/identity/token/v1` with the day's digest of the password) and the
+//! identifiers of `/identityv2/data`: a record names its template by `templateVersion`, and its values are that
+//! template's items, strings of at most 255 characters.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::Query;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{AppState, Call, MAX_BATCH, answer, fail, json_body, missing};
+use crate::error::{ErrorCode, NodeError};
+use crate::id::Handle;
+use crate::node::{Caller, Filter, RecordMode, ValueMode};
+use crate::record::HandleValue;
+use crate::template::{FIRST_ITEM_INDEX, TEMPLATE_ID_INDEX, TEMPLATE_VERSION_INDEX, TEMPLATE_VERSION_TYPE, Violation};
+
+/// Longest handle, template version, username, password and value the API takes (snms-api.md).
+const MAX_HANDLE: usize = 255;
+const MAX_VERSION: usize = 128;
+const MAX_USERNAME: usize = 50;
+const MAX_PASSWORD: usize = 64;
+const MAX_VALUE: usize = 255;
+/// The login digest's day is China Standard Time's; this long after its midnight, yesterday's still counts.
+const UTC_OFFSET_SECS: i64 = 8 * 3600;
+const MIDNIGHT_GRACE_SECS: i64 = 300;
+
+#[derive(Deserialize)]
+pub(super) struct Login {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Serialize)]
+struct Token {
+    token: String,
+}
+
+/// `POST /identity/token`: the password is the identity's secret key.
+pub(super) async fn login(call: Call, body: Body) -> Response {
+    open_session(call, body, |secret, given| bool::from(secret.ct_eq(given))).await
+}
+
+/// `POST /identity/token/v1`: the password is `hex(sha256(hex(sha256(secret)) + "yyyy-MM-dd"))` of the day.
+pub(super) async fn login_hashed(call: Call, body: Body) -> Response {
+    open_session(call, body, |secret, given| {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() + UTC_OFFSET_SECS;
+        let days = if now.rem_euclid(86_400) < MIDNIGHT_GRACE_SECS { vec![now, now - 86_400] } else { vec![now] };
+        days.into_iter().any(|t| bool::from(day_digest(secret, t).as_bytes().ct_eq(&given.to_ascii_lowercase())))
+    })
+    .await
+}
+
+/// The v1 login digest of `secret` on the day of `local` (seconds, China Standard Time).
+fn day_digest(secret: &[u8], local: i64) -> String {
+    let date = time::OffsetDateTime::from_unix_timestamp(local).map(|t| t.date()).unwrap_or(time::Date::MIN);
+    let day = format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day());
+    let inner = hex::encode(Sha256::digest(secret));
+    hex::encode(Sha256::digest(format!("{inner}{day}")))
+}
+
+async fn open_session(call: Call, body: Body, proves: impl Fn(&[u8], &[u8]) -> bool + Send + 'static) -> Response {
+    let Call { state, origin, .. } = call;
+    let login: Login = match json_body(body, state.settings.max_body_bytes).await {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    if login.username.is_empty() {
+        return fail(missing("username"));
+    }
+    if login.password.is_empty() {
+        return fail(missing("password"));
+    }
+    if login.username.chars().count() > MAX_USERNAME || login.password.chars().count() > MAX_PASSWORD {
+        return fail(NodeError::new(ErrorCode::AuthenticationFailed, "username or password too long"));
+    }
+    if let Err(e) = state.credentials.admit("logging in over plain HTTP is refused: use HTTPS") {
+        return fail(e);
+    }
+    let run = crate::runtime::blocking(move || {
+        let user = if login.username.contains(':') { login.username } else { format!("300:{}", login.username) };
+        let given = login.password.into_bytes();
+        let caller = state.node.login(&user, &|secret| proves(secret, &given), origin)?;
+        let id = caller.require()?.clone();
+        let key =
+            state.node.key_fingerprint(&id)?.ok_or_else(|| NodeError::new(ErrorCode::AuthenticationFailed, ""))?;
+        let token = state.tokens.open(id, key, Instant::now());
+        token
+            .map(|token| Token { token })
+            .ok_or_else(|| NodeError::new(ErrorCode::Overloaded, "too many sessions are open").retry_after(60))
+    });
+    match run.await {
+        Ok(r) => answer(r),
+        Err(_) => fail(NodeError::new(ErrorCode::Internal, "request task failed")),
+    }
+}
+
+/// A value as the API writes it.
+#[derive(Debug, Deserialize, Serialize)]
+struct Value {
+    index: u32,
+    #[serde(rename = "type")]
+    ty: String,
+    /// Reserved by the contract: echoed empty.
+    #[serde(default)]
+    auth: Option<serde_json::Value>,
+    data: Data,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+struct Data {
+    #[serde(default = "string_format")]
+    format: String,
+    value: String,
+}
+
+fn string_format() -> String {
+    "string".into()
+}
+
+/// A record as the API writes it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    #[serde(default)]
+    handle: String,
+    #[serde(default)]
+    template_version: String,
+    #[serde(default)]
+    value: Vec<Value>,
+}
+
+/// A record read back.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Detail {
+    prefix: String,
+    handle: String,
+    template_version: String,
+    value: Vec<Value>,
+}
+
+fn invalid(en: String, zh: String) -> NodeError {
+    NodeError::new(ErrorCode::InvalidValue, en).in_chinese(zh)
+}
+
+/// The handle a request names, within the API's length.
+fn handle(state: &AppState, text: &str) -> Result<Handle, NodeError> {
+    if text.is_empty() {
+        return Err(missing("handle"));
+    }
+    if text.chars().count() > MAX_HANDLE {
+        return Err(invalid(
+            format!("a handle has at most {MAX_HANDLE} characters"),
+            "标识长度不能超过255个字符".into(),
+        ));
+    }
+    state.node.parse_handle(text).map_err(|e| {
+        let zh = format!("标识格式不正确：{}", e.message);
+        e.in_chinese(zh)
+    })
+}
+
+/// The handle and core values of `r`: its values are template items (index 2000 and up) of the string format,
+/// and the node adds the template version at 1001 (and, from the template, its identifier at 1000).
+fn record(state: &AppState, r: Record) -> Result<(Handle, Vec<HandleValue>), NodeError> {
+    let h = handle(state, &r.handle)?;
+    if r.template_version.is_empty() {
+        return Err(missing("templateVersion"));
+    }
+    if r.template_version.chars().count() > MAX_VERSION {
+        return Err(invalid(format!("templateVersion has at most {MAX_VERSION} characters"), "模板版本过长".into()));
+    }
+    let stamp = crate::node::now();
+    let mut values = Vec::with_capacity(r.value.len() + 1);
+    for v in r.value {
+        if v.index == TEMPLATE_ID_INDEX || v.index == TEMPLATE_VERSION_INDEX {
+            let en = format!("index {} is reserved: the node writes it", v.index);
+            return Err(invalid(en, format!("非法操作，索引{}为保留索引", v.index)));
+        }
+        if v.index < FIRST_ITEM_INDEX {
+            let unknown = Violation::UnknownIndex { index: v.index };
+            return Err(invalid(unknown.english(), unknown.chinese()));
+        }
+        if v.data.format != "string" {
+            let en = format!("index {}: only the string format is supported", v.index);
+            return Err(invalid(en, format!("索引{}的数据格式只支持string", v.index)));
+        }
+        if v.data.value.chars().count() > MAX_VALUE {
+            let en = format!("index {}: a value has at most {MAX_VALUE} characters", v.index);
+            return Err(invalid(en, format!("索引{}的值不能超过255个字符", v.index)));
+        }
+        values.push(HandleValue::new(v.index, &v.ty, v.data.value.into_bytes(), stamp));
+    }
+    values.push(HandleValue::new(
+        TEMPLATE_VERSION_INDEX,
+        TEMPLATE_VERSION_TYPE,
+        r.template_version.into_bytes(),
+        stamp,
+    ));
+    Ok((h, values))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, NodeError> {
+    serde_json::from_value(v).map_err(|e| {
+        NodeError::new(ErrorCode::BadRequest, format!("malformed item: {e}")).in_chinese(format!("参数格式错误：{e}"))
+    })
+}
+
+fn create_one(state: &AppState, caller: &Caller, item: serde_json::Value) -> Result<(), NodeError> {
+    let (h, values) = record(state, parse(item)?)?;
+    state.node.write_record(caller, &h, values, RecordMode::CreateIdempotent).map(drop)
+}
+
+fn update_one(state: &AppState, caller: &Caller, item: serde_json::Value) -> Result<(), NodeError> {
+    let (h, values) = record(state, parse(item)?)?;
+    state.node.put_values(caller, &h, values, None, ValueMode::Upsert)
+}
+
+#[derive(Deserialize)]
+pub(super) struct Named {
+    #[serde(default)]
+    handle: String,
+}
+
+/// `GET /identityv2/data/detail?handle=`: the template items of the record the caller may read.
+pub(super) async fn detail(call: Call, Query(q): Query<Named>) -> Response {
+    call.with_session(move |state, caller| {
+        let h = handle(state, &q.handle)?;
+        let res = state.node.resolve(&h, &Filter::default(), caller)?;
+        let text = |v: &HandleValue| String::from_utf8_lossy(&v.data).into_owned();
+        let version = res.values().find(|v| v.index == TEMPLATE_VERSION_INDEX).map(text).unwrap_or_default();
+        let value = res
+            .values()
+            .filter(|v| v.index >= FIRST_ITEM_INDEX && std::str::from_utf8(&v.data).is_ok())
+            .map(|v| Value {
+                index: v.index,
+                ty: v.ty.clone(),
+                auth: None,
+                data: Data { format: string_format(), value: text(v) },
+            })
+            .collect();
+        Ok(Detail { prefix: h.prefix().to_string(), handle: q.handle, template_version: version, value })
+    })
+    .await
+}
+
+/// `POST /identityv2/data`: registers a record; the identical record already there is a success (a retry).
+pub(super) async fn create(call: Call, body: Body) -> Response {
+    let limit = call.body_limit();
+    call.with_json(body, limit, |s, c, item| create_one(s, c, item).map(|()| true)).await
+}
+
+/// `PUT /identityv2/data`: the values sent replace those at their indexes; the others stay.
+pub(super) async fn update(call: Call, body: Body) -> Response {
+    let limit = call.body_limit();
+    call.with_json(body, limit, |s, c, item| update_one(s, c, item).map(|()| true)).await
+}
+
+/// `DELETE /identityv2/data` with `{"handle"}`.
+pub(super) async fn remove(call: Call, body: Body) -> Response {
+    let limit = call.body_limit();
+    call.with_json(body, limit, |s, c, named: Named| {
+        let h = handle(s, &named.handle)?;
+        s.node.delete_handle(c, &h).map(|()| true)
+    })
+    .await
+}
+
+/// The result of one item of a batch.
+#[derive(Serialize)]
+struct ItemResult {
+    handle: String,
+    msg: String,
+}
+
+/// The result of one handle of `batchDelete`.
+#[derive(Serialize)]
+struct DeleteResult {
+    handle: String,
+    code: i32,
+    msg: String,
+}
+
+/// Checks that a batch holds at most [`MAX_BATCH`] items.
+fn bounded<T>(items: Vec<T>) -> Result<Vec<T>, NodeError> {
+    if items.len() > MAX_BATCH {
+        let en = format!("a batch has at most {MAX_BATCH} items, not {}", items.len());
+        return Err(NodeError::new(ErrorCode::BadRequest, en).in_chinese("批量操作数量不能超过2000"));
+    }
+    Ok(items)
+}
+
+/// Applies `one` to each item of a batch body: per-item results, partial success.
+async fn write_batch(
+    call: Call,
+    body: Body,
+    one: fn(&AppState, &Caller, serde_json::Value) -> Result<(), NodeError>,
+) -> Response {
+    let limit = call.state.settings.max_batch_body_bytes;
+    call.with_json(body, limit, move |s, c, items: Vec<serde_json::Value>| {
+        let results = bounded(items)?.into_iter().map(|item| {
+            let handle = item.get("handle").and_then(|h| h.as_str()).unwrap_or("").to_owned();
+            let msg = one(s, c, item).map_or_else(|e| super::message(&e), |()| "success".into());
+            ItemResult { handle, msg }
+        });
+        Ok(results.collect::<Vec<_>>())
+    })
+    .await
+}
+
+/// `POST /identityv2/data/batchCreate`.
+pub(super) async fn batch_create(call: Call, body: Body) -> Response {
+    write_batch(call, body, create_one).await
+}
+
+/// `PUT /identityv2/data/batchUpdate`.
+pub(super) async fn batch_update(call: Call, body: Body) -> Response {
+    write_batch(call, body, update_one).await
+}
+
+/// `DELETE /identityv2/data/batchDelete` with an array of handles.
+pub(super) async fn batch_delete(call: Call, body: Body) -> Response {
+    let limit = call.state.settings.max_batch_body_bytes;
+    call.with_json(body, limit, |s, c, handles: Vec<String>| {
+        let results = bounded(handles)?.into_iter().map(|text| {
+            let done = handle(s, &text).and_then(|h| s.node.delete_handle(c, &h));
+            let (code, msg) = done.map_or_else(|e| (-2, super::message(&e)), |()| (1, "success".into()));
+            DeleteResult { handle: text, code, msg }
+        });
+        Ok(results.collect::<Vec<_>>())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_day_digest_is_sha256_of_the_hex_sha256_and_the_date() {
+        // 2026-12-01T00:00 in China Standard Time, as the local seconds the digest takes.
+        let local = 1_796_083_200;
+        let d = super::day_digest(b"secret", local);
+        let inner = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+        let expected = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(format!("{inner}2026-12-01")));
+        assert_eq!(d, expected);
+    }
+}
