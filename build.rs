@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["proto/idnode/v1/idnode.proto", "proto/idnode/v1/statistics.proto"];
+    let protos =
+        ["proto/idnode/v1/idnode.proto", "proto/idnode/v1/statistics.proto", "proto/idnode/v1/templates.proto"];
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(protos, ["proto"])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

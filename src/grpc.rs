@@ -6,6 +6,7 @@
 //! - `resolver`: `Resolve`, `ResolveBatch`, `ResolveStream`;
 //! - `registry`: writes, `BatchRegister`, listings;
 //! - `statistics`: the published statistics report;
+//! - `templates`: the data templates (define, change, publish, delete, read);
 //! - `observe`: the scope of every call (request id, origin, span, request metrics) and the operation its method
 //!   dispatched.
 
@@ -27,11 +28,13 @@ mod registry;
 mod resolver;
 mod response;
 mod statistics;
+mod templates;
 
 pub use config::GrpcConfig;
 pub use registry::RegistryService;
 pub use resolver::ResolverService;
 pub use statistics::StatisticsService;
+pub use templates::TemplatesService;
 
 /// Code generated from the proto files.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
@@ -94,7 +97,8 @@ pub fn status(e: NodeError) -> Status {
 }
 
 /// The services the health service reports on: the server as a whole (`""`) and each API.
-const HEALTH_SERVICES: [&str; 4] = ["", "idnode.v1.Resolver", "idnode.v1.Registry", "idnode.v1.Statistics"];
+const HEALTH_SERVICES: [&str; 5] =
+    ["", "idnode.v1.Resolver", "idnode.v1.Registry", "idnode.v1.Statistics", "idnode.v1.Templates"];
 
 /// Reports every service as serving (`ready`) or not serving through the gRPC health service.
 pub async fn set_health(reporter: &tonic_health::server::HealthReporter, ready: bool) {
@@ -104,7 +108,7 @@ pub async fn set_health(reporter: &tonic_health::server::HealthReporter, ready: 
     }
 }
 
-/// Builds the routes of every gRPC service: Resolver, Registry, health and reflection. The health service
+/// Builds the routes of every gRPC service: Resolver, Registry, Statistics, Templates, health and reflection. The health service
 /// reports "not serving" until the reporter says otherwise (see [`set_health`]).
 pub async fn routes(
     node: Arc<Node>,
@@ -123,6 +127,9 @@ pub async fn routes(
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
     let statistics = pb::statistics_server::StatisticsServer::new(StatisticsService(state.clone()));
+    let templates = pb::templates_server::TemplatesServer::new(TemplatesService(state.clone()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, false).await;
     let reflection = || {
@@ -134,6 +141,7 @@ pub async fn routes(
     let router = tonic::service::Routes::new(resolver)
         .add_service(registry)
         .add_service(statistics)
+        .add_service(templates)
         .add_service(observe::Service(health))
         .add_service(observe::Service(reflection_v1))
         .add_service(observe::Service(reflection_v1alpha))

@@ -10,7 +10,9 @@ use super::{ServiceState, pb, status};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Prefix;
 use crate::node::{Caller, Node, Page, PutOutcome, RecordMode, ValueMode, now};
+use crate::record::HandleValue;
 use crate::request::Operation;
+use crate::template::{TEMPLATE_VERSION_INDEX, TEMPLATE_VERSION_TYPE};
 
 /// The Registry service.
 #[derive(Clone)]
@@ -41,12 +43,13 @@ impl RegistryService {
         handle: String,
         mode: RecordMode,
         values: Vec<pb::HandleValue>,
+        template_version: String,
     ) -> Result<Response<pb::WriteResponse>, Status> {
         let written = handle.clone();
         let outcome = self
             .run(caller, move |node, caller| {
                 let h = node.parse_handle(&handle)?;
-                node.write_record(caller, &h, values_in(values, now())?, mode)
+                node.write_record(caller, &h, record_values(values, template_version)?, mode)
             })
             .await?;
         Ok(Response::new(pb::WriteResponse {
@@ -73,6 +76,17 @@ impl RegistryService {
     }
 }
 
+/// The core values of a record written with `values`, naming the template `version` when given.
+fn record_values(values: Vec<pb::HandleValue>, version: String) -> Result<Vec<HandleValue>, NodeError> {
+    let stamp = now();
+    let mut out = values_in(values, stamp)?;
+    if !version.is_empty() {
+        out.retain(|v| v.index != TEMPLATE_VERSION_INDEX);
+        out.push(HandleValue::new(TEMPLATE_VERSION_INDEX, TEMPLATE_VERSION_TYPE, version.into_bytes(), stamp));
+    }
+    Ok(out)
+}
+
 /// Applies one batch item; the result carries its own outcome.
 fn batch_item(node: &Node, caller: &Caller, item: pb::BatchItem) -> pb::BatchResult {
     let (handle, outcome) = match item.op {
@@ -82,15 +96,16 @@ fn batch_item(node: &Node, caller: &Caller, item: pb::BatchItem) -> pb::BatchRes
             (
                 h,
                 node.parse_handle(&c.handle)
-                    .and_then(|h| node.write_record(caller, &h, values_in(c.values, now())?, mode)),
+                    .and_then(|h| node.write_record(caller, &h, record_values(c.values, c.template_version)?, mode)),
             )
         }
         Some(pb::batch_item::Op::Update(u)) => {
             let h = u.handle.clone();
             (
                 h,
-                node.parse_handle(&u.handle)
-                    .and_then(|h| node.write_record(caller, &h, values_in(u.values, now())?, RecordMode::Replace)),
+                node.parse_handle(&u.handle).and_then(|h| {
+                    node.write_record(caller, &h, record_values(u.values, u.template_version)?, RecordMode::Replace)
+                }),
             )
         }
         Some(pb::batch_item::Op::Delete(d)) => {
@@ -115,16 +130,16 @@ impl pb::registry_server::Registry for RegistryService {
     async fn create(&self, req: Request<pb::CreateRequest>) -> Result<Response<pb::WriteResponse>, Status> {
         let _admitted = self.0.dispatch(&req, Operation::Create)?;
         let caller = self.0.caller(&req)?;
-        let pb::CreateRequest { handle, values, overwrite } = req.into_inner();
+        let pb::CreateRequest { handle, values, overwrite, template_version } = req.into_inner();
         let mode = if overwrite { RecordMode::CreateOrReplace } else { RecordMode::Create };
-        self.write(caller, handle, mode, values).await
+        self.write(caller, handle, mode, values, template_version).await
     }
 
     async fn replace(&self, req: Request<pb::ReplaceRequest>) -> Result<Response<pb::WriteResponse>, Status> {
         let _admitted = self.0.dispatch(&req, Operation::Update)?;
         let caller = self.0.caller(&req)?;
-        let pb::ReplaceRequest { handle, values } = req.into_inner();
-        self.write(caller, handle, RecordMode::Replace, values).await
+        let pb::ReplaceRequest { handle, values, template_version } = req.into_inner();
+        self.write(caller, handle, RecordMode::Replace, values, template_version).await
     }
 
     async fn add_values(&self, req: Request<pb::ValuesRequest>) -> Result<Response<pb::WriteResponse>, Status> {

@@ -54,7 +54,12 @@ fn grpc_seeds() -> Vec<Vec<u8>> {
         types: vec!["URL".into()],
         ..Default::default()
     };
-    let create = pb::CreateRequest { handle: "88.798.1/FUZZ-G".into(), values: vec![value.clone()], overwrite: true };
+    let create = pb::CreateRequest {
+        handle: "88.798.1/FUZZ-G".into(),
+        values: vec![value.clone()],
+        overwrite: true,
+        ..Default::default()
+    };
     let values = pb::ValuesRequest { handle: "88.798.1/FUZZ-G".into(), values: vec![value] };
     vec![
         seed(0, &resolve.encode_to_vec()),

@@ -116,7 +116,12 @@ async fn registration_rpcs() {
     let n = TestNode::start().await;
     let mut c = RegistryClient::new(channel(&n).await);
     let h = "88.798.1/G-1";
-    let create = |values: Vec<pb::HandleValue>, overwrite| pb::CreateRequest { handle: h.into(), values, overwrite };
+    let create = |values: Vec<pb::HandleValue>, overwrite| pb::CreateRequest {
+        handle: h.into(),
+        values,
+        overwrite,
+        ..Default::default()
+    };
     expect_status(c.create(create(vec![url(1, "a")], false)).await, Code::Unauthenticated, 402);
     expect_status(c.create(authed(create(vec![url(1, "a")], false), E2)).await, Code::PermissionDenied, 400);
     expect_status(c.create(authed(create(vec![url(1, "a")], false), (E1.0, "bad"))).await, Code::Unauthenticated, 403);
@@ -128,7 +133,12 @@ async fn registration_rpcs() {
     let no_type = pb::HandleValue { index: 2, ..Default::default() };
     expect_status(
         c.create(authed(
-            pb::CreateRequest { handle: "88.798.1/G-2".into(), values: vec![no_type], overwrite: false },
+            pb::CreateRequest {
+                handle: "88.798.1/G-2".into(),
+                values: vec![no_type],
+                overwrite: false,
+                ..Default::default()
+            },
             E1,
         ))
         .await,
@@ -141,6 +151,7 @@ async fn registration_rpcs() {
                 handle: "88.798.1/G-2".into(),
                 values: vec![url(1, "a"), url(1, "b")],
                 overwrite: false,
+                ..Default::default()
             },
             E1,
         ))
@@ -150,7 +161,12 @@ async fn registration_rpcs() {
     );
     expect_status(
         c.create(authed(
-            pb::CreateRequest { handle: "bad handle".into(), values: vec![url(1, "a")], overwrite: false },
+            pb::CreateRequest {
+                handle: "bad handle".into(),
+                values: vec![url(1, "a")],
+                overwrite: false,
+                ..Default::default()
+            },
             E1,
         ))
         .await,
@@ -159,7 +175,12 @@ async fn registration_rpcs() {
     );
     expect_status(
         c.create(authed(
-            pb::CreateRequest { handle: "88.799/x".into(), values: vec![url(1, "a")], overwrite: false },
+            pb::CreateRequest {
+                handle: "88.799/x".into(),
+                values: vec![url(1, "a")],
+                overwrite: false,
+                ..Default::default()
+            },
             E1,
         ))
         .await,
@@ -196,11 +217,17 @@ async fn registration_rpcs() {
     c.modify_values(authed(vr(vec![url(1, "by enterprise 2")]), E2)).await.unwrap();
     // replace / delete
     expect_status(
-        c.replace(authed(pb::ReplaceRequest { handle: "88.798.1/G-none".into(), values: vec![url(1, "x")] }, E1)).await,
+        c.replace(authed(
+            pb::ReplaceRequest { handle: "88.798.1/G-none".into(), values: vec![url(1, "x")], ..Default::default() },
+            E1,
+        ))
+        .await,
         Code::NotFound,
         100,
     );
-    c.replace(authed(pb::ReplaceRequest { handle: h.into(), values: vec![url(1, "only")] }, E1)).await.unwrap();
+    c.replace(authed(pb::ReplaceRequest { handle: h.into(), values: vec![url(1, "only")], ..Default::default() }, E1))
+        .await
+        .unwrap();
     let mut rc_client = ResolverClient::new(channel(&n).await);
     let r = rc_client.resolve(resolve_req(h)).await.unwrap().into_inner();
     assert_eq!(r.values.iter().map(|v| v.index).collect::<Vec<_>>(), vec![1], "replace keeps only the new values");
@@ -226,7 +253,12 @@ async fn grpc_on_the_http_port_and_plain_text_auth() {
     let mut r = RegistryClient::new(ch);
     let s = expect_status(
         r.create(authed(
-            pb::CreateRequest { handle: "88.798.1/X".into(), values: vec![url(1, "x")], overwrite: false },
+            pb::CreateRequest {
+                handle: "88.798.1/X".into(),
+                values: vec![url(1, "x")],
+                overwrite: false,
+                ..Default::default()
+            },
             E1,
         ))
         .await,
@@ -273,9 +305,12 @@ async fn rest_and_grpc_agree() {
             ..Default::default()
         },
     ];
-    reg.create(authed(pb::CreateRequest { handle: "88.798.1/AGREE-2".into(), values, overwrite: false }, E1))
-        .await
-        .unwrap();
+    reg.create(authed(
+        pb::CreateRequest { handle: "88.798.1/AGREE-2".into(), values, overwrite: false, ..Default::default() },
+        E1,
+    ))
+    .await
+    .unwrap();
     for h in ["88.798.1/AGREE-1", "88.798.1/AGREE-2"] {
         let rest = n.get(&format!("/api/handles/{h}")).await.json();
         let grpc = res.resolve(resolve_req(h)).await.unwrap().into_inner();

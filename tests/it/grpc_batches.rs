@@ -12,7 +12,12 @@ async fn batches_and_listings() {
     let n = TestNode::start().await;
     let mut c = RegistryClient::new(channel(&n).await);
     let create = |h: &str, u: &str| pb::BatchItem {
-        op: Some(Op::Create(pb::CreateRequest { handle: h.into(), values: vec![url(1, u)], overwrite: false })),
+        op: Some(Op::Create(pb::CreateRequest {
+            handle: h.into(),
+            values: vec![url(1, u)],
+            overwrite: false,
+            ..Default::default()
+        })),
     };
     let items = vec![
         create("88.798.1/B-1", "one"),
@@ -20,7 +25,11 @@ async fn batches_and_listings() {
         create("88.798.1/JDZ-2024-000001", "clash"),
         create("88.799/x", "foreign"),
         pb::BatchItem {
-            op: Some(Op::Update(pb::ReplaceRequest { handle: "88.798.1/B-none".into(), values: vec![url(1, "x")] })),
+            op: Some(Op::Update(pb::ReplaceRequest {
+                handle: "88.798.1/B-none".into(),
+                values: vec![url(1, "x")],
+                ..Default::default()
+            })),
         },
         pb::BatchItem { op: Some(Op::Delete(pb::DeleteRequest { handle: "88.798.1/JDZ-2024-000002".into() })) },
         create("88.798.2/B-3", "not mine"),
@@ -112,6 +121,7 @@ async fn health_reflection_and_limits() {
         handle: "88.798.1/BIG".into(),
         values: vec![url(1, &"x".repeat(10_000))],
         overwrite: false,
+        ..Default::default()
     };
     let s = c.create(authed(big, E1)).await.unwrap_err();
     assert_eq!(s.code(), Code::OutOfRange, "{s:?}");

@@ -35,7 +35,7 @@ async fn grpc_from(n: &TestNode, ip: [u8; 4]) -> RegistryClient<Channel> {
 fn create(handle: &str) -> pb::CreateRequest {
     let value =
         pb::HandleValue { index: 1, r#type: "URL".into(), data: b"https://example.cn/".to_vec(), ..Default::default() };
-    pb::CreateRequest { handle: handle.into(), values: vec![value], overwrite: false }
+    pb::CreateRequest { handle: handle.into(), values: vec![value], overwrite: false, ..Default::default() }
 }
 
 #[tokio::test]

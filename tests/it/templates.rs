@@ -2,6 +2,7 @@
 //! refused in each protocol's own terms; records that name none stay free unless their prefix requires one.
 
 use idnode::grpc::pb::registry_client::RegistryClient;
+use idnode::grpc::pb::templates_client::TemplatesClient;
 use idnode::grpc::pb::{self, batch_item::Op};
 use serde_json::{Value, json};
 use tonic::Code;
@@ -112,6 +113,7 @@ async fn grpc_writes_follow_the_named_template() {
         handle: h.into(),
         values: pb_values(&values),
         overwrite: false,
+        ..Default::default()
     };
     c.create(authed(create("88.798.1/G-1", product(&[])), E1)).await.unwrap();
     let bad = create("88.798.1/G-2", product(&[(2013, "uscc", Some("123"))]));
@@ -126,4 +128,81 @@ async fn grpc_writes_follow_the_named_template() {
     let e = r.results[1].error.as_ref().unwrap();
     assert_eq!(r.results[1].response_code, 202);
     assert!(e.message.contains("index 2013"), "{e:?}");
+}
+
+#[tokio::test]
+async fn the_templates_service_and_template_names_in_batches() {
+    let n = TestNode::start().await;
+    let mut t = TemplatesClient::new(channel(&n).await);
+    let name = |prefix: &str, version: &str| pb::TemplateName { prefix: prefix.into(), version: version.into() };
+    let shipped = t.get_template(name("88.798", "ceramic-batch-1.0")).await.unwrap().into_inner();
+    assert_eq!((shipped.items.len(), shipped.published, shipped.carrier_type), (11, true, 1));
+    expect_status(t.get_template(name("88.798", "none")).await, Code::NotFound, 100);
+    let listed = t.list_templates(pb::ListTemplatesRequest { prefix: "88.798".into() }).await.unwrap().into_inner();
+    assert_eq!(listed.templates.len(), 2);
+
+    let item = |index: u32, ty: &str, schema: pb::item_schema::Kind| pb::TemplateItem {
+        name: format!("项{index}"),
+        id_type: ty.into(),
+        id_index: index,
+        required: true,
+        enabled: true,
+        schema: Some(pb::ItemSchema { kind: Some(schema) }),
+    };
+    let glaze = pb::item_schema::Kind::Enumeration(pb::EnumerationSchema {
+        values: vec!["青白釉".into(), "祭红釉".into()],
+    });
+    let draft = pb::Template {
+        prefix: "88.798.1".into(),
+        version: "vase-1".into(),
+        items: vec![item(2000, "glaze", glaze)],
+        ..Default::default()
+    };
+    expect_status(t.define_template(draft.clone()).await, Code::Unauthenticated, 402);
+    expect_status(t.define_template(authed(draft.clone(), E2)).await, Code::PermissionDenied, 400);
+    let defined = t.define_template(authed(draft.clone(), E1)).await.unwrap().into_inner();
+    assert_eq!(
+        (defined.handle.as_str(), defined.published, defined.carrier_type),
+        ("88.798.1/TEMPLATE.vase-1", false, 2)
+    );
+    let mut change = draft.clone();
+    change.items = vec![item(
+        2001,
+        "height",
+        pb::item_schema::Kind::Number(pb::NumberSchema { minimum: Some(1.0), ..Default::default() }),
+    )];
+    let changed = t.update_template(authed(change.clone(), E1)).await.unwrap().into_inner();
+    assert_eq!(changed.items.len(), 2);
+    t.publish_template(authed(name("88.798.1", "vase-1"), E1)).await.unwrap();
+    expect_status(t.update_template(authed(change, E1)).await, Code::InvalidArgument, 202);
+    expect_status(t.delete_template(authed(name("88.798.1", "vase-1"), E1)).await, Code::InvalidArgument, 202);
+
+    // BatchRegister names the template by version; the record is checked against it.
+    let mut r = RegistryClient::new(channel(&n).await);
+    let value = |index: u32, ty: &str, data: &str| pb::HandleValue {
+        index,
+        r#type: ty.into(),
+        data: data.as_bytes().to_vec(),
+        ..Default::default()
+    };
+    let create = |h: &str, values: Vec<pb::HandleValue>| pb::BatchItem {
+        op: Some(Op::Create(pb::CreateRequest {
+            handle: h.into(),
+            values,
+            template_version: "vase-1".into(),
+            ..Default::default()
+        })),
+    };
+    let items = vec![
+        create("88.798.1/VASE-1", vec![value(2000, "glaze", "青白釉"), value(2001, "height", "32")]),
+        create("88.798.1/VASE-2", vec![value(2000, "glaze", "白"), value(2001, "height", "32")]),
+        create("88.798.1/VASE-3", vec![value(2000, "glaze", "祭红釉")]),
+    ];
+    let res = r.batch_register(authed(pb::BatchRegisterRequest { items }, E1)).await.unwrap().into_inner();
+    let codes: Vec<u32> = res.results.iter().map(|x| x.response_code).collect();
+    assert_eq!(codes, vec![1, 202, 202], "{res:?}");
+    assert!(res.results[1].error.as_ref().unwrap().message.contains("index 2000: the value must be one of"));
+    assert!(res.results[2].error.as_ref().unwrap().message.contains("index 2001 (height) is required"));
+    let j = n.get("/api/handles/88.798.1/VASE-1").await.expect(200, 1, "88.798.1/VASE-1");
+    assert_eq!(value_at(&j, 1000).as_deref(), Some("88.798.1/TEMPLATE.vase-1"));
 }

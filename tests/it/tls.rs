@@ -44,7 +44,7 @@ async fn https_with_authentication() {
             data: b"https://g".to_vec(),
             ..Default::default()
         }],
-        overwrite: false,
+        ..Default::default()
     };
     assert!(reg.create(crate::grpc_api::authed(req, E1)).await.unwrap().into_inner().created);
     let got = pb::resolver_client::ResolverClient::new(ch)
