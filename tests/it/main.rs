@@ -18,6 +18,7 @@ mod rest_status;
 mod rest_writes;
 mod shutdown;
 mod snms;
+mod snms_interop;
 mod stats_audit;
 mod store_failure;
 mod templates;
