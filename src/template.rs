@@ -61,8 +61,8 @@ pub struct Template {
     /// GB/T 4754 class (小类), e.g. `3074`.
     #[serde(default)]
     pub industry_subclass: String,
-    /// 1: an active identifier carrier; 2: other.
-    #[serde(rename = "type", default = "other_carrier")]
+    /// 1: an active identifier carrier; 2: other (0, unset, is read as 2).
+    #[serde(rename = "type", default)]
     pub carrier: u8,
     /// The template's own identifier, which records name at index 1000; `<prefix>/TEMPLATE.<version>` when
     /// none is given.
@@ -74,10 +74,6 @@ pub struct Template {
     /// Whether records may be registered against it; a published version no longer changes.
     #[serde(default)]
     pub published: bool,
-}
-
-fn other_carrier() -> u8 {
-    2
 }
 
 /// One attribute of a template.
@@ -137,6 +133,9 @@ impl Template {
         if self.version.contains(['\0', '/']) {
             return Err("version may not contain '/' or NUL".into());
         }
+        if self.carrier == 0 {
+            self.carrier = 2;
+        }
         if !matches!(self.carrier, 1 | 2) {
             return Err(format!("type must be 1 (active carrier) or 2 (other), not {}", self.carrier));
         }
@@ -179,18 +178,28 @@ impl Template {
         self.items.binary_search_by_key(&index, |i| i.id_index).ok().map(|at| &self.items[at])
     }
 
-    /// Applies an update (SNMS `PUT`) of this version: the descriptive fields are replaced, items matched by
-    /// index and type are replaced, the rest are added; items not sent stay as they are. The version cannot
-    /// change, and neither can an item be deleted (disable it).
+    /// Applies an update (SNMS `PUT`) of this version: the descriptive fields it gives replace these (empty
+    /// ones, and an unset type, stay as they are), items matched by index and type are replaced, the rest are
+    /// added; items not sent stay as they are. The version cannot change, and neither can an item be deleted
+    /// (disable it).
     pub fn update(&mut self, change: Template) -> Result<(), String> {
         if change.version != self.version {
             return Err("the version of a template cannot change".into());
         }
-        let mut next = Template { items: std::mem::take(&mut self.items), ..change.clone() };
-        next.prefix.clone_from(&self.prefix);
-        next.published = self.published;
-        if next.handle.is_empty() {
-            next.handle.clone_from(&self.handle);
+        let mut next = self.clone();
+        let given = |new: String, old: &mut String| {
+            if !new.is_empty() {
+                *old = new;
+            }
+        };
+        given(change.description, &mut next.description);
+        given(change.industry_category, &mut next.industry_category);
+        given(change.industry_specific, &mut next.industry_specific);
+        given(change.industry_trade, &mut next.industry_trade);
+        given(change.industry_subclass, &mut next.industry_subclass);
+        given(change.handle, &mut next.handle);
+        if change.carrier != 0 {
+            next.carrier = change.carrier;
         }
         for item in change.items {
             match next.items.iter_mut().find(|i| i.id_index == item.id_index && i.id_type == item.id_type) {

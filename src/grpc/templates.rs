@@ -70,7 +70,7 @@ pub fn template_out(t: &Template) -> pb::Template {
     }
 }
 
-/// The core form of a protobuf template (an unset carrier type is 2, "other").
+/// The core form of a protobuf template.
 pub fn template_in(t: pb::Template) -> Template {
     Template {
         prefix: t.prefix,
@@ -80,7 +80,7 @@ pub fn template_in(t: pb::Template) -> Template {
         industry_specific: t.industry_specific,
         industry_trade: t.industry_trade,
         industry_subclass: t.industry_subclass,
-        carrier: if t.carrier_type == 0 { 2 } else { t.carrier_type.min(255) as u8 },
+        carrier: t.carrier_type.min(255) as u8,
         handle: t.handle,
         items: t
             .items

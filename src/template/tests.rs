@@ -98,6 +98,9 @@ fn an_update_matches_items_by_index_and_type_and_keeps_the_version() {
     t.update(change.clone()).unwrap();
     assert_eq!((t.description.as_str(), t.items.len()), ("new", 22));
     assert!(t.item(2003).unwrap().required);
+    // Fields left out stay as they are.
+    t.update(Template { description: String::new(), carrier: 0, items: vec![], ..change.clone() }).unwrap();
+    assert_eq!((t.description.as_str(), t.carrier, t.items.len()), ("new", 1, 22));
     // The same index with another type is a new item, which collides with the old one.
     change.items = vec![Item { id_type: "other".into(), ..t.item(2003).unwrap().clone() }];
     assert!(t.clone().update(change.clone()).unwrap_err().contains("twice"));

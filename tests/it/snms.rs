@@ -245,6 +245,10 @@ async fn templates_define_publish_and_never_lose_an_item() {
     let j = call(&n, Method::PUT, "/snms/api/v5/template", t, Some(change)).await;
     assert_eq!(j["data"]["items"].as_array().unwrap().len(), 2, "never deleted, only disabled: {j}");
     assert_eq!(j["data"]["items"][0]["state"], 0);
+    assert_eq!(
+        (j["data"]["description"].as_str(), j["data"]["industrySubclass"].as_str()),
+        (Some("马克杯"), Some("3074"))
+    );
     let publish = json!({"prefix": "88.798.1", "version": "mug-1"});
     assert_eq!(call(&n, Method::POST, "/snms/api/v5/template/publish", t, Some(publish)).await["status"], 1);
     expect(&call(&n, Method::POST, "/identityv2/data", t, Some(record)).await, -2, "非法操作，索引2000在模板中已停用");

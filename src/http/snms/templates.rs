@@ -1,6 +1,6 @@
 //! The templates of `/snms/api/v5/template` (and v3's read): `GET` and `DELETE` by `prefix` and `version`,
 //! `POST` to define (published at once unless `"published": false`, an idnode extension), `PUT` to change a
-//! draft; and idnode's `POST …/publish` and `GET …/list?prefix=`.
+//! draft (the fields it leaves out stay); and idnode's `POST …/publish` and `GET …/list?prefix=`.
 
 use axum::body::Body;
 use axum::extract::Query;
