@@ -32,6 +32,7 @@ mod counters;
 mod homing;
 mod journal;
 mod list;
+mod record_writes;
 mod records;
 mod registration;
 mod resolution;
@@ -47,6 +48,7 @@ pub use config::{
     NodeSettings, Reads,
 };
 pub use list::Page;
+pub use record_writes::RecordWrite;
 pub use registration::{PutOutcome, RecordMode, ValueMode};
 pub use resolution::{Filter, Resolution};
 pub(crate) use template_editor::template_prefix;
@@ -225,6 +227,16 @@ impl Node {
         mode: RecordMode,
     ) -> Result<PutOutcome, NodeError> {
         self.registrar().write_record(caller, h, values, mode)
+    }
+
+    /// Writes whole records in one atomic, durable store write (one fsync for the lot), in order; one result per
+    /// item, each failing on its own as [`Node::write_record`] would.
+    pub fn write_records(
+        &self,
+        caller: &Caller,
+        writes: Vec<Result<RecordWrite, NodeError>>,
+    ) -> Vec<Result<PutOutcome, NodeError>> {
+        self.registrar().write_records(caller, writes)
     }
 
     /// Adds or replaces `values` in the existing record of `h`, as `mode` allows; with `only`, values whose index

@@ -1,4 +1,5 @@
-//! The command line of `idnode-bench`: `run` (the load generator) and `load-dataset` (the benchmark data set).
+//! The command line of `idnode-bench`: `run` (the load generator), `load-dataset` (the benchmark data set) and
+//! `register` (the write benchmark).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +28,8 @@ pub enum Command {
     Run(RunArgs),
     /// Write the benchmark data set (millions of ceramic identifiers) into a store directory.
     LoadDataset(LoadArgs),
+    /// Write templated product records to a running node, in batches or one by one, and report latency and rate.
+    Register(crate::register::RegisterArgs),
 }
 
 /// The data set a node holds (both commands must agree).

@@ -2,6 +2,7 @@
 //!
 //! - [`dataset`]: the deterministic benchmark data set (millions of ceramic identifiers named by number).
 //! - [`loadgen`]: the load generator (every protocol, closed or open loop, HDR histograms).
+//! - [`register`]: the write benchmark (batches over gRPC and SNMS, single REST writes).
 //! - [`cli`]: the command line of the `idnode-bench` binary.
 
 #![warn(missing_docs)]
@@ -9,3 +10,4 @@
 pub mod cli;
 pub mod dataset;
 pub mod loadgen;
+pub mod register;

@@ -14,6 +14,10 @@ fn main() -> anyhow::Result<()> {
             println!("{}", rt.block_on(cli::run(&args))?);
         }
         Command::LoadDataset(args) => println!("{}", cli::load(&args)?),
+        Command::Register(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            println!("{}", rt.block_on(idnode_bench::register::run(&args))?);
+        }
     }
     Ok(())
 }

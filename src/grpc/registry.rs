@@ -9,7 +9,7 @@ use super::convert::{error_out, values_in};
 use super::{ServiceState, pb, status};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Prefix;
-use crate::node::{Caller, Node, Page, PutOutcome, RecordMode, ValueMode, now};
+use crate::node::{Caller, Node, Page, PutOutcome, RecordMode, RecordWrite, ValueMode, now};
 use crate::record::HandleValue;
 use crate::request::Operation;
 use crate::template::{TEMPLATE_VERSION_INDEX, TEMPLATE_VERSION_TYPE};
@@ -87,33 +87,60 @@ fn record_values(values: Vec<pb::HandleValue>, version: String) -> Result<Vec<Ha
     Ok(out)
 }
 
-/// Applies one batch item; the result carries its own outcome.
-fn batch_item(node: &Node, caller: &Caller, item: pb::BatchItem) -> pb::BatchResult {
-    let (handle, outcome) = match item.op {
-        Some(pb::batch_item::Op::Create(c)) => {
-            let h = c.handle.clone();
-            let mode = if c.overwrite { RecordMode::CreateOrReplace } else { RecordMode::CreateIdempotent };
-            (
-                h,
-                node.parse_handle(&c.handle)
-                    .and_then(|h| node.write_record(caller, &h, record_values(c.values, c.template_version)?, mode)),
-            )
-        }
-        Some(pb::batch_item::Op::Update(u)) => {
-            let h = u.handle.clone();
-            (
-                h,
-                node.parse_handle(&u.handle).and_then(|h| {
-                    node.write_record(caller, &h, record_values(u.values, u.template_version)?, RecordMode::Replace)
-                }),
-            )
-        }
-        Some(pb::batch_item::Op::Delete(d)) => {
-            let h = d.handle.clone();
-            (h, node.parse_handle(&d.handle).and_then(|h| node.delete_handle(caller, &h)).map(|()| PutOutcome::Updated))
-        }
-        None => (String::new(), Err(NodeError::new(ErrorCode::BadRequest, "batch item without an operation"))),
+/// The results of a batch, in order: consecutive creates and updates go to the store as one write (one fsync),
+/// a delete on its own between them.
+fn batch_results(node: &Node, caller: &Caller, items: Vec<pb::BatchItem>) -> Vec<pb::BatchResult> {
+    let mut results = Vec::with_capacity(items.len());
+    let mut run: Vec<(String, Result<RecordWrite, NodeError>)> = Vec::new();
+    let write = |node: &Node, handle: &str, values, version, mode| {
+        let h = node.parse_handle(handle)?;
+        Ok(RecordWrite { h, values: record_values(values, version)?, mode })
     };
+    for item in items {
+        match item.op {
+            Some(pb::batch_item::Op::Create(c)) => {
+                let mode = if c.overwrite { RecordMode::CreateOrReplace } else { RecordMode::CreateIdempotent };
+                let w = write(node, &c.handle, c.values, c.template_version, mode);
+                run.push((c.handle, w));
+            }
+            Some(pb::batch_item::Op::Update(u)) => {
+                let w = write(node, &u.handle, u.values, u.template_version, RecordMode::Replace);
+                run.push((u.handle, w));
+            }
+            other => {
+                flush(node, caller, &mut run, &mut results);
+                let (handle, outcome) = match other {
+                    Some(pb::batch_item::Op::Delete(d)) => {
+                        let done = node.parse_handle(&d.handle).and_then(|h| node.delete_handle(caller, &h));
+                        (d.handle, done.map(|()| PutOutcome::Updated))
+                    }
+                    _ => (String::new(), Err(NodeError::new(ErrorCode::BadRequest, "batch item without an operation"))),
+                };
+                results.push(batch_result(handle, outcome));
+            }
+        }
+    }
+    flush(node, caller, &mut run, &mut results);
+    results
+}
+
+/// Writes the pending run of record writes as one store write and appends their results.
+fn flush(
+    node: &Node,
+    caller: &Caller,
+    run: &mut Vec<(String, Result<RecordWrite, NodeError>)>,
+    results: &mut Vec<pb::BatchResult>,
+) {
+    if run.is_empty() {
+        return;
+    }
+    let (handles, writes): (Vec<String>, Vec<_>) = std::mem::take(run).into_iter().unzip();
+    let outcomes = node.write_records(caller, writes);
+    results.extend(handles.into_iter().zip(outcomes).map(|(h, o)| batch_result(h, o)));
+}
+
+/// The result of one batch item.
+fn batch_result(handle: String, outcome: Result<PutOutcome, NodeError>) -> pb::BatchResult {
     match outcome {
         Ok(o) => pb::BatchResult { handle, response_code: 1, error: None, created: o == PutOutcome::Created },
         Err(e) => pb::BatchResult {
@@ -187,11 +214,7 @@ impl pb::registry_server::Registry for RegistryService {
             let msg = format!("BatchRegister of {} items exceeds the maximum of {max}", items.len());
             return Err(status(NodeError::new(ErrorCode::BadRequest, msg)));
         }
-        let results = self
-            .run(caller, move |node, caller| {
-                Ok(items.into_iter().map(|i| batch_item(node, caller, i)).collect::<Vec<_>>())
-            })
-            .await?;
+        let results = self.run(caller, move |node, caller| Ok(batch_results(node, caller, items))).await?;
         let succeeded = results.iter().filter(|r| r.response_code == 1).count() as u32;
         let failed = results.len() as u32 - succeeded;
         Ok(Response::new(pb::BatchRegisterResponse { results, succeeded, failed }))

@@ -36,6 +36,15 @@ const MAX_REFUSERS: usize = 10_000;
 /// Bytes of a refusal's handle and message kept in its entry.
 const MAX_REFUSAL_TEXT: usize = 256;
 
+/// A change put into a batch, to be logged and counted once the batch is written.
+pub(crate) struct Staged {
+    handle: String,
+    action: Action,
+    change: Change,
+    identity: String,
+    digest: Option<String>,
+}
+
 /// The statistics, the audit log and the core's metrics.
 pub(crate) struct Journal {
     stats: Stats,
@@ -109,36 +118,58 @@ impl Journal {
         old: Option<&[HandleValue]>,
         new: Option<&[HandleValue]>,
     ) -> Result<(), NodeError> {
+        let mut b = Batch::new();
+        let staged = self.stage(&mut b, caller, action, h, as_created, old, new);
+        records.write(std::slice::from_ref(h), b)?;
+        self.committed(&staged);
+        Ok(())
+    }
+
+    /// Puts the change of `h` from `old` to `new` values, its statistics and its audit entry into `batch`; once
+    /// the batch is written, [`Journal::committed`] logs and counts it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn stage(
+        &self,
+        batch: &mut Batch,
+        caller: &Caller,
+        action: Action,
+        h: &Handle,
+        as_created: &str,
+        old: Option<&[HandleValue]>,
+        new: Option<&[HandleValue]>,
+    ) -> Staged {
         let change = match (old, new) {
             (None, _) => Change::Create,
             (Some(_), None) => Change::Delete,
             (Some(_), Some(_)) => Change::Update,
         };
-        let mut b = Batch::new();
         let digest = match new {
-            Some(values) => Some(crate::records::put(&mut b, h, as_created, values)),
+            Some(values) => Some(crate::records::put(batch, h, as_created, values)),
             None => {
-                crate::records::delete(&mut b, h);
+                crate::records::delete(batch, h);
                 old.map(|values| crate::records::digest(as_created, values))
             }
         };
-        self.stats.count_change(&mut b, h.prefix_key(), change);
+        self.stats.count_change(batch, h.prefix_key(), change);
         let mut event = self.event(caller, action, as_created, h.key());
         event.admin = is_admin_change(h, old, new);
         event.digest = digest;
         let entry = self.audit.entry(event);
-        self.audit.add_to(&mut b, &entry);
-        records.write(h, b)?;
+        self.audit.add_to(batch, &entry);
+        Staged { handle: as_created.to_owned(), action, change, identity: entry.identity, digest: entry.digest }
+    }
+
+    /// Logs and counts a staged change whose batch was written.
+    pub(crate) fn committed(&self, s: &Staged) {
         tracing::info!(
-            handle = as_created,
-            operation = action.name(),
-            identity = %entry.identity,
-            digest = entry.digest.as_deref().unwrap_or(""),
+            handle = s.handle,
+            operation = s.action.name(),
+            identity = %s.identity,
+            digest = s.digest.as_deref().unwrap_or(""),
             "committed"
         );
-        self.counters.registration(change);
+        self.counters.registration(s.change);
         self.counters.audited(false);
-        Ok(())
     }
 
     /// Adds to `batch` the audit entry of a template change by `caller` (`handle`: the template's identifier),

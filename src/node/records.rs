@@ -104,10 +104,22 @@ impl Records {
         self.stripes[stripe(h)].lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes `batch`, a change of `h` (whose stripe the caller holds), and drops `h` from the record cache.
-    pub(crate) fn write(&self, h: &Handle, batch: Batch) -> Result<(), NodeError> {
+    /// Locks the stripes of every handle of `handles`, in stripe order (so that two writers of many handles
+    /// never wait for each other in a circle).
+    pub(crate) fn lock_all<'a>(&self, handles: impl Iterator<Item = &'a Handle>) -> Vec<MutexGuard<'_, ()>> {
+        let mut stripes: Vec<usize> = handles.map(stripe).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        stripes.into_iter().map(|s| self.stripes[s].lock().unwrap_or_else(|p| p.into_inner())).collect()
+    }
+
+    /// Writes `batch`, a change of `handles` (whose stripes the caller holds), and drops them from the record
+    /// cache.
+    pub(crate) fn write(&self, handles: &[Handle], batch: Batch) -> Result<(), NodeError> {
         let written = self.store.write(batch);
-        self.cache.invalidate(stripe(h), h.key());
+        for h in handles {
+            self.cache.invalidate(stripe(h), h.key());
+        }
         Ok(written?)
     }
 

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rand::Rng;
 
+use super::record_writes::RecordWrite;
 use super::templates::Templates;
 use super::{Access, Caller, Homing, Identity, Journal, Records, now};
 use crate::audit::Action;
@@ -68,7 +69,7 @@ fn same_value(a: &HandleValue, b: &HandleValue) -> bool {
 }
 
 /// Keeps the stored version (and its timestamp) of every value the write resends unchanged.
-fn keep_unchanged(old: &[HandleValue], new: &mut [HandleValue]) {
+pub(super) fn keep_unchanged(old: &[HandleValue], new: &mut [HandleValue]) {
     let old = by_index(old);
     for n in new.iter_mut() {
         if let Some(o) = old.get(&n.index).filter(|o| same_value(o, n)) {
@@ -84,7 +85,7 @@ fn by_index(values: &[HandleValue]) -> HashMap<u32, &HandleValue> {
 }
 
 /// Whether two records hold the same values, timestamps aside (the node stamps values on every write).
-fn same_content(a: &[HandleValue], b: &[HandleValue]) -> bool {
+pub(super) fn same_content(a: &[HandleValue], b: &[HandleValue]) -> bool {
     let key = |v: &HandleValue| (v.index, v.ty.clone(), v.data.clone(), v.ttl, v.perms, v.references.clone());
     let mut x: Vec<_> = a.iter().map(key).collect();
     let mut y: Vec<_> = b.iter().map(key).collect();
@@ -93,7 +94,7 @@ fn same_content(a: &[HandleValue], b: &[HandleValue]) -> bool {
     x == y
 }
 
-fn not_found(h: &Handle) -> NodeError {
+pub(super) fn not_found(h: &Handle) -> NodeError {
     NodeError::new(ErrorCode::HandleNotFound, format!("handle {h} not found"))
 }
 
@@ -127,7 +128,7 @@ pub(crate) struct Registrar<'a> {
 
 impl Registrar<'_> {
     /// Authorizes the change from `old` to `new` values of an existing handle.
-    fn authorize_changes(
+    pub(super) fn authorize_changes(
         &self,
         id: &Identity,
         h: &Handle,
@@ -183,73 +184,9 @@ impl Registrar<'_> {
         values: Vec<HandleValue>,
         mode: RecordMode,
     ) -> Result<PutOutcome, NodeError> {
-        self.journal.audit_refusal(caller, Action::Write, h, self.commit_record(caller, h, values, mode))
-    }
-
-    fn commit_record(
-        &self,
-        caller: &Caller,
-        h: &Handle,
-        mut values: Vec<HandleValue>,
-        mode: RecordMode,
-    ) -> Result<PutOutcome, NodeError> {
-        let id = caller.require()?;
-        self.homing.check_responsible(h)?;
-        self.records.check_values(&values)?;
-        self.templates.apply(h, &mut values)?;
-        let _guard = self.records.lock(h);
-        match self.records.load(h)? {
-            Some(existing) => {
-                match mode {
-                    RecordMode::Create => {
-                        return Err(NodeError::new(
-                            ErrorCode::HandleAlreadyExists,
-                            format!("handle {h} already exists"),
-                        ));
-                    }
-                    RecordMode::CreateIdempotent => {
-                        // Only a caller who may create the handle learns whether the record matches.
-                        self.access.authorize(id, h, &[], perm::ADD_HANDLE)?;
-                        if !values.iter().any(|v| v.is(types::HS_ADMIN)) {
-                            values.push(default_admin(id, &values));
-                        }
-                        return if same_content(&existing.values, &values) {
-                            Ok(PutOutcome::Unchanged)
-                        } else {
-                            Err(NodeError::new(
-                                ErrorCode::HandleAlreadyExists,
-                                format!("handle {h} already exists with other values"),
-                            ))
-                        };
-                    }
-                    RecordMode::CreateOrReplace | RecordMode::Replace => {}
-                }
-                values.sort_by_key(|v| v.index);
-                keep_unchanged(&existing.values, &mut values);
-                self.authorize_changes(id, h, &existing.values, &values)?;
-                self.journal.commit(
-                    self.records,
-                    caller,
-                    Action::Replace,
-                    h,
-                    &existing.handle,
-                    Some(&existing.values),
-                    Some(&values),
-                )?;
-                Ok(PutOutcome::Updated)
-            }
-            None if mode == RecordMode::Replace => Err(not_found(h)),
-            None => {
-                h.check_new()?;
-                self.access.authorize(id, h, &[], perm::ADD_HANDLE)?;
-                if !values.iter().any(|v| v.is(types::HS_ADMIN)) {
-                    values.push(default_admin(id, &values));
-                }
-                values.sort_by_key(|v| v.index);
-                self.journal.commit(self.records, caller, Action::Create, h, h.as_str(), None, Some(&values))?;
-                Ok(PutOutcome::Created)
-            }
-        }
+        let write = RecordWrite { h: h.clone(), values, mode };
+        let result = self.commit_records(caller, vec![Ok(write)]).pop().expect("one result");
+        self.journal.audit_refusal(caller, Action::Write, h, result)
     }
 
     /// Adds or replaces `values` in the existing record of `h`, as `mode` allows. With `only` given, values whose
@@ -400,6 +337,22 @@ fn check_writable(old: Option<&HandleValue>, index: u32) -> Result<(), NodeError
         )),
         _ => Ok(()),
     }
+}
+
+/// Authorizes `id` to create `h`, and makes it the administrator of `values` (sorted by index) when they name
+/// none.
+pub(super) fn authorize_new(
+    r: &Registrar<'_>,
+    id: &Identity,
+    h: &Handle,
+    values: &mut Vec<HandleValue>,
+) -> Result<(), NodeError> {
+    r.access.authorize(id, h, &[], perm::ADD_HANDLE)?;
+    if !values.iter().any(|v| v.is(types::HS_ADMIN)) {
+        values.push(default_admin(id, values));
+    }
+    values.sort_by_key(|v| v.index);
+    Ok(())
 }
 
 /// The `HS_ADMIN` value naming the creator, for records created without one.

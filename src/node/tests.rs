@@ -288,6 +288,8 @@ struct HeldRead {
     gets: std::sync::atomic::AtomicUsize,
     key: Vec<u8>,
     armed: std::sync::atomic::AtomicBool,
+    /// Batches written that hold a record.
+    record_writes: std::sync::atomic::AtomicU64,
     reached: std::sync::mpsc::SyncSender<()>,
     resume: Mutex<std::sync::mpsc::Receiver<()>>,
 }
@@ -303,6 +305,9 @@ impl Store for HeldRead {
         Ok(value)
     }
     fn write(&self, batch: crate::store::Batch) -> Result<(), crate::store::StoreError> {
+        if batch.ops.iter().any(|op| op.space == Space::Handles) {
+            self.record_writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         self.inner.write(batch)
     }
     fn scan(
@@ -328,6 +333,7 @@ fn record_cache_never_keeps_a_record_read_before_a_change() {
         gets: 0.into(),
         key: Handle::parse("88.798.1/RACE", crate::id::SuffixCase::Sensitive).unwrap().key().as_bytes().to_vec(),
         armed: false.into(),
+        record_writes: 0.into(),
         reached: reached_tx,
         resume: Mutex::new(resume_rx),
     });
@@ -360,6 +366,7 @@ fn one_authorization_check_has_one_budget_over_every_hs_admin_value() {
         gets: 0.into(),
         key: vec![],
         armed: false.into(),
+        record_writes: 0.into(),
         reached,
         resume,
     });
@@ -507,4 +514,50 @@ fn only_records_not_in_memory_may_wait_for_the_disk() {
     assert!(!n.may_wait_for_disk(x), "in the record cache now");
     assert!(!n.may_wait_for_disk("99.1/ELSEWHERE"), "not homed here: answered without a read");
     assert!(!n.may_wait_for_disk("not a handle"), "refused without a read");
+}
+
+#[test]
+fn a_batch_of_record_writes_is_one_store_write_and_sees_its_own_items() {
+    let (reached, _) = std::sync::mpsc::sync_channel(1);
+    let store = Arc::new(HeldRead {
+        inner: MemoryStore::new(),
+        gets: 0.into(),
+        key: Vec::new(),
+        armed: false.into(),
+        record_writes: 0.into(),
+        reached,
+        resume: Mutex::new(std::sync::mpsc::sync_channel(1).1),
+    });
+    demo::load(store.as_ref(), "88.798", "root").unwrap();
+    let settings = NodeSettings::homing(vec![Prefix::parse("88.798").unwrap()]);
+    let n = Node::new(store.clone(), settings, Arc::new(crate::metrics::Metrics::new()));
+    let e1 = login(&n, "300:0.NA/88.798.1", "demo-secret-1");
+    let url = |u: &str| vec![HandleValue::new(1, types::URL, u.as_bytes(), 0)];
+    let w = |h: &str, values, mode| Ok(RecordWrite { h: n.parse_handle(h).unwrap(), values, mode });
+    let writes = vec![
+        w("88.798.1/BATCH-A", url("a"), RecordMode::CreateIdempotent),
+        w("88.798.1/BATCH-A", url("a"), RecordMode::CreateIdempotent), // the same again: unchanged
+        w("88.798.1/BATCH-A", url("b"), RecordMode::CreateIdempotent), // other values: exists
+        w("88.798.1/BATCH-A", url("c"), RecordMode::Replace),          // sees the first item's record
+        w("88.798.2/BATCH-B", url("x"), RecordMode::CreateIdempotent), // not e1's prefix
+        Err(NodeError::new(ErrorCode::InvalidHandle, "did not parse")),
+    ];
+    let before = store.record_writes.load(std::sync::atomic::Ordering::Relaxed);
+    let results = n.write_records(&e1, writes);
+    assert_eq!(store.record_writes.load(std::sync::atomic::Ordering::Relaxed) - before, 1, "one write of records");
+    let codes: Vec<Result<PutOutcome, ErrorCode>> = results.into_iter().map(|r| r.map_err(|e| e.code)).collect();
+    assert_eq!(
+        codes,
+        vec![
+            Ok(PutOutcome::Created),
+            Ok(PutOutcome::Unchanged),
+            Err(ErrorCode::HandleAlreadyExists),
+            Ok(PutOutcome::Updated),
+            Err(ErrorCode::Forbidden),
+            Err(ErrorCode::InvalidHandle),
+        ]
+    );
+    let res = n.resolve(&n.parse_handle("88.798.1/BATCH-A").unwrap(), &Filter::default(), &e1).unwrap();
+    assert!(res.values().any(|v| v.data == b"c"), "the last write wins");
+    assert_eq!(n.stats().report(&Default::default()).unwrap().period.created, 1, "counted once");
 }

@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 use super::{AppState, Call, MAX_BATCH, answer, fail, json_body, missing};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
-use crate::node::{Caller, Filter, RecordMode, ValueMode};
+use crate::node::{Caller, Filter, RecordMode, RecordWrite, ValueMode};
 use crate::record::HandleValue;
 use crate::template::{FIRST_ITEM_INDEX, TEMPLATE_ID_INDEX, TEMPLATE_VERSION_INDEX, TEMPLATE_VERSION_TYPE, Violation};
 
@@ -212,9 +212,15 @@ fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, Node
     })
 }
 
-fn create_one(state: &AppState, caller: &Caller, item: serde_json::Value) -> Result<(), NodeError> {
+/// The write of a create item: idempotent, so that a retry after an unknown outcome is safe.
+fn create_write(state: &AppState, item: serde_json::Value) -> Result<RecordWrite, NodeError> {
     let (h, values) = record(state, parse(item)?)?;
-    state.node.write_record(caller, &h, values, RecordMode::CreateIdempotent).map(drop)
+    Ok(RecordWrite { h, values, mode: RecordMode::CreateIdempotent })
+}
+
+fn create_one(state: &AppState, caller: &Caller, item: serde_json::Value) -> Result<(), NodeError> {
+    let w = create_write(state, item)?;
+    state.node.write_record(caller, &w.h, w.values, w.mode).map(drop)
 }
 
 fn update_one(state: &AppState, caller: &Caller, item: serde_json::Value) -> Result<(), NodeError> {
@@ -305,7 +311,7 @@ async fn write_batch(
     let limit = call.state.settings.max_batch_body_bytes;
     call.with_json(body, limit, move |s, c, items: Vec<serde_json::Value>| {
         let results = bounded(items)?.into_iter().map(|item| {
-            let handle = item.get("handle").and_then(|h| h.as_str()).unwrap_or("").to_owned();
+            let handle = item_handle(&item);
             let msg = one(s, c, item).map_or_else(|e| super::message(&e), |()| "success".into());
             ItemResult { handle, msg }
         });
@@ -314,12 +320,26 @@ async fn write_batch(
     .await
 }
 
-/// `POST /identityv2/data/batchCreate`.
+/// `POST /identityv2/data/batchCreate`: every item in one store write.
 pub(super) async fn batch_create(call: Call, body: Body) -> Response {
-    write_batch(call, body, create_one).await
+    let limit = call.state.settings.max_batch_body_bytes;
+    call.with_json(body, limit, |s, c, items: Vec<serde_json::Value>| {
+        let items = bounded(items)?;
+        let handles: Vec<String> = items.iter().map(item_handle).collect();
+        let writes = items.into_iter().map(|item| create_write(s, item)).collect();
+        let results = s.node.write_records(c, writes).into_iter().zip(handles);
+        let msg = |r: Result<_, NodeError>| r.map_or_else(|e| super::message(&e), |_| "success".into());
+        Ok(results.map(|(r, handle)| ItemResult { handle, msg: msg(r) }).collect::<Vec<_>>())
+    })
+    .await
 }
 
-/// `PUT /identityv2/data/batchUpdate`.
+/// The handle an item names, as it names it.
+fn item_handle(item: &serde_json::Value) -> String {
+    item.get("handle").and_then(|h| h.as_str()).unwrap_or("").to_owned()
+}
+
+/// `PUT /identityv2/data/batchUpdate`: item by item (each merges into the record it finds).
 pub(super) async fn batch_update(call: Call, body: Body) -> Response {
     write_batch(call, body, update_one).await
 }
