@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::extract::Query;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -206,25 +207,29 @@ fn record(state: &AppState, r: Record) -> Result<(Handle, Vec<HandleValue>), Nod
     Ok((h, values))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, NodeError> {
-    serde_json::from_value(v).map_err(|e| {
+/// One item of a request, kept as its JSON text until it is parsed on its own: a malformed item fails alone,
+/// and a batch of 2,000 builds no tree of JSON values.
+type Item = Box<RawValue>;
+
+fn parse<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, NodeError> {
+    serde_json::from_str(item.get()).map_err(|e| {
         NodeError::new(ErrorCode::BadRequest, format!("malformed item: {e}")).in_chinese(format!("参数格式错误：{e}"))
     })
 }
 
 /// The write of a create item: idempotent, so that a retry after an unknown outcome is safe.
-fn create_write(state: &AppState, item: serde_json::Value) -> Result<RecordWrite, NodeError> {
+fn create_write(state: &AppState, item: &Item) -> Result<RecordWrite, NodeError> {
     let (h, values) = record(state, parse(item)?)?;
     Ok(RecordWrite { h, values, mode: RecordMode::CreateIdempotent })
 }
 
-fn create_one(state: &AppState, caller: &Caller, item: serde_json::Value) -> Result<(), NodeError> {
-    let w = create_write(state, item)?;
+fn create_one(state: &AppState, caller: &Caller, item: Item) -> Result<(), NodeError> {
+    let w = create_write(state, &item)?;
     state.node.write_record(caller, &w.h, w.values, w.mode).map(drop)
 }
 
-fn update_one(state: &AppState, caller: &Caller, item: serde_json::Value) -> Result<(), NodeError> {
-    let (h, values) = record(state, parse(item)?)?;
+fn update_one(state: &AppState, caller: &Caller, item: Item) -> Result<(), NodeError> {
+    let (h, values) = record(state, parse(&item)?)?;
     state.node.put_values(caller, &h, values, None, ValueMode::Upsert)
 }
 
@@ -303,13 +308,9 @@ fn bounded<T>(items: Vec<T>) -> Result<Vec<T>, NodeError> {
 }
 
 /// Applies `one` to each item of a batch body: per-item results, partial success.
-async fn write_batch(
-    call: Call,
-    body: Body,
-    one: fn(&AppState, &Caller, serde_json::Value) -> Result<(), NodeError>,
-) -> Response {
+async fn write_batch(call: Call, body: Body, one: fn(&AppState, &Caller, Item) -> Result<(), NodeError>) -> Response {
     let limit = call.state.settings.max_batch_body_bytes;
-    call.with_json(body, limit, move |s, c, items: Vec<serde_json::Value>| {
+    call.with_json(body, limit, move |s, c, items: Vec<Item>| {
         let results = bounded(items)?.into_iter().map(|item| {
             let handle = item_handle(&item);
             let msg = one(s, c, item).map_or_else(|e| super::message(&e), |()| "success".into());
@@ -323,10 +324,10 @@ async fn write_batch(
 /// `POST /identityv2/data/batchCreate`: every item in one store write.
 pub(super) async fn batch_create(call: Call, body: Body) -> Response {
     let limit = call.state.settings.max_batch_body_bytes;
-    call.with_json(body, limit, |s, c, items: Vec<serde_json::Value>| {
+    call.with_json(body, limit, |s, c, items: Vec<Item>| {
         let items = bounded(items)?;
         let handles: Vec<String> = items.iter().map(item_handle).collect();
-        let writes = items.into_iter().map(|item| create_write(s, item)).collect();
+        let writes = items.iter().map(|item| create_write(s, item)).collect();
         let results = s.node.write_records(c, writes).into_iter().zip(handles);
         let msg = |r: Result<_, NodeError>| r.map_or_else(|e| super::message(&e), |_| "success".into());
         Ok(results.map(|(r, handle)| ItemResult { handle, msg: msg(r) }).collect::<Vec<_>>())
@@ -334,9 +335,14 @@ pub(super) async fn batch_create(call: Call, body: Body) -> Response {
     .await
 }
 
-/// The handle an item names, as it names it.
-fn item_handle(item: &serde_json::Value) -> String {
-    item.get("handle").and_then(|h| h.as_str()).unwrap_or("").to_owned()
+/// The handle an item names, as it names it (empty when the item is no object).
+fn item_handle(item: &Item) -> String {
+    #[derive(Deserialize)]
+    struct Named {
+        #[serde(default)]
+        handle: String,
+    }
+    serde_json::from_str::<Named>(item.get()).map(|n| n.handle).unwrap_or_default()
 }
 
 /// `PUT /identityv2/data/batchUpdate`: item by item (each merges into the record it finds).
