@@ -84,6 +84,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/healthz", at(Operation::Service, get(|| async { "ok\n" })))
         .route("/readyz", at(Operation::Service, get(readyz)))
         .route("/admin/audit", at(Operation::AuditQuery, get(audit)))
+        .route("/openapi.yaml", at(Operation::Service, get(openapi)))
         .with_state(state)
         .layer(middleware::from_fn_with_state(requests, observe))
 }
@@ -94,6 +95,13 @@ fn at(op: Operation, route: MethodRouter<AdminState>) -> MethodRouter<AdminState
         resp.extensions_mut().insert(op);
         resp
     }))
+}
+
+/// The OpenAPI 3 description of the admin listener (`src/admin/openapi.yaml`).
+pub const OPENAPI: &str = include_str!("admin/openapi.yaml");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI).into_response()
 }
 
 async fn observe(

@@ -12,6 +12,8 @@
 //! - [`pipeline`]: the one path of every request: its scope, dispatch (the router, or the resolve handler
 //!   directly for a cached lookup), and the headers every answer carries;
 //! - `cors`: the CORS layer for preflights, and the headers it adds to every other answer.
+//!
+//! `openapi.yaml` describes every route, served at `/openapi.yaml`.
 
 use std::sync::Arc;
 
@@ -75,6 +77,7 @@ pub fn router(node: Arc<Node>, settings: &HttpConfig, runtime: Runtime) -> Route
         )
         .route("/api/prefixes", at(Operation::List, get(list::prefixes)))
         .route("/api/stats", at(Operation::Statistics, get(stats::stats)))
+        .route("/openapi.yaml", at(Operation::Service, get(openapi)))
         .merge(snms::routes(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -102,6 +105,13 @@ async fn admit(State((state, op)): State<(AppState, Operation)>, req: Request, n
         resp.extensions_mut().insert(op);
     }
     resp
+}
+
+/// The OpenAPI 3 description of this port's APIs (`src/http/openapi.yaml`; the suite checks the node against it).
+pub const OPENAPI: &str = include_str!("http/openapi.yaml");
+
+async fn openapi() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/yaml")], OPENAPI).into_response()
 }
 
 async fn not_found(req: Request) -> Response {

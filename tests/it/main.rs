@@ -11,6 +11,7 @@ mod handle_protocol;
 mod harness;
 mod lockout;
 mod observability;
+mod openapi;
 mod prometheus;
 mod pyhandle;
 mod rest_params;

@@ -13,8 +13,9 @@ import json
 import os
 import sys
 import time
-import traceback
 import urllib.request
+
+from checks import check, run
 
 BASE = os.environ["SNMS_BASE"].rstrip("/")
 USER = os.environ["SNMS_USER"]
@@ -80,14 +81,6 @@ TEMPLATE = {
     ],
 }
 
-checks = []
-
-
-def check(name):
-    def wrap(f):
-        checks.append((name, f))
-        return f
-    return wrap
 
 
 c = Client(BASE)
@@ -205,14 +198,4 @@ def _():
     assert r["status"] in (1, -2) and r["message"], r
 
 
-passed = failed = 0
-for name, f in checks:
-    try:
-        f()
-        passed += 1
-        print(f"ok   {name}")
-    except Exception:
-        failed += 1
-        print(f"FAIL {name}\n{traceback.format_exc()}")
-print(f"snms: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+run("snms")
