@@ -63,7 +63,7 @@ pub fn router(node: Arc<Node>, settings: &HttpConfig, runtime: Runtime) -> Route
     let cors = settings.cors;
     let credentials = settings.credentials();
     let settings = Arc::new(settings.clone());
-    let tokens = Arc::default();
+    let tokens = Arc::new(snms::Tokens::new(std::time::Duration::from_secs(settings.snms_token_secs)));
     let state = AppState { node, requests, settings, credentials, admission, runtime, tokens };
     let at = |op, handler| dispatch(&state, op, handler);
     let api = Router::new()

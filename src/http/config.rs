@@ -24,6 +24,8 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Largest body of an SNMS batch (up to 2,000 records), bytes.
     pub max_batch_body_bytes: usize,
+    /// Seconds an SNMS session token lasts (the contract's 24 hours).
+    pub snms_token_secs: u64,
     /// Requests served at once before new ones get 503.
     pub max_concurrent_requests: usize,
     /// Send CORS headers allowing any origin.
@@ -41,6 +43,7 @@ impl Default for HttpConfig {
             allow_insecure_auth: false,
             max_body_bytes: 1 << 20,
             max_batch_body_bytes: 16 << 20,
+            snms_token_secs: 86_400,
             max_concurrent_requests: 1024,
             cors: true,
             workers: 0,
@@ -53,6 +56,9 @@ impl HttpConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err(ConfigError::Invalid("http.tls_cert and http.tls_key go together".into()));
+        }
+        if !(1..=30 * 86_400).contains(&self.snms_token_secs) {
+            return Err(ConfigError::Invalid("http.snms_token_secs must be within 1..=2592000".into()));
         }
         if self.max_body_bytes == 0 || self.max_batch_body_bytes == 0 || self.max_concurrent_requests == 0 {
             return Err(ConfigError::Invalid(

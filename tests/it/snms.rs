@@ -293,3 +293,13 @@ async fn templates_define_publish_and_never_lose_an_item() {
     let j = call(&n, Method::GET, "/snms/api/v5/template?prefix=88.798.1&version=mug-1", Some(&t), None).await;
     assert_eq!(j["data"]["published"], true, "{j}");
 }
+
+#[tokio::test]
+async fn a_token_expires() {
+    let n = TestNode::start_with(|c| c.http.snms_token_secs = 1).await;
+    let t = login(&n, USER1).await;
+    let detail = "/identityv2/data/detail?handle=88.798.1/JDZ-2024-000001";
+    assert_eq!(call(&n, Method::GET, detail, Some(&t), None).await["status"], 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    expect(&call(&n, Method::GET, detail, Some(&t), None).await, -1, "未登录或登录已过期");
+}

@@ -1,5 +1,6 @@
-//! Session tokens of the SNMS API: opaque, random, 24 hours, held in memory only (a restart ends every session),
-//! each bound to the secret key it was opened with (changing the key ends the session).
+//! Session tokens of the SNMS API: opaque, random, 24 hours (`http.snms_token_secs`), held in memory only (a
+//! restart ends every session), each bound to the secret key it was opened with (changing the key ends the
+//! session).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,7 +10,7 @@ use rand::RngCore;
 
 use crate::node::Identity;
 
-/// How long a token is valid.
+/// How long a token is valid by default: the contract's 24 hours.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// Most sessions held at once; a login beyond them, once the expired are dropped, is refused as busy.
 pub const MAX_SESSIONS: usize = 100_000;
@@ -25,12 +26,24 @@ pub struct Session {
 }
 
 /// The live sessions.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tokens {
     sessions: Mutex<HashMap<String, Session>>,
+    lifetime: Duration,
+}
+
+impl Default for Tokens {
+    fn default() -> Self {
+        Self::new(TOKEN_LIFETIME)
+    }
 }
 
 impl Tokens {
+    /// No sessions yet; each opened will last `lifetime`.
+    pub fn new(lifetime: Duration) -> Self {
+        Self { sessions: Mutex::default(), lifetime }
+    }
+
     /// Opens a session for `identity`, logged in with the key of digest `key`; `None` when the table is full.
     pub fn open(&self, identity: Identity, key: [u8; 32], now: Instant) -> Option<String> {
         let mut bytes = [0u8; 32];
@@ -43,7 +56,7 @@ impl Tokens {
                 return None;
             }
         }
-        sessions.insert(token.clone(), Session { identity, key, expires: now + TOKEN_LIFETIME });
+        sessions.insert(token.clone(), Session { identity, key, expires: now + self.lifetime });
         Some(token)
     }
 
