@@ -48,8 +48,7 @@ pub use config::{
     NodeSettings, Reads,
 };
 pub use list::Page;
-pub use record_writes::RecordWrite;
-pub use registration::{PutOutcome, RecordMode, ValueMode};
+pub use registration::{PutOutcome, RecordMode, RecordWrite, ValueMode};
 pub use resolution::{Filter, Resolution};
 pub(crate) use template_editor::template_prefix;
 

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use super::registration::{PutOutcome, RecordMode, Registrar, authorize_new, keep_unchanged, not_found, same_content};
+use super::registration::{
+    PutOutcome, RecordMode, RecordWrite, Registrar, authorize_new, keep_unchanged, not_found, same_content,
+};
 use super::{Caller, Identity};
 use crate::audit::Action;
 use crate::error::{ErrorCode, NodeError};
@@ -12,16 +14,6 @@ use crate::id::Handle;
 use crate::record::HandleValue;
 use crate::record::wire::StoredRecord;
 use crate::store::Batch;
-
-/// One whole-record write.
-pub struct RecordWrite {
-    /// The handle.
-    pub h: Handle,
-    /// Its new values.
-    pub values: Vec<HandleValue>,
-    /// How an existing or missing record is treated.
-    pub mode: RecordMode,
-}
 
 /// What a write will do to the record it found.
 enum Plan {

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rand::Rng;
 
-use super::record_writes::RecordWrite;
 use super::templates::Templates;
 use super::{Access, Caller, Homing, Identity, Journal, Records, now};
 use crate::audit::Action;
@@ -45,6 +44,16 @@ pub enum RecordMode {
     CreateOrReplace,
     /// Only replace; a missing handle is an error.
     Replace,
+}
+
+/// One whole-record write.
+pub struct RecordWrite {
+    /// The handle.
+    pub h: Handle,
+    /// Its new values.
+    pub values: Vec<HandleValue>,
+    /// How an existing or missing record is treated.
+    pub mode: RecordMode,
 }
 
 /// How values are merged into an existing record.
