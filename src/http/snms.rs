@@ -124,6 +124,16 @@ fn answer<T: Serialize>(r: Result<T, NodeError>) -> Response {
     r.map_or_else(fail, ok)
 }
 
+/// The query parameters of a request, or why they do not read (a field given twice, say).
+pub(super) type Params<T> = Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>;
+
+/// The parameters of `q`, or the refusal in the envelope's terms (not axum's plain-text rejection).
+fn params<T>(q: Params<T>) -> Result<T, NodeError> {
+    q.map(|axum::extract::Query(t)| t).map_err(|e| {
+        NodeError::new(ErrorCode::BadRequest, format!("bad query: {e}")).in_chinese(format!("请求参数格式错误：{e}"))
+    })
+}
+
 /// The body of a request, at most `limit` bytes, parsed as JSON.
 async fn json_body<T: serde::de::DeserializeOwned>(body: Body, limit: usize) -> Result<T, NodeError> {
     let too_large =

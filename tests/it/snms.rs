@@ -226,6 +226,8 @@ async fn templates_define_publish_and_never_lose_an_item() {
     assert_eq!(v3["data"]["handle"], "88.798/TPL-CERAMIC-BATCH");
     let missing = call(&n, Method::GET, "/snms/api/v5/template?prefix=88.798&version=none", t, None).await;
     expect(&missing, -2, "模板不存在");
+    let twice = call(&n, Method::GET, "/snms/api/v5/template?prefix=88.798&prefix=88.798&version=x", t, None).await;
+    expect(&twice, -2, "请求参数格式错误");
 
     // A draft of the enterprise's own, changed, then published.
     let draft = json!({"prefix": "88.798.1", "version": "mug-1", "industryCategory": "C", "industrySpecific": "30",

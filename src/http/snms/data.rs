@@ -5,14 +5,13 @@
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::Query;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{AppState, Call, MAX_BATCH, answer, fail, json_body, missing};
+use super::{AppState, Call, MAX_BATCH, Params, answer, fail, json_body, missing, params};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
 use crate::node::{Caller, Filter, RecordMode, RecordWrite, ValueMode};
@@ -240,8 +239,9 @@ pub(super) struct Named {
 }
 
 /// `GET /identityv2/data/detail?handle=`: the template items of the record the caller may read.
-pub(super) async fn detail(call: Call, Query(q): Query<Named>) -> Response {
+pub(super) async fn detail(call: Call, q: Params<Named>) -> Response {
     call.with_session(move |state, caller| {
+        let q = params(q)?;
         let h = handle(state, &q.handle)?;
         let res = state.node.resolve(&h, &Filter::default(), caller)?;
         let text = |v: &HandleValue| String::from_utf8_lossy(&v.data).into_owned();

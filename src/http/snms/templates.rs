@@ -3,11 +3,10 @@
 //! draft (the fields it leaves out stay); and idnode's `POST …/publish` and `GET …/list?prefix=`.
 
 use axum::body::Body;
-use axum::extract::Query;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Call, missing};
+use super::{Call, Params, missing, params};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Prefix;
 use crate::template::Template;
@@ -49,8 +48,9 @@ fn template(mut body: serde_json::Value, published: bool) -> Result<Template, No
 }
 
 /// `GET ?prefix=&version=`.
-pub(super) async fn get(call: Call, Query(q): Query<Named>) -> Response {
+pub(super) async fn get(call: Call, q: Params<Named>) -> Response {
     call.with_session(move |s, _| {
+        let q = params(q)?;
         let (prefix, version) = q.parts()?;
         s.node.template(&prefix, version)?.map(|t| t.as_ref().clone()).ok_or_else(not_found)
     })
@@ -58,8 +58,9 @@ pub(super) async fn get(call: Call, Query(q): Query<Named>) -> Response {
 }
 
 /// `GET /list?prefix=`: the templates defined on a prefix (every prefix without one).
-pub(super) async fn list(call: Call, Query(q): Query<Named>) -> Response {
+pub(super) async fn list(call: Call, q: Params<Named>) -> Response {
     call.with_session(move |s, _| {
+        let q = params(q)?;
         let prefix = (!q.prefix.is_empty()).then(|| crate::node::template_prefix(&q.prefix)).transpose()?;
         let all = s.node.templates(prefix.as_ref())?;
         Ok(all.iter().map(|t| t.as_ref().clone()).collect::<Vec<_>>())
@@ -90,8 +91,9 @@ pub(super) async fn publish(call: Call, body: Body) -> Response {
 }
 
 /// `DELETE ?prefix=&version=`: deletes a draft.
-pub(super) async fn remove(call: Call, Query(q): Query<Named>) -> Response {
+pub(super) async fn remove(call: Call, q: Params<Named>) -> Response {
     call.with_session(move |s, c| {
+        let q = params(q)?;
         let (prefix, version) = q.parts()?;
         s.node.delete_template(c, &prefix, version).map(|()| true)
     })
