@@ -1,8 +1,9 @@
 //! Whole-record writes, one or many in one call: each checked against its template, planned against the record
 //! it finds (in the store, or written by an earlier item of the same call) and authorized, and all of them staged
 //! into one store batch, so that a batch of 2,000 records costs one atomic, durable write (one fsync), not 2,000.
+//! A write of a prefix handle (`0.NA/X`) is a batch of its own, as authorization under `X` reads it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::registration::{
     PutOutcome, RecordMode, RecordWrite, Registrar, authorize_new, keep_unchanged, not_found, same_content,
@@ -39,7 +40,21 @@ impl Registrar<'_> {
         writes: Vec<Result<RecordWrite, NodeError>>,
     ) -> Vec<Result<PutOutcome, NodeError>> {
         let handles: Vec<Option<Handle>> = writes.iter().map(|w| w.as_ref().ok().map(|w| w.h.clone())).collect();
-        let results = self.commit_records(caller, writes);
+        // A prefix handle's record decides who may write under the prefix, and authorization reads the store: so
+        // each write of one is committed on its own, and the items after it are authorized against it.
+        let mut results = Vec::with_capacity(writes.len());
+        let mut group = Vec::new();
+        for w in writes {
+            let prefix_handle = w.as_ref().is_ok_and(|w| w.h.administered_prefix().is_some());
+            if prefix_handle && !group.is_empty() {
+                results.extend(self.commit_records(caller, std::mem::take(&mut group)));
+            }
+            group.push(w);
+            if prefix_handle {
+                results.extend(self.commit_records(caller, std::mem::take(&mut group)));
+            }
+        }
+        results.extend(self.commit_records(caller, group));
         let audited = |(r, h): (Result<PutOutcome, NodeError>, &Option<Handle>)| match h {
             Some(h) => self.journal.audit_refusal(caller, Action::Write, h, r),
             None => r,
@@ -79,12 +94,14 @@ impl Registrar<'_> {
         let _guards = self.records.lock_all(checked.iter().map(|c| &c.1));
         let (mut batch, mut pending) = (Batch::new(), HashMap::<String, StoredRecord>::new());
         let (mut staged, mut written) = (Vec::new(), Vec::new());
+        // The prefixes under which this call may create handles, once asked (see `authorize_new`).
+        let mut granted = HashSet::new();
         for (pos, h, values, mode) in checked {
             let existing = match pending.get(h.key()) {
                 Some(r) => Ok(Some(r.clone())),
                 None => self.records.load(&h),
             };
-            match existing.and_then(|e| self.plan(id, &h, values, mode, e)) {
+            match existing.and_then(|e| self.plan(id, &h, values, mode, e, &mut granted)) {
                 Err(e) => results[pos] = Some(Err(e)),
                 Ok(Plan::Unchanged) => results[pos] = Some(Ok(PutOutcome::Unchanged)),
                 Ok(Plan::Write { action, as_created, old, new, outcome }) => {
@@ -118,13 +135,14 @@ impl Registrar<'_> {
         mut values: Vec<HandleValue>,
         mode: RecordMode,
         existing: Option<StoredRecord>,
+        granted: &mut HashSet<String>,
     ) -> Result<Plan, NodeError> {
         let Some(existing) = existing else {
             if mode == RecordMode::Replace {
                 return Err(not_found(h));
             }
             h.check_new()?;
-            authorize_new(self, id, h, &mut values)?;
+            authorize_new(self, id, h, &mut values, granted)?;
             let as_created = h.as_str().to_owned();
             return Ok(Plan::Write {
                 action: Action::Create,
@@ -140,7 +158,7 @@ impl Registrar<'_> {
             }
             RecordMode::CreateIdempotent => {
                 // Only a caller who may create the handle learns whether the record matches.
-                authorize_new(self, id, h, &mut values)?;
+                authorize_new(self, id, h, &mut values, granted)?;
                 if same_content(&existing.values, &values) {
                     Ok(Plan::Unchanged)
                 } else {

@@ -349,14 +349,22 @@ fn check_writable(old: Option<&HandleValue>, index: u32) -> Result<(), NodeError
 }
 
 /// Authorizes `id` to create `h`, and makes it the administrator of `values` (sorted by index) when they name
-/// none.
+/// none. Creating a handle that is not a prefix handle depends only on the chain above its prefix, so within one
+/// call the prefixes in `granted` are not asked again: a batch of 2,000 under one prefix walks the chain once.
 pub(super) fn authorize_new(
     r: &Registrar<'_>,
     id: &Identity,
     h: &Handle,
     values: &mut Vec<HandleValue>,
+    granted: &mut HashSet<String>,
 ) -> Result<(), NodeError> {
-    r.access.authorize(id, h, &[], perm::ADD_HANDLE)?;
+    let by_prefix = h.administered_prefix().is_none();
+    if !(by_prefix && granted.contains(h.prefix_key())) {
+        r.access.authorize(id, h, &[], perm::ADD_HANDLE)?;
+        if by_prefix {
+            granted.insert(h.prefix_key().to_owned());
+        }
+    }
     if !values.iter().any(|v| v.is(types::HS_ADMIN)) {
         values.push(default_admin(id, values));
     }

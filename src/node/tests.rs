@@ -561,3 +561,26 @@ fn a_batch_of_record_writes_is_one_store_write_and_sees_its_own_items() {
     assert!(res.values().any(|v| v.data == b"c"), "the last write wins");
     assert_eq!(n.stats().report(&Default::default()).unwrap().period.created, 1, "counted once");
 }
+
+#[test]
+fn a_batch_is_authorized_prefix_by_prefix_and_writes_prefix_handles_alone() {
+    let n = node();
+    let root = login(&n, "300:0.NA/88.798", "root");
+    let w =
+        |h: &str, values| Ok(RecordWrite { h: n.parse_handle(h).unwrap(), values, mode: RecordMode::CreateIdempotent });
+    // The new enterprise's administrator writes under its prefix in the same batch that creates the prefix.
+    let identity = demo::identity_record("0.NA/88.798.9", 300, "nine", vec![]);
+    let results = n.write_records(&root, vec![w("0.NA/88.798.9", identity)]);
+    assert!(results[0].is_ok(), "{results:?}");
+    let nine = login(&n, "300:0.NA/88.798.9", "nine");
+    let url = vec![HandleValue::new(1, types::URL, b"https://nine".to_vec(), 0)];
+    let identity = demo::identity_record("0.NA/88.798.8", 300, "eight", vec![]);
+    let results = n.write_records(
+        &root,
+        vec![w("88.798.9/A", url.clone()), w("0.NA/88.798.8", identity), w("88.798.8/B", url.clone())],
+    );
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let results = n.write_records(&nine, vec![w("88.798.9/C", url.clone()), w("88.798.8/D", url)]);
+    let codes: Vec<Result<PutOutcome, ErrorCode>> = results.into_iter().map(|r| r.map_err(|e| e.code)).collect();
+    assert_eq!(codes, vec![Ok(PutOutcome::Created), Err(ErrorCode::Forbidden)]);
+}
