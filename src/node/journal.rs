@@ -168,6 +168,29 @@ impl Journal {
             digest = s.digest.as_deref().unwrap_or(""),
             "committed"
         );
+        self.counted(s);
+    }
+
+    /// Logs and counts the staged changes of one written batch: a line for the batch, and a line per change at
+    /// debug level (the audit log keeps every change; 2,000 info lines a batch would flood the node's log).
+    pub(crate) fn committed_batch(&self, staged: &[&Staged]) {
+        let (Some(first), Some(last)) = (staged.first(), staged.last()) else { return };
+        if staged.len() == 1 {
+            return self.committed(first);
+        }
+        tracing::info!(records = staged.len(), first = first.handle, last = last.handle, identity = %first.identity, "committed a batch");
+        for s in staged {
+            tracing::debug!(
+                handle = s.handle,
+                operation = s.action.name(),
+                digest = s.digest.as_deref().unwrap_or(""),
+                "committed"
+            );
+            self.counted(s);
+        }
+    }
+
+    fn counted(&self, s: &Staged) {
         self.counters.registration(s.change);
         self.counters.audited(false);
     }

@@ -114,14 +114,11 @@ impl Registrar<'_> {
         }
         if !staged.is_empty() {
             let write = self.records.write(&written, batch);
-            for (pos, s, outcome) in staged {
-                results[pos] = Some(match &write {
-                    Ok(()) => {
-                        self.journal.committed(&s);
-                        Ok(outcome)
-                    }
-                    Err(e) => Err(e.clone()),
-                });
+            if write.is_ok() {
+                self.journal.committed_batch(&staged.iter().map(|(_, s, _)| s).collect::<Vec<_>>());
+            }
+            for (pos, _, outcome) in staged {
+                results[pos] = Some(write.clone().map(|()| outcome));
             }
         }
         results.into_iter().map(|r| r.expect("every item has a result")).collect()
