@@ -194,8 +194,43 @@ impl Call {
         }
     }
 
-    /// Reads the JSON body (at most `limit` bytes), then runs `f` with it as [`Call::with_session`] does.
+    /// Reads the JSON body (at most `http.max_body_bytes`), then runs `f` with it as [`Call::with_session`] does.
     async fn with_json<B, T>(
+        self,
+        body: Body,
+        f: impl FnOnce(&AppState, &Caller, B) -> Result<T, NodeError> + Send + 'static,
+    ) -> Response
+    where
+        B: serde::de::DeserializeOwned + Send + 'static,
+        T: Serialize + Send + 'static,
+    {
+        let limit = self.state.settings.max_body_bytes;
+        self.with_body(body, limit, f).await
+    }
+
+    /// Reads a batch body (at most `http.max_batch_body_bytes` and [`MAX_BATCH`] items), then runs `f` with its
+    /// items as [`Call::with_session`] does.
+    async fn with_batch<B, T>(
+        self,
+        body: Body,
+        f: impl FnOnce(&AppState, &Caller, Vec<B>) -> Result<T, NodeError> + Send + 'static,
+    ) -> Response
+    where
+        B: serde::de::DeserializeOwned + Send + 'static,
+        T: Serialize + Send + 'static,
+    {
+        let limit = self.state.settings.max_batch_body_bytes;
+        self.with_body(body, limit, |s, c, items: Vec<B>| {
+            if items.len() > MAX_BATCH {
+                let en = format!("a batch has at most {MAX_BATCH} items, not {}", items.len());
+                return Err(NodeError::new(ErrorCode::BadRequest, en).in_chinese("批量操作数量不能超过2000"));
+            }
+            f(s, c, items)
+        })
+        .await
+    }
+
+    async fn with_body<B, T>(
         self,
         body: Body,
         limit: usize,
@@ -209,10 +244,5 @@ impl Call {
             Ok(b) => self.with_session(move |s, c| f(s, c, b)).await,
             Err(e) => fail(e),
         }
-    }
-
-    /// The limit of an ordinary body.
-    fn body_limit(&self) -> usize {
-        self.state.settings.max_body_bytes
     }
 }

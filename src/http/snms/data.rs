@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{AppState, Call, MAX_BATCH, Params, answer, fail, json_body, missing, params};
+use super::{AppState, Call, Params, answer, fail, json_body, missing, params};
 use crate::error::{ErrorCode, NodeError};
 use crate::id::Handle;
 use crate::node::{Caller, Filter, RecordMode, RecordWrite, ValueMode};
@@ -263,20 +263,17 @@ pub(super) async fn detail(call: Call, q: Params<Named>) -> Response {
 
 /// `POST /identityv2/data`: registers a record; the identical record already there is a success (a retry).
 pub(super) async fn create(call: Call, body: Body) -> Response {
-    let limit = call.body_limit();
-    call.with_json(body, limit, |s, c, item| create_one(s, c, item).map(|()| true)).await
+    call.with_json(body, |s, c, item| create_one(s, c, item).map(|()| true)).await
 }
 
 /// `PUT /identityv2/data`: the values sent replace those at their indexes; the others stay.
 pub(super) async fn update(call: Call, body: Body) -> Response {
-    let limit = call.body_limit();
-    call.with_json(body, limit, |s, c, item| update_one(s, c, item).map(|()| true)).await
+    call.with_json(body, |s, c, item| update_one(s, c, item).map(|()| true)).await
 }
 
 /// `DELETE /identityv2/data` with `{"handle"}`.
 pub(super) async fn remove(call: Call, body: Body) -> Response {
-    let limit = call.body_limit();
-    call.with_json(body, limit, |s, c, named: Named| {
+    call.with_json(body, |s, c, named: Named| {
         let h = handle(s, &named.handle)?;
         s.node.delete_handle(c, &h).map(|()| true)
     })
@@ -298,63 +295,42 @@ struct DeleteResult {
     msg: String,
 }
 
-/// Checks that a batch holds at most [`MAX_BATCH`] items.
-fn bounded<T>(items: Vec<T>) -> Result<Vec<T>, NodeError> {
-    if items.len() > MAX_BATCH {
-        let en = format!("a batch has at most {MAX_BATCH} items, not {}", items.len());
-        return Err(NodeError::new(ErrorCode::BadRequest, en).in_chinese("批量操作数量不能超过2000"));
-    }
-    Ok(items)
+/// The `msg` of a batch item's result: `success`, or the reason.
+fn item_msg<T>(r: Result<T, NodeError>) -> String {
+    r.map_or_else(|e| super::message(&e), |_| "success".into())
 }
 
-/// Applies `one` to each item of a batch body: per-item results, partial success.
-async fn write_batch(call: Call, body: Body, one: fn(&AppState, &Caller, Item) -> Result<(), NodeError>) -> Response {
-    let limit = call.state.settings.max_batch_body_bytes;
-    call.with_json(body, limit, move |s, c, items: Vec<Item>| {
-        let results = bounded(items)?.into_iter().map(|item| {
-            let handle = item_handle(&item);
-            let msg = one(s, c, item).map_or_else(|e| super::message(&e), |()| "success".into());
-            ItemResult { handle, msg }
-        });
+/// The handle an item names, as it names it (empty when the item is no object).
+fn item_handle(item: &Item) -> String {
+    parse::<Named>(item).map(|n| n.handle).unwrap_or_default()
+}
+
+/// `POST /identityv2/data/batchCreate`: every item in one store write.
+pub(super) async fn batch_create(call: Call, body: Body) -> Response {
+    call.with_batch(body, |s, c, items: Vec<Item>| {
+        let handles: Vec<String> = items.iter().map(item_handle).collect();
+        let writes = items.iter().map(|item| create_write(s, item)).collect();
+        let results = s.node.write_records(c, writes).into_iter().zip(handles);
+        Ok(results.map(|(r, handle)| ItemResult { handle, msg: item_msg(r) }).collect::<Vec<_>>())
+    })
+    .await
+}
+
+/// `PUT /identityv2/data/batchUpdate`: item by item (each merges into the record it finds).
+pub(super) async fn batch_update(call: Call, body: Body) -> Response {
+    call.with_batch(body, |s, c, items: Vec<Item>| {
+        let results = items
+            .into_iter()
+            .map(|item| ItemResult { handle: item_handle(&item), msg: item_msg(update_one(s, c, item)) });
         Ok(results.collect::<Vec<_>>())
     })
     .await
 }
 
-/// `POST /identityv2/data/batchCreate`: every item in one store write.
-pub(super) async fn batch_create(call: Call, body: Body) -> Response {
-    let limit = call.state.settings.max_batch_body_bytes;
-    call.with_json(body, limit, |s, c, items: Vec<Item>| {
-        let items = bounded(items)?;
-        let handles: Vec<String> = items.iter().map(item_handle).collect();
-        let writes = items.iter().map(|item| create_write(s, item)).collect();
-        let results = s.node.write_records(c, writes).into_iter().zip(handles);
-        let msg = |r: Result<_, NodeError>| r.map_or_else(|e| super::message(&e), |_| "success".into());
-        Ok(results.map(|(r, handle)| ItemResult { handle, msg: msg(r) }).collect::<Vec<_>>())
-    })
-    .await
-}
-
-/// The handle an item names, as it names it (empty when the item is no object).
-fn item_handle(item: &Item) -> String {
-    #[derive(Deserialize)]
-    struct Named {
-        #[serde(default)]
-        handle: String,
-    }
-    serde_json::from_str::<Named>(item.get()).map(|n| n.handle).unwrap_or_default()
-}
-
-/// `PUT /identityv2/data/batchUpdate`: item by item (each merges into the record it finds).
-pub(super) async fn batch_update(call: Call, body: Body) -> Response {
-    write_batch(call, body, update_one).await
-}
-
 /// `DELETE /identityv2/data/batchDelete` with an array of handles.
 pub(super) async fn batch_delete(call: Call, body: Body) -> Response {
-    let limit = call.state.settings.max_batch_body_bytes;
-    call.with_json(body, limit, |s, c, handles: Vec<String>| {
-        let results = bounded(handles)?.into_iter().map(|text| {
+    call.with_batch(body, |s, c, handles: Vec<String>| {
+        let results = handles.into_iter().map(|text| {
             let done = handle(s, &text).and_then(|h| s.node.delete_handle(c, &h));
             let (code, msg) = done.map_or_else(|e| (-2, super::message(&e)), |()| (1, "success".into()));
             DeleteResult { handle: text, code, msg }

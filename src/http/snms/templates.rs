@@ -70,20 +70,17 @@ pub(super) async fn list(call: Call, q: Params<Named>) -> Response {
 
 /// `POST`: defines a template version.
 pub(super) async fn define(call: Call, body: Body) -> Response {
-    let limit = call.body_limit();
-    call.with_json(body, limit, |s, c, t| s.node.define_template(c, template(t, true)?)).await
+    call.with_json(body, |s, c, t| s.node.define_template(c, template(t, true)?)).await
 }
 
 /// `PUT`: changes a draft (items matched by index and type, never deleted).
 pub(super) async fn update(call: Call, body: Body) -> Response {
-    let limit = call.body_limit();
-    call.with_json(body, limit, |s, c, t| s.node.update_template(c, template(t, false)?)).await
+    call.with_json(body, |s, c, t| s.node.update_template(c, template(t, false)?)).await
 }
 
 /// `POST /publish` with `{"prefix", "version"}`.
 pub(super) async fn publish(call: Call, body: Body) -> Response {
-    let limit = call.body_limit();
-    call.with_json(body, limit, |s, c, named: Named| {
+    call.with_json(body, |s, c, named: Named| {
         let (prefix, version) = named.parts()?;
         s.node.publish_template(c, &prefix, version)
     })

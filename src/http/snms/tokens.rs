@@ -10,8 +10,6 @@ use rand::RngCore;
 
 use crate::node::Identity;
 
-/// How long a token is valid by default: the contract's 24 hours.
-pub const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// Most sessions held at once; a login beyond them, once the expired are dropped, is refused as busy.
 pub const MAX_SESSIONS: usize = 100_000;
 
@@ -30,12 +28,6 @@ pub struct Session {
 pub struct Tokens {
     sessions: Mutex<HashMap<String, Session>>,
     lifetime: Duration,
-}
-
-impl Default for Tokens {
-    fn default() -> Self {
-        Self::new(TOKEN_LIFETIME)
-    }
 }
 
 impl Tokens {
@@ -86,15 +78,16 @@ mod tests {
 
     #[test]
     fn a_token_lasts_a_day_and_is_unguessable() {
-        let t = Tokens::default();
+        let day = Duration::from_secs(24 * 3600);
+        let t = Tokens::new(day);
         let id = Identity { handle: Handle::parse("0.NA/88.798.1", SuffixCase::Sensitive).unwrap(), index: 300 };
         let now = Instant::now();
         let a = t.open(id.clone(), [1; 32], now).unwrap();
         let b = t.open(id, [1; 32], now).unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
-        assert!(t.get(&a, now + TOKEN_LIFETIME - Duration::from_secs(1)).is_some());
-        assert!(t.get(&a, now + TOKEN_LIFETIME).is_none());
+        assert!(t.get(&a, now + day - Duration::from_secs(1)).is_some());
+        assert!(t.get(&a, now + day).is_none());
         assert!(t.get(&a, now).is_none(), "an expired token is gone");
         t.close(&b);
         assert!(t.get(&b, now).is_none());
