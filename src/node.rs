@@ -282,11 +282,6 @@ impl Node {
         self.templates.get(prefix, version)
     }
 
-    /// The template `version` that applies to records under `prefix`: its own or the nearest prefix's above.
-    pub fn template_for(&self, prefix: &Prefix, version: &str) -> Result<Option<Arc<Template>>, NodeError> {
-        self.templates.find(prefix, version)
-    }
-
     /// The templates defined on `prefix` (on every prefix when `None`).
     pub fn templates(&self, prefix: Option<&Prefix>) -> Result<Vec<Arc<Template>>, NodeError> {
         self.templates.list(prefix)
@@ -319,12 +314,12 @@ impl Node {
         if !self.templates.is_empty()? {
             return Ok(0);
         }
+        // Built normalized (their unit test checks it), under a configured prefix, which is normalized too.
         let shipped = crate::template::ceramics::all(node_prefix.as_str());
         let n = shipped.len();
-        for mut t in shipped {
-            t.normalize().map_err(|e| NodeError::new(crate::error::ErrorCode::Internal, e))?;
-            let (prefix, version) = (node_prefix.clone(), t.version.clone());
-            self.templates.write(&prefix, &version, |_| Ok(Some(t)), crate::store::Batch::new())?;
+        for t in shipped {
+            let version = t.version.clone();
+            self.templates.write(node_prefix, &version, |_| Ok(Some(t)), crate::store::Batch::new())?;
         }
         Ok(n)
     }

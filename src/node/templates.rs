@@ -163,11 +163,11 @@ impl Templates {
             values.iter().find(|v| v.index == index).map(|v| String::from_utf8_lossy(&v.data).trim().to_owned())
         };
         let (named, version) = (text(TEMPLATE_ID_INDEX), text(TEMPLATE_VERSION_INDEX));
+        let prefix = h.prefix();
         let template = match (&named, &version) {
             (Some(id), _) => self.read(|r| r.by_handle.get(&id.to_ascii_uppercase()).cloned())?,
-            (None, Some(v)) => self.find(&h.prefix(), v)?,
+            (None, Some(v)) => self.find(&prefix, v)?,
             (None, None) => {
-                let prefix = h.prefix();
                 return match self.required.iter().find(|p| prefix.is_within(p)) {
                     Some(p) if h.administered_prefix().is_none() => {
                         Err(violation(&Violation::TemplateRequired(p.to_string())))
@@ -178,7 +178,7 @@ impl Templates {
         };
         let name = || named.clone().or(version.clone()).unwrap_or_default();
         let template = template
-            .filter(|t| t.published && h.prefix().is_within(&Prefix::parse(&t.prefix).expect("stored prefixes parse")))
+            .filter(|t| t.published && prefix.is_within(&Prefix::parse(&t.prefix).expect("stored prefixes parse")))
             .ok_or_else(|| violation(&Violation::UnknownTemplate(name())))?;
         if let Some(v) = version.filter(|v| *v != template.version) {
             return Err(violation(&Violation::VersionMismatch { given: v, expected: template.version.clone() }));
