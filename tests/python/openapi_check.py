@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 
@@ -82,7 +83,9 @@ def _():
 def schemathesis(base, *args):
     cmd = [SCHEMATHESIS, "run", base + "/openapi.yaml", "-c", CHECKS, "-n", "20", "--seed", "17",
            "--warnings", "off", *args]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    # schemathesis keeps a cache in its working directory: a temporary one, not the checkout.
+    with tempfile.TemporaryDirectory(prefix="idnode-schemathesis-") as cwd:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=cwd)
     tail = "\n".join(out.stdout.splitlines()[-25:])
     assert out.returncode == 0, f"schemathesis failed ({out.returncode}):\n{out.stdout[-6000:]}\n{out.stderr[-2000:]}"
     print(tail)
