@@ -45,15 +45,18 @@ pub struct Responder {
 static VALUES_SECTION: std::sync::LazyLock<RenderingSlot<bytes::Bytes>> =
     std::sync::LazyLock::new(RenderingSlot::claim);
 
-/// The hash type used for request digests at a protocol minor version: SHA-256 from 2.10 (the versions that
-/// define it), SHA-1 from 2.5, MD5 before. The type travels in the response, so clients verify any of them.
+/// The hash type of request digests in an answer at protocol minor version `minor`, as Handle.Net chooses it:
+/// SHA-256 from 2.7, SHA-1 from 2.1, MD5 before.
 pub fn digest_kind(minor: u8) -> u8 {
     match minor {
-        10.. => 3,
-        5..=9 => 2,
+        7.. => 3,
+        1..=6 => 2,
         _ => 1,
     }
 }
+
+/// How long an answer may be cached, and after which the Java client refuses it: Handle.Net's 12 hours.
+const ANSWER_LIFETIME_SECS: u32 = 43_200;
 
 /// The digest of `message` with hash type `kind`.
 pub fn digest(kind: u8, message: &[u8]) -> Vec<u8> {
@@ -81,10 +84,13 @@ impl Responder {
         Header {
             opcode: req.opcode,
             response_code,
-            opflags: req.opflags & (opflag::PUBL | opflag::RRDG),
+            // Echoed as Handle.Net echoes them; this node is the primary of what it answers for, so authoritative.
+            opflags: req.opflags & (opflag::PUBL | opflag::RRDG | opflag::CACR | opflag::DNRF)
+                | opflag::AUTH
+                | opflag::RECU,
             site_serial: self.site_serial,
             recursion: req.recursion,
-            expiration: now().saturating_add(3600),
+            expiration: now().saturating_add(ANSWER_LIFETIME_SECS),
             body_len: 0,
         }
     }
@@ -184,7 +190,7 @@ impl Responder {
         match outcome {
             Ok(r) if r.matched => {
                 let digest = (h.opflags & opflag::RRDG != 0).then(|| {
-                    let kind = digest_kind(env.minor);
+                    let kind = digest_kind(env.answer_minor());
                     (kind, digest(kind, message))
                 });
                 // The public view's values are encoded once per cached record.

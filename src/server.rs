@@ -158,7 +158,7 @@ pub async fn start(cfg: Config, with_demo: bool) -> anyhow::Result<Running> {
         None
     };
     let handle_addrs = if cfg.handle.enabled {
-        let addrs = hdl::serve(&cfg, node.clone(), runtime, &connections, http_addr, stopped.clone()).await?;
+        let addrs = hdl::serve(&cfg, node.clone(), runtime, &connections, stopped.clone()).await?;
         tracing::info!(udp = %addrs.0, tcp = %addrs.1, "Handle protocol listening");
         Some(addrs)
     } else {

@@ -67,7 +67,16 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 pub fn request_bytes(request_id: u32, minor: u8, opcode: u32, opflags: u32, body: &[u8]) -> (Envelope, Vec<u8>) {
     let header = Header { opcode, opflags, expiration: crate::node::now() + 60, ..Header::default() };
     let message = encode_message(&header, body);
-    let env = Envelope { major: MAJOR, minor, request_id, message_len: message.len() as u32, ..Envelope::default() };
+    // As CNRI's client does: the envelope at `minor`, the highest version spoken suggested.
+    let env = Envelope {
+        major: MAJOR,
+        minor,
+        flags: MAJOR,
+        suggested_minor: super::codec::MAX_MINOR,
+        request_id,
+        message_len: message.len() as u32,
+        ..Envelope::default()
+    };
     (env, message)
 }
 
@@ -191,7 +200,8 @@ pub fn resolution_request(
     let body =
         ResolutionRequest { handle: handle.as_bytes().to_vec(), indexes: indexes.to_vec(), types: types.to_vec() }
             .encode();
-    let flags = opflag::PUBL | if request_digest { opflag::RRDG } else { 0 };
+    // Keep-alive: callers may send more requests on the same TCP connection.
+    let flags = opflag::PUBL | opflag::KPAL | if request_digest { opflag::RRDG } else { 0 };
     request_bytes(id, 10, op::RESOLUTION, flags, &body)
 }
 

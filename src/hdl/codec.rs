@@ -26,6 +26,10 @@ pub mod op {
     pub const RESOLUTION: u32 = 1;
     /// Site information.
     pub const GET_SITE_INFO: u32 = 2;
+    /// IDIS login with a password (the CAICT SDK).
+    pub const LOGIN: u32 = 2000;
+    /// IDIS login with a key (the CAICT and Teleinfo SDKs).
+    pub const LOGIN_ID_SYSTEM: u32 = 2001;
 }
 
 /// Response codes.
@@ -42,6 +46,9 @@ pub mod rc {
     pub const NOT_SUPPORTED: u32 = 5;
 }
 
+/// The low bits of the envelope's flag byte: the suggested major version.
+const SUGGESTED_MAJOR_MASK: u8 = 0x03;
+
 /// Envelope flags.
 pub mod flag {
     /// Compressed.
@@ -56,10 +63,28 @@ pub mod flag {
 pub mod opflag {
     /// Authoritative.
     pub const AUTH: u32 = 0x8000_0000;
+    /// Certified: sign the response.
+    pub const CERT: u32 = 0x4000_0000;
+    /// Encrypted.
+    pub const ENCR: u32 = 0x2000_0000;
+    /// Recursive.
+    pub const RECU: u32 = 0x1000_0000;
+    /// Cache authentication: a cache may answer certified requests.
+    pub const CACR: u32 = 0x0800_0000;
+    /// Continuous: more messages of this answer follow.
+    pub const CONT: u32 = 0x0400_0000;
+    /// Keep the TCP connection open after the answer.
+    pub const KPAL: u32 = 0x0200_0000;
     /// Public values only.
     pub const PUBL: u32 = 0x0100_0000;
     /// Return the request digest.
     pub const RRDG: u32 = 0x0080_0000;
+    /// Overwrite an existing handle or value.
+    pub const OVRW: u32 = 0x0040_0000;
+    /// Mint a new suffix for the handle.
+    pub const MINT: u32 = 0x0020_0000;
+    /// Do not refer.
+    pub const DNRF: u32 = 0x0010_0000;
 }
 
 /// Why bytes are not a valid message.
@@ -142,12 +167,30 @@ impl Envelope {
         }
     }
 
-    /// The envelope of a response to `self`: the client's version down to what we speak, our suggestion.
+    /// The version the sender suggests: the low bits of the flags and byte 3, or, when those bits are 0 (older
+    /// senders), the envelope's own version.
+    pub fn suggested(&self) -> (u8, u8) {
+        match self.flags & SUGGESTED_MAJOR_MASK {
+            0 => (self.major, self.minor),
+            major => (major, self.suggested_minor),
+        }
+    }
+
+    /// The minor version of the answer to `self`: the highest both sides speak, as Handle.Net answers (a 2.3
+    /// client that suggests 2.11 is answered at 2.11). Digests and signatures follow it.
+    pub fn answer_minor(&self) -> u8 {
+        match self.suggested() {
+            (major, _) if major > MAJOR => MAX_MINOR,
+            (_, minor) => minor.min(MAX_MINOR),
+        }
+    }
+
+    /// The envelope of a response to `self`: the answer's version ([`Envelope::answer_minor`]), our suggestion.
     pub fn reply(&self, message_len: usize) -> Self {
         Self {
             major: MAJOR,
-            minor: self.minor.min(MAX_MINOR),
-            flags: MAJOR & 0x1F,
+            minor: self.answer_minor(),
+            flags: MAJOR & SUGGESTED_MAJOR_MASK,
             suggested_minor: MAX_MINOR,
             session_id: self.session_id,
             request_id: self.request_id,

@@ -11,7 +11,8 @@ use tokio::sync::watch;
 
 use super::Responder;
 use super::codec::{
-    ENVELOPE_LEN, Envelope, Header, UDP_CHUNK, UDP_PACKET_LEN, flag, join_udp_parts, push_udp_packets, rc,
+    ENVELOPE_LEN, Envelope, Header, ResolutionRequest, UDP_CHUNK, UDP_PACKET_LEN, decode_message, flag, join_udp_parts,
+    op, opflag, push_udp_packets, rc,
 };
 use super::limit::SourceLimit;
 use super::udp::{Datagrams, RecvBuffers};
@@ -283,6 +284,7 @@ async fn connection(
 ) {
     // The connection's timeouts (idle, a message trickling in) are the sweep's: it ends the reads below.
     let mut head = [0u8; ENVELOPE_LEN];
+    let mut first = true;
     loop {
         let read = tokio::select! {
             r = stream.read_exact(&mut head) => r,
@@ -306,14 +308,32 @@ async fn connection(
         if !matches!(body.read_to_end(&mut message).await, Ok(n) if n == total) {
             return;
         }
+        let last = first && one_request_connection(&message);
         let response = match admission.admit() {
             Ok(_admitted) => responder.respond_read(env, message, Origin::new(Protocol::HandleTcp, Some(peer))).await,
             Err(_) => responder.busy(Protocol::HandleTcp, &message),
         };
-        if write_message(&mut stream, &env, &response).await.is_err() {
+        if write_message(&mut stream, &env, &response).await.is_err() || last {
             return;
         }
+        first = false;
     }
+}
+
+/// Whether a connection ends after answering `message`, its first request. CNRI's client opens a
+/// connection per request, never asks for keep-alive (KPAL) and sends nothing else on it: such a connection is
+/// closed after its answer, as Handle.Net closes it, without waiting for the client to. The IDIS SDKs keep one
+/// connection for many requests without asking either, and show it: CAICT's opens with site information,
+/// Teleinfo's logs in or sends resolutions that carry one more field after the lists (an identity to pass on).
+fn one_request_connection(message: &[u8]) -> bool {
+    let Ok(m) = decode_message(message) else { return true };
+    let persistent = match m.header.opcode {
+        _ if m.header.opflags & opflag::KPAL != 0 => true,
+        op::GET_SITE_INFO | op::LOGIN | op::LOGIN_ID_SYSTEM => true,
+        op::RESOLUTION => ResolutionRequest::decode(&m.body).is_ok_and(|r| r.encode().len() < m.body.len()),
+        _ => false,
+    };
+    !persistent
 }
 
 async fn write_message(stream: &mut Tracked<TcpStream>, env: &Envelope, message: &[u8]) -> std::io::Result<()> {

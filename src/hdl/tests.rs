@@ -88,7 +88,12 @@ fn envelope_fields_at_their_offsets() {
         (r.major, r.minor, r.flags & 0x1F, r.suggested_minor, r.request_id, r.message_len),
         (2, MAX_MINOR, 2, MAX_MINOR, 0xABCD, 30)
     );
-    assert_eq!(Envelope { minor: 10, ..e }.reply(0).minor, 10);
+    assert_eq!(Envelope { suggested_minor: 10, ..e }.reply(0).minor, 10);
+    // the answer's version is the highest both speak: a 2.3 client suggesting 2.11 is answered at 2.11; a sender
+    // that suggests nothing (low flag bits 0) is answered at its own version
+    assert_eq!(Envelope { minor: 3, ..e }.reply(0).minor, MAX_MINOR);
+    assert_eq!(Envelope { minor: 3, flags: 0, ..e }.reply(0).minor, 3);
+    assert_eq!(Envelope { flags: 3, suggested_minor: 0, ..e }.reply(0).minor, MAX_MINOR);
 }
 
 #[test]
@@ -127,7 +132,7 @@ fn resolution_response_bytes() {
     let resp = responder().respond(&env(10), &req);
     assert_eq!(u32_at(&resp, 0), 1, "opcode");
     assert_eq!(u32_at(&resp, 4), 1, "response code");
-    assert_eq!(u32_at(&resp, 8), opflag::PUBL, "opflags echoed");
+    assert_eq!(u32_at(&resp, 8), opflag::PUBL | opflag::AUTH | opflag::RECU, "echoed, authoritative, recursive");
     assert_eq!(&resp[12..14], &[0, 7], "site serial");
     let body_len = u32_at(&resp, 20) as usize;
     let body = &resp[24..24 + body_len];
@@ -154,7 +159,8 @@ fn resolution_response_bytes() {
 fn request_digests() {
     let r = responder();
     let req = request(1, opflag::RRDG, &resolution_body("88.798.1/JDZ-2024-000001", &[1], &[]));
-    for (minor, kind, len) in [(10u8, 3u8, 32usize), (7, 2, 20), (2, 1, 16)] {
+    // by the answer's version, as Handle.Net: SHA-256 from 2.7, SHA-1 from 2.1, MD5 at 2.0
+    for (minor, kind, len) in [(10u8, 3u8, 32usize), (7, 3, 32), (6, 2, 20), (1, 2, 20), (0, 1, 16)] {
         let resp = r.respond(&env(minor), &req);
         let body = &resp[24..24 + u32_at(&resp, 20) as usize];
         assert_eq!(body[0], kind);

@@ -33,7 +33,7 @@ pub struct Interface {
 pub struct Server {
     /// Server id within the site.
     pub id: u32,
-    /// Address (IPv4 is stored v4-mapped).
+    /// Address (IPv4 is encoded as 12 zero bytes and its 4 bytes; a v4-mapped address is read as IPv4 too).
     pub address: IpAddr,
     /// Public key record bytes.
     pub public_key: Vec<u8>,
@@ -87,8 +87,10 @@ impl Site {
         put_u32(&mut out, self.servers.len() as u32);
         for s in &self.servers {
             put_u32(&mut out, s.id);
+            // The Handle encoding of an IPv4 address is 12 zero bytes and the address: a v4-mapped form makes
+            // CNRI's client take the server for IPv6-only.
             let v6 = match s.address {
-                IpAddr::V4(a) => a.to_ipv6_mapped(),
+                IpAddr::V4(a) => a.to_ipv6_compatible(),
                 IpAddr::V6(a) => a,
             };
             out.extend_from_slice(&v6.octets());
@@ -125,7 +127,10 @@ impl Site {
             let mut octets = [0u8; 16];
             octets.copy_from_slice(r.take(16)?);
             let v6 = Ipv6Addr::from(octets);
-            let address = v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4);
+            let address = match octets[..12].iter().all(|b| *b == 0) {
+                true => IpAddr::V4(std::net::Ipv4Addr::new(octets[12], octets[13], octets[14], octets[15])),
+                false => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+            };
             let public_key = r.bytes()?.to_vec();
             let m = r.count(6)?;
             let mut interfaces = Vec::with_capacity(m);

@@ -76,6 +76,12 @@ fn site_round_trip() {
     let j = super::site::to_json(&site).unwrap();
     assert_eq!(j["servers"][0]["address"], json!("127.0.0.1"));
     assert_eq!(super::site::from_json(&j).unwrap(), site);
+    // IPv4 as Handle encodes it: 12 zero bytes, then the address; a v4-mapped address still reads as IPv4
+    let v4 = [[0u8; 12].as_slice(), &[127, 0, 0, 1]].concat();
+    let at = site.windows(16).position(|w| w == v4.as_slice()).expect("the IPv4 address, Handle-encoded");
+    let mut mapped = site.clone();
+    mapped[at + 10..at + 12].copy_from_slice(&[0xFF, 0xFF]);
+    assert_eq!(Site::decode(&mapped).unwrap().servers[0].address, decoded.servers[0].address);
 }
 
 pub(crate) fn arb_value() -> impl Strategy<Value = HandleValue> {

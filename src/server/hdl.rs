@@ -11,10 +11,10 @@ use crate::connection::Connections;
 use crate::node::Node;
 use crate::runtime::Runtime;
 
-/// This node's `HS_SITE`: one server, its UDP and TCP query interfaces and its REST interface.
-pub fn own_site(cfg: &Config, udp: SocketAddr, tcp: SocketAddr, http: SocketAddr) -> Vec<u8> {
+/// This node's `HS_SITE`: one server and its UDP and TCP query interfaces. The REST port is not listed: an
+/// interface of protocol HTTP there would promise Handle messages over HTTP, which CNRI's client then posts.
+pub fn own_site(cfg: &Config, udp: SocketAddr, tcp: SocketAddr) -> Vec<u8> {
     use crate::record::site::{Interface, Server, Site};
-    let http_protocol = if cfg.http.tls_cert.is_some() { 3 } else { 2 };
     Site {
         version: 1,
         major: 2,
@@ -35,7 +35,6 @@ pub fn own_site(cfg: &Config, udp: SocketAddr, tcp: SocketAddr, http: SocketAddr
             interfaces: vec![
                 Interface { kind: 2, protocol: 0, port: u32::from(udp.port()) },
                 Interface { kind: 2, protocol: 1, port: u32::from(tcp.port()) },
-                Interface { kind: 3, protocol: http_protocol, port: u32::from(http.port()) },
             ],
         }],
     }
@@ -48,7 +47,6 @@ pub(super) async fn serve(
     node: Arc<Node>,
     runtime: Runtime,
     connections: &Arc<Connections>,
-    http_addr: SocketAddr,
     stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, SocketAddr)> {
     use crate::hdl::{Responder, server as hdl};
@@ -58,7 +56,7 @@ pub(super) async fn serve(
     let tcp =
         tokio::net::TcpListener::bind(h.listen_tcp).await.with_context(|| format!("binding TCP {}", h.listen_tcp))?;
     let (udp_addr, tcp_addr) = (udp[0].local_addr()?, tcp.local_addr()?);
-    let site = own_site(cfg, udp_addr, tcp_addr, http_addr);
+    let site = own_site(cfg, udp_addr, tcp_addr);
     let n = {
         let (node, site) = (node.clone(), site.clone());
         tokio::task::spawn_blocking(move || node.publish_site(&site)).await??

@@ -122,13 +122,35 @@ async fn tcp_connections() {
     })
     .await;
     let (_, tcp) = addrs(&n);
-    // several requests on one connection
-    let mut s = tokio::net::TcpStream::connect(tcp).await.unwrap();
-    for i in 1..=5u32 {
+    let resolution = |i: u32, flags: u32| {
         let body =
             codec::ResolutionRequest { handle: format!("88.798.2/JDZ-2024-{i:06}").into_bytes(), ..Default::default() }
                 .encode();
-        let (env, msg) = client::request_bytes(i, 10, codec::op::RESOLUTION, 0, &body);
+        client::request_bytes(i, 10, codec::op::RESOLUTION, flags, &body)
+    };
+    // a request without keep-alive, first on its connection (CNRI's client): answered, then closed by the server
+    let mut once = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    let (env, msg) = resolution(1, 0);
+    send_raw(&mut once, env, &msg).await;
+    assert_eq!(client::read_tcp_answer(&mut once).await.unwrap().header.response_code, 1);
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_millis(500), once.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(0))), "closed after the answer, before the idle timeout: {closed:?}");
+    // a connection opened with site information (the IDIS SDKs) stays open without keep-alive
+    let mut sdk = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    let (env, msg) = client::request_bytes(1, 10, codec::op::GET_SITE_INFO, 0, &[]);
+    send_raw(&mut sdk, env, &msg).await;
+    assert_eq!(client::read_tcp_answer(&mut sdk).await.unwrap().header.response_code, 1);
+    for i in 2..=3u32 {
+        let (env, msg) = resolution(i, 0);
+        send_raw(&mut sdk, env, &msg).await;
+        assert_eq!(client::read_tcp_answer(&mut sdk).await.unwrap().header.response_code, 1);
+    }
+    drop(sdk);
+    // several requests on one connection that asks for keep-alive
+    let mut s = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    for i in 1..=5u32 {
+        let (env, msg) = resolution(i, codec::opflag::KPAL);
         send_raw(&mut s, env, &msg).await;
         let a = client::read_tcp_answer(&mut s).await.unwrap();
         assert_eq!((a.envelope.request_id, a.header.response_code), (i, 1));
@@ -138,7 +160,6 @@ async fn tcp_connections() {
     send_raw(&mut s, bad, &[]).await;
     let a = client::read_tcp_answer(&mut s).await.unwrap();
     assert_eq!(a.header.response_code, 4);
-    let mut rest = Vec::new();
     assert_eq!(s.read_to_end(&mut rest).await.unwrap(), 0);
     // idle connections are closed
     let mut idle = tokio::net::TcpStream::connect(tcp).await.unwrap();
@@ -154,6 +175,33 @@ async fn tcp_connections() {
     n.stop().await;
 }
 
+/// The answer's envelope and header as Handle.Net writes them, to a request as CNRI's client sends it (2.3
+/// suggesting 2.11, recursive, cache-certify, public-only, asking for the digest).
+#[tokio::test]
+async fn answers_are_framed_as_handle_net_frames_them() {
+    let n = TestNode::start().await;
+    let (udp, tcp) = addrs(&n);
+    use codec::opflag::{AUTH, CACR, PUBL, RECU, RRDG};
+    let body = codec::ResolutionRequest { handle: b"88.798.1/JDZ-2024-000123".to_vec(), ..Default::default() }.encode();
+    for transport in [Transport::Udp, Transport::Tcp] {
+        let (env, msg) = client::request_bytes(42, 3, codec::op::RESOLUTION, RECU | CACR | PUBL | RRDG, &body);
+        assert_eq!((env.flags, env.suggested_minor), (2, 11), "the crate's client suggests 2.11");
+        let addr = if transport == Transport::Udp { udp } else { tcp };
+        let a = client::exchange(addr, transport, env, &msg).await.unwrap();
+        let e = a.envelope;
+        assert_eq!((e.major, e.minor, e.flags & 3, e.suggested_minor, e.request_id), (2, 11, 2, 11, 42));
+        let flags = a.header.opflags;
+        assert_eq!(flags & (AUTH | RECU | CACR | PUBL | RRDG), AUTH | RECU | CACR | PUBL | RRDG, "{flags:#x}");
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as u32;
+        assert!(a.header.expiration >= now + 43_000, "valid for 12 hours");
+        // the digest is the answer version's (SHA-256 from 2.7)
+        let r = codec::decode_resolution(&a.body, true).unwrap();
+        let (kind, digest) = r.digest.unwrap();
+        assert_eq!((kind, digest.len()), (3, 32));
+    }
+    n.stop().await;
+}
+
 #[tokio::test]
 async fn site_is_served_and_published() {
     let n = TestNode::start().await;
@@ -162,14 +210,10 @@ async fn site_is_served_and_published() {
     assert_eq!(rc, 1);
     let site = idnode::record::site::Site::decode(&data).unwrap();
     let ports: Vec<(u8, u32)> = site.servers[0].interfaces.iter().map(|i| (i.protocol, i.port)).collect();
-    assert_eq!(
-        ports,
-        vec![
-            (0, u32::from(udp.port())),
-            (1, u32::from(tcp.port())),
-            (2, u32::from(n.running.as_ref().unwrap().http_addr.port()))
-        ]
-    );
+    // UDP and TCP; not the REST port, which speaks no Handle messages over HTTP
+    assert_eq!(ports, vec![(0, u32::from(udp.port())), (1, u32::from(tcp.port()))]);
+    // IPv4 as the Handle encoding has it (12 zero bytes), so that CNRI's client finds an IPv4 interface
+    assert!(data.windows(16).any(|w| w == [[0u8; 12].as_slice(), &[127, 0, 0, 1]].concat().as_slice()));
     // published on the prefix handles the node homes, so a hierarchy above can refer clients here
     for p in ["0.NA/88.798", "0.NA/88.798.3"] {
         let j = n.get(&format!("/api/handles/{p}?type=HS_SITE")).await.expect(200, 1, p);
