@@ -3,21 +3,26 @@
 //! - [`codec`]: envelopes, headers, bodies (total decoder);
 //! - [`server`]: the UDP listener (multi-packet messages both ways, truncation) and the TCP listener (several
 //!   requests per connection, idle time-out, connection cap);
-//! - [`client`]: the crate's own client (tests, `idnode resolve`, the load generator).
+//! - [`client`]: the crate's own client (tests, `idnode resolve`, the load generator);
+//! - [`admin`] and [`challenge`]: administration (create, delete, add, remove and modify values) after challenge
+//!   and response, or on a connection that logged in.
 //!
-//! Answered: `OC_RESOLUTION` (index/type filters, public-only, request digests) and `OC_GET_SITE_INFO` (the
-//! node's own `HS_SITE`); every other operation gets response code 5 (not supported).
+//! Answered: `OC_RESOLUTION` (index/type filters, public-only, request digests), `OC_GET_SITE_INFO` (the
+//! node's own `HS_SITE`) and the administrative operations above; every other operation gets response code 5
+//! (not supported).
 
 use std::sync::Arc;
 
 use md5::Digest as _;
 
 use crate::error::{ErrorCode, NodeError};
-use crate::node::{Caller, Filter, Node, RenderingSlot, now};
+use crate::node::{Caller, Filter, Identity, Node, RenderingSlot, now};
 use crate::record::wire::put_bytes;
 use crate::request::{Operation, Origin, Outcome, Protocol, RequestMetrics, Scope};
 use crate::runtime::Runtime;
 
+pub mod admin;
+pub mod challenge;
 pub mod client;
 pub mod codec;
 mod config;
@@ -31,7 +36,7 @@ use codec::{
 };
 pub use config::HandleConfig;
 
-/// What the protocol handler needs: the core and this node's `HS_SITE` data.
+/// What the protocol handler needs: the core, this node's `HS_SITE` data and the challenges it sent.
 #[derive(Clone)]
 pub struct Responder {
     node: Arc<Node>,
@@ -39,6 +44,24 @@ pub struct Responder {
     site: Arc<Vec<u8>>,
     site_serial: u16,
     runtime: Runtime,
+    challenges: Arc<challenge::Challenges>,
+}
+
+/// What a connection carries from one request to the next: the identity it logged in as (the IDIS SDKs'
+/// opcode 2001), and, for the answer being sent, the session id its envelope names (a challenge's).
+#[derive(Debug, Clone, Default)]
+pub struct Conversation {
+    /// The identity the connection logged in as.
+    pub login: Option<Identity>,
+    /// The session id of the answer's envelope, when it is not the request's.
+    pub session: Option<u32>,
+}
+
+impl Conversation {
+    /// The envelope of the answer to a request received with `env`.
+    pub fn reply_envelope(&mut self, env: &Envelope) -> Envelope {
+        Envelope { session_id: self.session.take().unwrap_or(env.session_id), ..*env }
+    }
 }
 
 /// Where a cached record keeps the values section of its public view, encoded once.
@@ -77,7 +100,13 @@ impl Responder {
     /// A responder answering with `site` (binary `HS_SITE` data) for site-info requests.
     pub fn new(node: Arc<Node>, site: Vec<u8>, site_serial: u16, runtime: Runtime) -> Self {
         let requests = Arc::new(RequestMetrics::new(node.metrics()));
-        Self { node, requests, site: Arc::new(site), site_serial, runtime }
+        let challenges = Arc::new(challenge::Challenges::new(std::time::Duration::from_secs(20)));
+        Self { node, requests, site: Arc::new(site), site_serial, runtime, challenges }
+    }
+
+    /// The responder with challenges that wait `ttl` for their answers.
+    pub fn with_challenge_ttl(self, ttl: std::time::Duration) -> Self {
+        Self { challenges: Arc::new(challenge::Challenges::new(ttl)), ..self }
     }
 
     fn header(&self, req: &Header, response_code: u32) -> Header {
@@ -108,8 +137,13 @@ impl Responder {
 
     /// Answers a request from `origin`, and records it in the request metrics of the origin's protocol.
     pub fn respond_from(&self, env: &Envelope, message: &[u8], origin: Origin) -> Vec<u8> {
+        self.respond_in(env, message, origin, &mut Conversation::default())
+    }
+
+    /// [`Responder::respond_from`] on a connection that carries `conv` from one request to the next.
+    pub fn respond_in(&self, env: &Envelope, message: &[u8], origin: Origin, conv: &mut Conversation) -> Vec<u8> {
         let mut scope = Scope::open(origin);
-        let (rc, response) = self.answer(env, message, &mut scope);
+        let (rc, response) = self.answer(env, message, &mut scope, conv);
         scope.finish(&self.requests, Outcome::from_response_code(rc));
         response
     }
@@ -121,9 +155,12 @@ impl Responder {
         self.runtime.read(self, message, waits, respond).await
     }
 
-    /// Whether answering `message` may wait for the disk: it resolves a handle whose record may (see
-    /// [`Node::may_wait_for_disk`]).
+    /// Whether answering `message` may wait for the disk: it writes, or it resolves a handle whose record may
+    /// (see [`Node::may_wait_for_disk`]).
     pub fn waits_for_disk(&self, message: &[u8]) -> bool {
+        if codec::is_administrative(message) {
+            return true;
+        }
         let handle = codec::resolution_handle(message).and_then(|h| std::str::from_utf8(h).ok());
         handle.is_some_and(|h| self.node.may_wait_for_disk(h))
     }
@@ -147,7 +184,7 @@ impl Responder {
     }
 
     /// The answer to a request, dispatched on its opcode: its response code and message.
-    fn answer(&self, env: &Envelope, message: &[u8], scope: &mut Scope) -> (u32, Vec<u8>) {
+    fn answer(&self, env: &Envelope, message: &[u8], scope: &mut Scope, conv: &mut Conversation) -> (u32, Vec<u8>) {
         let mut failed = |code: u32, e: &dyn std::fmt::Display| {
             scope.dispatched(operation(message));
             (code, self.error(&Header::default(), code, &e.to_string()))
@@ -170,6 +207,7 @@ impl Responder {
                 scope.dispatched(Operation::SiteInfo);
                 (rc::SUCCESS, encode_message(&self.header(h, rc::SUCCESS), &self.site))
             }
+            _ if codec::is_administrative(message) => self.administer(env, message, &msg, scope, conv),
             other => {
                 let text = format!("operation {other} is not supported by this server");
                 (rc::NOT_SUPPORTED, self.error(h, rc::NOT_SUPPORTED, &text))
@@ -191,7 +229,7 @@ impl Responder {
             Ok(r) if r.matched => {
                 let digest = (h.opflags & opflag::RRDG != 0).then(|| {
                     let kind = digest_kind(env.answer_minor());
-                    (kind, digest(kind, message))
+                    (kind, digest(kind, codec::digested_part(message)))
                 });
                 // The public view's values are encoded once per cached record.
                 let section = r.rendering(*VALUES_SECTION, || encode_values_section(r.values()).into());

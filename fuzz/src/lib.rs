@@ -2,7 +2,7 @@
 //! RocksDB build). The libFuzzer targets in `fuzz_targets/` call them; the test suite runs them too, over seeds
 //! and their mutations for a few seconds (`tests/it/fuzz.rs` includes this file).
 //!
-//! - [`handle`]: any bytes as a Handle envelope and message, or a message alone;
+//! - [`handle`]: any bytes as a Handle envelope and message, or a message alone, and the answer to a challenge;
 //! - [`rest`]: a REST request (method, path and query, credentials or none, a body) through the router;
 //! - [`grpc`]: a gRPC call (a method, a frame of the fuzzed message) through the services.
 //!
@@ -16,11 +16,13 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, header};
 use idnode::connection::Peer;
-use idnode::hdl::Responder;
+use idnode::hdl::client::Answer;
+use idnode::hdl::client::admin::{SecretKey, answer_to};
 use idnode::hdl::codec::{self, Envelope};
+use idnode::hdl::{Conversation, Responder};
 use idnode::id::Prefix;
 use idnode::node::{Node, NodeSettings};
-use idnode::request::Credentials;
+use idnode::request::{Credentials, Origin};
 use idnode::runtime::Runtime;
 use idnode::store::MemoryStore;
 use tower::ServiceExt as _;
@@ -62,9 +64,22 @@ pub fn handle(data: &[u8]) {
     let _ = codec::decode_resolution(data, true);
     let _ = idnode::record::site::Site::decode(data);
     let _ = idnode::record::wire::decode_record(data);
-    if let Ok(env) = Envelope::decode(data) {
-        let response = DOORS.responder.respond(&env, &data[codec::ENVELOPE_LEN..]);
-        assert!(codec::decode_message(&response).is_ok(), "the handler answered with a malformed message");
+    let _ = idnode::hdl::admin::AdminRequest::decode(u32::from(data.first().copied().unwrap_or(0)) + 100, data);
+    let _ = idnode::hdl::challenge::ChallengeAnswer::decode(data);
+    let Ok(env) = Envelope::decode(data) else { return };
+    let message = &data[codec::ENVELOPE_LEN..];
+    let mut conv = Conversation::default();
+    let response = DOORS.responder.respond_in(&env, message, Origin::internal(), &mut conv);
+    let Ok(answer) = codec::decode_message(&response) else { panic!("the handler answered with a malformed message") };
+    // A challenge is answered, with the right secret or a wrong one (the last byte decides), and what the node
+    // then says must be well-formed too.
+    if answer.header.response_code == codec::rc::AUTHENTICATION_NEEDED {
+        let secret: &[u8] = if data.last().is_some_and(|b| b & 1 == 0) { b"demo-secret-1" } else { b"wrong" };
+        let key = SecretKey::new("0.NA/88.798.1", 300, secret);
+        let challenge = Answer { envelope: conv.reply_envelope(&env), header: answer.header, body: answer.body };
+        let Ok((env, reply)) = answer_to(&challenge, message, &key) else { return };
+        let response = DOORS.responder.respond_in(&env, &reply, Origin::internal(), &mut conv);
+        assert!(codec::decode_message(&response).is_ok(), "the handler answered a challenge's answer malformed");
     }
 }
 

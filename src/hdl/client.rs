@@ -13,6 +13,8 @@ use super::codec::{
 use super::udp::{Datagrams, RecvBuffers};
 use crate::record::HandleValue;
 
+pub mod admin;
+
 /// How to reach the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {

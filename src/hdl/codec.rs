@@ -26,6 +26,18 @@ pub mod op {
     pub const RESOLUTION: u32 = 1;
     /// Site information.
     pub const GET_SITE_INFO: u32 = 2;
+    /// Create a handle.
+    pub const CREATE_HANDLE: u32 = 100;
+    /// Delete a handle.
+    pub const DELETE_HANDLE: u32 = 101;
+    /// Add values.
+    pub const ADD_VALUE: u32 = 102;
+    /// Remove values.
+    pub const REMOVE_VALUE: u32 = 103;
+    /// Modify values.
+    pub const MODIFY_VALUE: u32 = 104;
+    /// The answer to a challenge.
+    pub const RESPONSE_TO_CHALLENGE: u32 = 200;
     /// IDIS login with a password (the CAICT SDK).
     pub const LOGIN: u32 = 2000;
     /// IDIS login with a key (the CAICT and Teleinfo SDKs).
@@ -44,6 +56,19 @@ pub mod rc {
     pub const PROTOCOL_ERROR: u32 = 4;
     /// Operation not supported.
     pub const NOT_SUPPORTED: u32 = 5;
+    /// Authentication needed: the answer is a challenge.
+    pub const AUTHENTICATION_NEEDED: u32 = 402;
+    /// The authentication type is not accepted.
+    pub const INVALID_CREDENTIAL: u32 = 404;
+    /// No challenge is pending for the answer.
+    pub const AUTHEN_TIMEOUT: u32 = 405;
+}
+
+/// Whether `message` is an administrative request or an answer to a challenge: it may write, so it is answered
+/// on the blocking pool, and it may depend on its connection's login.
+pub fn is_administrative(message: &[u8]) -> bool {
+    let opcode = message.get(..4).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    matches!(opcode, op::CREATE_HANDLE..=op::MODIFY_VALUE | op::RESPONSE_TO_CHALLENGE | op::LOGIN_ID_SYSTEM)
 }
 
 /// The low bits of the envelope's flag byte: the suggested major version.
@@ -284,6 +309,13 @@ fn put_header(out: &mut Vec<u8>, header: &Header, body_len: usize) {
     out.push(0);
     put_u32(out, header.expiration);
     put_u32(out, body_len as u32);
+}
+
+/// The header and body of a message: what request digests, and the answers to challenges, cover (not the
+/// credential section).
+pub fn digested_part(message: &[u8]) -> &[u8] {
+    let body_len = message.get(20..24).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    &message[..message.len().min(HEADER_LEN + body_len)]
 }
 
 /// The handle a message (the bytes after the envelope) asks to resolve, read in place; `None` for any other

@@ -36,6 +36,8 @@ pub struct HandleConfig {
     pub udp_unlimited_sources: Vec<String>,
     /// Serial number of the published `HS_SITE`.
     pub site_serial: u16,
+    /// Seconds a challenge to an administrative request waits for its answer.
+    pub challenge_ttl_secs: u64,
 }
 
 impl Default for HandleConfig {
@@ -51,6 +53,7 @@ impl Default for HandleConfig {
             udp_answer_kib_per_source: 256,
             udp_unlimited_sources: vec!["127.0.0.0/8".into(), "::1/128".into()],
             site_serial: 1,
+            challenge_ttl_secs: 20,
         }
     }
 }
@@ -61,6 +64,9 @@ impl HandleConfig {
         self.unlimited_sources()?;
         if self.udp_sockets > 256 {
             return Err(ConfigError::Invalid("handle.udp_sockets must be at most 256".into()));
+        }
+        if !(1..=600).contains(&self.challenge_ttl_secs) {
+            return Err(ConfigError::Invalid("handle.challenge_ttl_secs must be 1 to 600".into()));
         }
         Ok(())
     }

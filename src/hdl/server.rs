@@ -9,13 +9,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use super::Responder;
 use super::codec::{
-    ENVELOPE_LEN, Envelope, Header, ResolutionRequest, UDP_CHUNK, UDP_PACKET_LEN, decode_message, flag, join_udp_parts,
-    op, opflag, push_udp_packets, rc,
+    ENVELOPE_LEN, Envelope, Header, ResolutionRequest, UDP_CHUNK, UDP_PACKET_LEN, decode_message, flag,
+    is_administrative, join_udp_parts, op, opflag, push_udp_packets, rc,
 };
 use super::limit::SourceLimit;
 use super::udp::{Datagrams, RecvBuffers};
+use super::{Conversation, Responder};
 use crate::connection::{Connections, Tracked};
 use crate::request::{Admission, Origin, Protocol};
 use crate::runtime::{self, Place};
@@ -165,8 +165,13 @@ pub async fn serve_udp(
             let (socket, responder, limits, counted) =
                 (socket.clone(), responder.clone(), limits.clone(), counted.clone());
             tokio::spawn(async move {
-                let respond = move |r: &Responder, m: Vec<u8>| r.respond_from(&env, &m, origin);
-                let response = runtime::on_pool(&responder, message, respond).await;
+                // Over UDP nothing carries from one request to the next but a challenge's session id.
+                let respond = move |r: &Responder, m: Vec<u8>| {
+                    let mut conv = Conversation::default();
+                    let response = r.respond_in(&env, &m, origin, &mut conv);
+                    (response, conv.reply_envelope(&env))
+                };
+                let (response, env) = runtime::on_pool(&responder, message, respond).await;
                 send(&socket, &counted, peer, &answer(&limits, &counted, peer, &env, &response)).await;
                 drop((admitted, entered));
             });
@@ -284,7 +289,7 @@ async fn connection(
 ) {
     // The connection's timeouts (idle, a message trickling in) are the sweep's: it ends the reads below.
     let mut head = [0u8; ENVELOPE_LEN];
-    let mut first = true;
+    let (mut first, mut conv) = (true, Conversation::default());
     loop {
         let read = tokio::select! {
             r = stream.read_exact(&mut head) => r,
@@ -309,11 +314,20 @@ async fn connection(
             return;
         }
         let last = first && one_request_connection(&message);
+        let origin = Origin::new(Protocol::HandleTcp, Some(peer));
         let response = match admission.admit() {
-            Ok(_admitted) => responder.respond_read(env, message, Origin::new(Protocol::HandleTcp, Some(peer))).await,
             Err(_) => responder.busy(Protocol::HandleTcp, &message),
+            Ok(_admitted) if is_administrative(&message) => {
+                let respond = move |r: &Responder, (m, mut c): (Vec<u8>, Conversation)| {
+                    (r.respond_in(&env, &m, origin, &mut c), c)
+                };
+                let (response, c) = runtime::on_pool(&responder, (message, conv), respond).await;
+                conv = c;
+                response
+            }
+            Ok(_admitted) => responder.respond_read(env, message, origin).await,
         };
-        if write_message(&mut stream, &env, &response).await.is_err() || last {
+        if write_message(&mut stream, &conv.reply_envelope(&env), &response).await.is_err() || last {
             return;
         }
         first = false;

@@ -62,7 +62,8 @@ pub(super) async fn serve(
         tokio::task::spawn_blocking(move || node.publish_site(&site)).await??
     };
     tracing::info!(prefix_handles = n, "published HS_SITE");
-    let responder = Responder::new(node, site, h.site_serial, runtime);
+    let responder = Responder::new(node, site, h.site_serial, runtime)
+        .with_challenge_ttl(std::time::Duration::from_secs(h.challenge_ttl_secs));
     let limits = h.limits()?;
     let admission = crate::request::Admission::new(limits.max_in_flight);
     for socket in udp {

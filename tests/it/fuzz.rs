@@ -80,10 +80,38 @@ fn handle_seeds() -> Vec<Vec<u8>> {
         idnode::hdl::codec::ResolutionRequest { handle: b"88.798.1/JDZ-2024-000123".to_vec(), ..Default::default() }
             .encode();
     let (env, message) = idnode::hdl::client::request_bytes(7, 10, idnode::hdl::codec::op::RESOLUTION, 0, &body);
-    let mut framed = Vec::new();
-    env.encode(&mut framed);
-    framed.extend_from_slice(&message);
-    vec![framed, message]
+    let framed = |env: idnode::hdl::codec::Envelope, message: &[u8]| {
+        let mut framed = Vec::new();
+        env.encode(&mut framed);
+        framed.extend_from_slice(message);
+        framed
+    };
+    let mut seeds = vec![framed(env, &message), message];
+    // the administrative requests, each challenged (and the challenge answered, by the target)
+    use idnode::hdl::admin::AdminRequest;
+    let value = idnode::record::HandleValue::new(1, "URL", b"https://trace.example.cn/x".as_slice(), 0);
+    let h = "88.798.1/FUZZ-1".to_owned();
+    for (request, flags) in [
+        (AdminRequest::Create(h.clone(), vec![value.clone()]), 0),
+        (AdminRequest::Create("88.798.1/M-".into(), vec![value.clone()]), idnode::hdl::codec::opflag::MINT),
+        (AdminRequest::AddValues("88.798.1/JDZ-2024-000123".into(), vec![value.clone()]), 0),
+        (AdminRequest::ModifyValues("88.798.1/JDZ-2024-000123".into(), vec![value]), 0),
+        (AdminRequest::RemoveValues("88.798.1/JDZ-2024-000123".into(), vec![1]), 0),
+        (AdminRequest::Delete(h), 0),
+        (AdminRequest::Login("0.NA/88.798.1".into(), 300), 0),
+    ] {
+        for minor in [11, 0] {
+            let (mut env, message) =
+                idnode::hdl::client::request_bytes(8, minor, request.opcode(), flags, &request.encode());
+            if minor == 0 {
+                env.flags = 0; // suggesting nothing: answered at 2.0, in the oldest forms
+            }
+            let mut seed = framed(env, &message);
+            seed.push(minor & 1); // the target's right-or-wrong-secret byte
+            seeds.push(seed);
+        }
+    }
+    seeds
 }
 
 fn mutate(rng: &mut StdRng, seeds: &[Vec<u8>]) -> Vec<u8> {

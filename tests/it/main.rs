@@ -7,6 +7,7 @@ mod fuzz;
 mod grpc_api;
 mod grpc_batches;
 mod grpc_interop;
+mod handle_admin;
 mod handle_protocol;
 mod harness;
 mod lockout;

@@ -1,0 +1,136 @@
+//! The crate's client for administration over the Handle protocol: requests answered after a challenge,
+//! which the client answers with a secret key, and the IDIS login that authenticates a TCP connection once.
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpStream;
+
+use super::{
+    Answer, ClientError, RecvBuffers, TIMEOUT, Transport, exchange_tcp, exchange_udp, request_bytes, udp_socket,
+};
+use crate::hdl::admin::AdminRequest;
+use crate::hdl::challenge::{ChallengeAnswer, challenged, seckey, seckey_answer};
+use crate::hdl::codec::{CodecError, Envelope, MAX_MINOR, digest_len, digested_part, op, opflag, rc};
+use crate::hdl::digest;
+use crate::hdl::udp::Datagrams;
+use crate::record::wire::Reader;
+
+/// An identity (`index:handle`) and its secret key, and the form its answers to challenges take
+/// ([`seckey`]; CNRI's client uses PBKDF2 from 2.7).
+#[derive(Debug, Clone)]
+pub struct SecretKey {
+    /// The identity's handle.
+    pub handle: String,
+    /// The index of its `HS_SECKEY` value.
+    pub index: u32,
+    /// The secret.
+    pub secret: Vec<u8>,
+    /// The form of the answers.
+    pub form: u8,
+}
+
+impl SecretKey {
+    /// The key `secret` of `index:handle`, answering in the form CNRI's client uses (PBKDF2-HMAC-SHA1).
+    pub fn new(handle: &str, index: u32, secret: &[u8]) -> Self {
+        Self { handle: handle.to_owned(), index, secret: secret.to_vec(), form: seckey::PBKDF2_HMAC_SHA1 }
+    }
+}
+
+/// Where administrative requests go: one TCP connection (kept open between them), or a UDP socket.
+pub enum Link {
+    /// A TCP connection.
+    Tcp(TcpStream),
+    /// A UDP socket and the server.
+    Udp(Box<(Datagrams, RecvBuffers)>, SocketAddr),
+}
+
+impl Link {
+    /// A link to `addr` over `transport`.
+    pub async fn connect(addr: SocketAddr, transport: Transport) -> Result<Self, ClientError> {
+        Ok(match transport {
+            Transport::Tcp => {
+                let s =
+                    tokio::time::timeout(TIMEOUT, TcpStream::connect(addr)).await.map_err(std::io::Error::from)??;
+                s.set_nodelay(true)?;
+                Self::Tcp(s)
+            }
+            Transport::Udp => Self::Udp(Box::new((udp_socket(addr).await?, RecvBuffers::new(1))), addr),
+        })
+    }
+
+    /// Sends one request and reads its answer.
+    pub async fn exchange(&mut self, env: Envelope, message: &[u8]) -> Result<Answer, ClientError> {
+        let exchanged = match self {
+            Self::Tcp(s) => tokio::time::timeout(TIMEOUT, exchange_tcp(s, env, message)).await,
+            Self::Udp(io, server) => {
+                let (sock, bufs) = &mut **io;
+                tokio::time::timeout(TIMEOUT, exchange_udp(sock, bufs, *server, env, message)).await
+            }
+        };
+        exchanged.map_err(std::io::Error::from)?
+    }
+
+    /// Sends `request` with `opflags` (keep-alive is added) and, when it is challenged, answers the challenge
+    /// with `key`; returns the final answer (or the challenge's error).
+    pub async fn administer(
+        &mut self,
+        request: &AdminRequest,
+        opflags: u32,
+        key: &SecretKey,
+    ) -> Result<Answer, ClientError> {
+        let (env, message) =
+            request_bytes(rand::random(), MAX_MINOR, request.opcode(), opflags | opflag::KPAL, &request.encode());
+        let first = self.exchange(env, &message).await?;
+        if first.header.response_code != rc::AUTHENTICATION_NEEDED {
+            return Ok(first);
+        }
+        let (env, answer) = answer_to(&first, &message, key)?;
+        self.exchange(env, &answer).await
+    }
+
+    /// Logs the connection in as `key`'s identity (the IDIS SDKs' opcode 2001): later requests on it are not
+    /// challenged. Returns the login's answer.
+    pub async fn login(&mut self, key: &SecretKey) -> Result<Answer, ClientError> {
+        self.administer(&AdminRequest::Login(key.handle.clone(), key.index), opflag::RRDG, key).await
+    }
+}
+
+/// The parts of a challenge's body at the answer version `minor`: the digest and the nonce.
+pub fn challenge_parts(minor: u8, body: &[u8]) -> Result<(u8, Vec<u8>, Vec<u8>), CodecError> {
+    let bad = || CodecError::Body("malformed challenge".into());
+    if minor == 0 {
+        let mut r = Reader::new(body);
+        let nonce = r.bytes().map_err(|_| bad())?.to_vec();
+        return Ok((1, r.bytes().map_err(|_| bad())?.to_vec(), nonce));
+    }
+    let (&kind, rest) = body.split_first().ok_or_else(bad)?;
+    let n = digest_len(kind).ok_or_else(bad)?;
+    let d = rest.get(..n).ok_or_else(bad)?.to_vec();
+    let nonce = Reader::new(&rest[n..]).bytes().map_err(|_| bad())?.to_vec();
+    Ok((kind, d, nonce))
+}
+
+/// The answer (envelope and message) to the challenge `challenge` of the request `message`, with `key`. The
+/// challenge's digest is checked first: a client answers only a challenge to its own request.
+pub fn answer_to(challenge: &Answer, message: &[u8], key: &SecretKey) -> Result<(Envelope, Vec<u8>), ClientError> {
+    let minor = challenge.envelope.minor;
+    let (kind, d, nonce) = challenge_parts(minor, &challenge.body)?;
+    if d != digest(kind, digested_part(message)) {
+        return Err(CodecError::Body("the challenge's digest is not that of the request".into()).into());
+    }
+    let m = challenged(&nonce, &d);
+    let signed = match minor {
+        0 => seckey_answer(seckey::MD5, &key.secret, &m, &[], 0).split_off(1),
+        _ => seckey_answer(key.form, &key.secret, &m, &rand::random::<[u8; 16]>(), 10_000),
+    };
+    let body = ChallengeAnswer {
+        auth_type: b"HS_SECKEY".to_vec(),
+        handle: key.handle.as_bytes().to_vec(),
+        index: key.index,
+        signed,
+    }
+    .encode();
+    let (mut env, answer) = request_bytes(rand::random(), minor, op::RESPONSE_TO_CHALLENGE, opflag::KPAL, &body);
+    env.session_id = challenge.envelope.session_id;
+    Ok((env, answer))
+}
