@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 
+pub mod admin;
 pub mod resolve;
 
 /// idnode: industrial-internet identifier resolution node.
@@ -25,6 +26,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Resolve an identifier at a node, over the Handle protocol (UDP or TCP) or HTTP, and print its values as JSON.
     Resolve(ResolveArgs),
+    /// Create, change or delete an identifier at a node over the Handle protocol, authenticated with a secret key.
+    Admin(AdminArgs),
     /// Check a configuration file and print it with defaults filled in.
     CheckConfig {
         /// The TOML file.
@@ -129,4 +132,53 @@ pub struct ResolveArgs {
     /// Only values of these types (repeatable; a trailing '.' matches subtypes).
     #[arg(long = "type")]
     pub types: Vec<String>,
+}
+
+/// What `idnode admin` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AdminOp {
+    /// Create the handle with the values (`--overwrite` replaces an existing one; `--mint` picks the suffix).
+    Create,
+    /// Add the values to the handle.
+    Add,
+    /// Replace the values at their indexes.
+    Modify,
+    /// Remove the values at `--index`.
+    Remove,
+    /// Delete the handle.
+    Delete,
+}
+
+/// Options of `idnode admin`.
+#[derive(Debug, clap::Args)]
+pub struct AdminArgs {
+    /// The operation.
+    #[arg(value_enum)]
+    pub op: AdminOp,
+    /// The identifier, e.g. 88.798.1/JDZ-2024-000777 (with --mint, its start: 88.798.1/JDZ-).
+    pub handle: String,
+    /// The identity that authenticates, index:handle, e.g. 300:0.NA/88.798.1.
+    #[arg(long)]
+    pub id: String,
+    /// File holding the identity's secret key (else the variable IDNODE_SECRET).
+    #[arg(long)]
+    pub secret_file: Option<PathBuf>,
+    /// A value INDEX:TYPE:TEXT (repeatable), e.g. 1:URL:https://example.cn/p/777.
+    #[arg(long = "value")]
+    pub values: Vec<String>,
+    /// An index to remove (repeatable).
+    #[arg(long)]
+    pub index: Vec<u32>,
+    /// Create: replace an existing handle. Add: replace values at existing indexes.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Create: let the node pick the rest of the handle.
+    #[arg(long)]
+    pub mint: bool,
+    /// The node's Handle port, host:port (default 127.0.0.1:2641).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Over UDP (default: TCP).
+    #[arg(long)]
+    pub udp: bool,
 }

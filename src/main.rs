@@ -43,6 +43,15 @@ fn main() -> anyhow::Result<()> {
                 _ => Ok(()),
             }
         }
+        Command::Admin(args) => {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let (text, ok) = rt.block_on(idnode::cli::admin::run(&args))?;
+            println!("{text}");
+            if !ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Serve(args) => {
             let cfg = args.config()?;
             idnode::log::init(&cfg.log);

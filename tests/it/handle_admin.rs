@@ -240,3 +240,45 @@ async fn a_logged_in_connection_is_not_challenged_again() {
     assert_eq!(other.exchange(env, &msg).await.unwrap().header.response_code, 402);
     n.stop().await;
 }
+
+#[tokio::test]
+async fn admin_command() {
+    let n = TestNode::start().await;
+    let (udp, tcp) = addrs(&n);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "demo-secret-1\n").unwrap();
+    let run = |server: SocketAddr, args: &[&str]| {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let key = ["--id", "300:0.NA/88.798.1", "--secret-file", secret.to_str().unwrap()];
+        all.extend(key.iter().map(|s| s.to_string()).chain(["--server".into(), server.to_string()]));
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_idnode")).arg("admin").args(all).output().unwrap();
+            let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            (out.status.success(), j)
+        })
+    };
+    let h = "88.798.1/CLI-1";
+    let (ok, j) = run(tcp, &["create", h, "--value", "1:URL:https://cli.example/1"]).await.unwrap();
+    assert!(ok && j["responseCode"] == 1 && j["handle"] == h, "{j}");
+    let (ok, j) = run(tcp, &["create", h, "--value", "1:URL:https://cli.example/1"]).await.unwrap();
+    assert!(!ok && j["responseCode"] == 101, "exists, and the exit status says so: {j}");
+    let (ok, j) = run(udp, &["add", h, "--value", "2:EMAIL:qa@cli.example", "--udp"]).await.unwrap();
+    assert!(ok, "{j}");
+    let (ok, _) = run(tcp, &["modify", h, "--value", "2:EMAIL:sales@cli.example"]).await.unwrap();
+    assert!(ok);
+    let (_, rest) = rest_values(&n, h).await;
+    assert_eq!(rest["values"][1]["data"]["value"], "sales@cli.example", "{rest}");
+    let (ok, _) = run(tcp, &["remove", h, "--index", "2"]).await.unwrap();
+    assert!(ok);
+    let (ok, j) =
+        run(tcp, &["create", "88.798.1/CLI-", "--mint", "--value", "1:URL:https://cli.example/m"]).await.unwrap();
+    assert!(ok && j["handle"].as_str().unwrap().starts_with("88.798.1/CLI-"), "{j}");
+    let (ok, _) = run(tcp, &["delete", h]).await.unwrap();
+    assert!(ok);
+    assert_eq!(rest_values(&n, h).await.0, 404);
+    std::fs::write(&secret, "wrong").unwrap();
+    let (ok, j) = run(tcp, &["delete", j["handle"].as_str().unwrap()]).await.unwrap();
+    assert!(!ok && j["responseCode"] == 403, "{j}");
+    n.stop().await;
+}

@@ -1,0 +1,99 @@
+//! `idnode admin`: one administrative request over the Handle protocol (TCP or UDP), authenticated by
+//! challenge and response with a secret key, and its outcome printed as JSON.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+
+use super::{AdminArgs, AdminOp};
+use crate::hdl::admin::AdminRequest;
+use crate::hdl::client::Transport;
+use crate::hdl::client::admin::{Link, SecretKey};
+use crate::hdl::codec::{decode_error_message, digest_len, opflag};
+use crate::record::HandleValue;
+
+/// The outcome, in the REST API's JSON shape.
+#[derive(Serialize)]
+struct Printed<'a> {
+    #[serde(rename = "responseCode")]
+    response_code: u32,
+    handle: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+/// A value `INDEX:TYPE:TEXT`, e.g. `1:URL:https://example.cn/p/1`.
+fn parse_value(s: &str) -> anyhow::Result<HandleValue> {
+    let mut parts = s.splitn(3, ':');
+    let (Some(index), Some(ty), Some(text)) = (parts.next(), parts.next(), parts.next()) else {
+        bail!("a value is INDEX:TYPE:TEXT, not {s:?}");
+    };
+    let index = index.parse().with_context(|| format!("the index of {s:?}"))?;
+    Ok(HandleValue::new(index, ty, text.as_bytes(), crate::node::now()))
+}
+
+/// The secret key: the file's contents without a trailing newline, or `IDNODE_SECRET`.
+fn secret(a: &AdminArgs) -> anyhow::Result<Vec<u8>> {
+    let mut s = match &a.secret_file {
+        Some(path) => std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        None => std::env::var("IDNODE_SECRET").context("give --secret-file, or the secret in IDNODE_SECRET")?.into(),
+    };
+    while s.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        s.pop();
+    }
+    Ok(s)
+}
+
+/// The request the arguments describe, and its flags.
+fn request(a: &AdminArgs) -> anyhow::Result<(AdminRequest, u32)> {
+    let values = || a.values.iter().map(|v| parse_value(v)).collect::<anyhow::Result<Vec<_>>>();
+    let h = a.handle.clone();
+    Ok(match a.op {
+        AdminOp::Create => {
+            let flags = if a.overwrite { opflag::OVRW } else { 0 } | if a.mint { opflag::MINT } else { 0 };
+            (AdminRequest::Create(h, values()?), flags)
+        }
+        AdminOp::Add => (AdminRequest::AddValues(h, values()?), if a.overwrite { opflag::OVRW } else { 0 }),
+        AdminOp::Modify => (AdminRequest::ModifyValues(h, values()?), 0),
+        AdminOp::Remove if a.index.is_empty() => bail!("remove needs --index (repeatable)"),
+        AdminOp::Remove => (AdminRequest::RemoveValues(h, a.index.clone()), 0),
+        AdminOp::Delete => (AdminRequest::Delete(h), 0),
+    })
+}
+
+/// Runs the command: the JSON text to print and whether the node answered success.
+pub async fn run(a: &AdminArgs) -> anyhow::Result<(String, bool)> {
+    let (index, id_handle) = a.id.split_once(':').context("--id is index:handle, e.g. 300:0.NA/88.798.1")?;
+    let key = SecretKey::new(id_handle, index.parse().context("the index of --id")?, &secret(a)?);
+    let (request, flags) = request(a)?;
+    let server = a.server.as_deref().unwrap_or("127.0.0.1:2641");
+    let addr: SocketAddr = server.to_socket_addrs()?.next().with_context(|| format!("cannot resolve {server}"))?;
+    let transport = if a.udp { Transport::Udp } else { Transport::Tcp };
+    let mut link = Link::connect(addr, transport).await?;
+    let answer = link.administer(&request, flags | opflag::RRDG, &key).await?;
+    let code = answer.header.response_code;
+    // The body: the request digest (asked for), then a created handle or an error message.
+    let after_digest = answer.body.get(1 + answer.body.first().and_then(|k| digest_len(*k)).unwrap_or(0)..);
+    let rest = after_digest.unwrap_or_default();
+    let printed_handle = match (code, request) {
+        (1, AdminRequest::Create(..)) if rest.len() > 4 => String::from_utf8_lossy(&rest[4..]).into_owned(),
+        _ => a.handle.clone(),
+    };
+    let message = (code != 1).then(|| decode_error_message(rest));
+    let printed = Printed { response_code: code, handle: &printed_handle, message };
+    Ok((serde_json::to_string_pretty(&printed)?, code == 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_index_type_text() {
+        let v = parse_value("1:URL:https://example.cn/p:1").unwrap();
+        assert_eq!((v.index, v.ty.as_str(), v.data.as_slice()), (1, "URL", b"https://example.cn/p:1".as_slice()));
+        assert!(parse_value("URL:x").is_err());
+        assert!(parse_value("x:URL:y").is_err());
+    }
+}
