@@ -10,6 +10,18 @@ use crate::config::Config;
 pub mod admin;
 pub mod resolve;
 
+/// An outcome as the commands print it: the REST API's JSON shape and field order.
+#[derive(serde::Serialize)]
+struct Printed<'a> {
+    #[serde(rename = "responseCode")]
+    response_code: u32,
+    handle: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    values: Option<Vec<crate::http::json::ValueJson<'a>>>,
+}
+
 /// idnode: industrial-internet identifier resolution node.
 #[derive(Debug, Parser)]
 #[command(name = "idnode", version, about)]

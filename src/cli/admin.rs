@@ -4,24 +4,13 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use anyhow::{Context as _, bail};
-use serde::Serialize;
 
-use super::{AdminArgs, AdminOp};
+use super::{AdminArgs, AdminOp, Printed};
 use crate::hdl::admin::AdminRequest;
 use crate::hdl::client::Transport;
 use crate::hdl::client::admin::{Link, SecretKey};
 use crate::hdl::codec::{decode_error_message, digest_len, opflag};
 use crate::record::HandleValue;
-
-/// The outcome, in the REST API's JSON shape.
-#[derive(Serialize)]
-struct Printed<'a> {
-    #[serde(rename = "responseCode")]
-    response_code: u32,
-    handle: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<String>,
-}
 
 /// A value `INDEX:TYPE:TEXT`, e.g. `1:URL:https://example.cn/p/1`.
 fn parse_value(s: &str) -> anyhow::Result<HandleValue> {
@@ -81,7 +70,7 @@ pub async fn run(a: &AdminArgs) -> anyhow::Result<(String, bool)> {
         _ => a.handle.clone(),
     };
     let message = (code != 1).then(|| decode_error_message(rest));
-    let printed = Printed { response_code: code, handle: &printed_handle, message };
+    let printed = Printed { response_code: code, handle: &printed_handle, message: message.as_deref(), values: None };
     Ok((serde_json::to_string_pretty(&printed)?, code == 1))
 }
 

@@ -3,24 +3,11 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use anyhow::{Context as _, bail};
-use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::ResolveArgs;
+use super::{Printed, ResolveArgs};
 use crate::hdl::client::{self, Transport};
 use crate::http::json::value_json;
-
-/// The answer in the REST API's JSON shape and field order.
-#[derive(Serialize)]
-struct Printed<'a> {
-    #[serde(rename = "responseCode")]
-    response_code: u32,
-    handle: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    values: Option<Vec<crate::http::json::ValueJson<'a>>>,
-}
 
 fn address(s: &str) -> anyhow::Result<SocketAddr> {
     s.to_socket_addrs()?.next().with_context(|| format!("cannot resolve {s}"))
