@@ -38,8 +38,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Resolve an identifier at a node, over the Handle protocol (UDP or TCP) or HTTP, and print its values as JSON.
     Resolve(ResolveArgs),
-    /// Create, change or delete an identifier at a node over the Handle protocol, authenticated with a secret key.
+    /// Create, change or delete an identifier at a node over the Handle protocol, authenticated with a key.
     Admin(AdminArgs),
+    /// Make an RSA key pair: the private key into a PEM file, and the HS_PUBKEY value to register printed as JSON.
+    Keygen(KeygenArgs),
     /// Check a configuration file and print it with defaults filled in.
     CheckConfig {
         /// The TOML file.
@@ -173,8 +175,11 @@ pub struct AdminArgs {
     #[arg(long)]
     pub id: String,
     /// File holding the identity's secret key (else the variable IDNODE_SECRET).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "private_key")]
     pub secret_file: Option<PathBuf>,
+    /// PEM file of the identity's RSA private key (PKCS#8 or PKCS#1), whose public key is its HS_PUBKEY.
+    #[arg(long)]
+    pub private_key: Option<PathBuf>,
     /// A value INDEX:TYPE:TEXT (repeatable), e.g. 1:URL:https://example.cn/p/777.
     #[arg(long = "value")]
     pub values: Vec<String>,
@@ -193,4 +198,18 @@ pub struct AdminArgs {
     /// Over UDP (default: TCP).
     #[arg(long)]
     pub udp: bool,
+}
+
+/// Options of `idnode keygen`.
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// Where the private key goes (PKCS#8 PEM, readable by its owner only); an existing file is not replaced.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The index the printed HS_PUBKEY value is for.
+    #[arg(long, default_value_t = 300)]
+    pub index: u32,
+    /// The modulus size in bits.
+    #[arg(long, default_value_t = 2048)]
+    pub bits: usize,
 }

@@ -52,6 +52,10 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Keygen(args) => {
+            println!("{}", idnode::cli::admin::keygen(&args)?);
+            Ok(())
+        }
         Command::Serve(args) => {
             let cfg = args.config()?;
             idnode::log::init(&cfg.log);

@@ -178,10 +178,16 @@ impl Node {
         self.access().caller_from(authorization, origin)
     }
 
-    /// The caller `user` (`index:handle`) from `origin`, when one of its `HS_SECKEY` values satisfies `proves`
-    /// (given the stored secret); throttled and audited as [`Node::caller_from`] is.
-    pub fn login(&self, user: &str, proves: &dyn Fn(&[u8]) -> bool, origin: Origin) -> Result<Caller, NodeError> {
-        self.access().login(user, proves, origin)
+    /// The caller `user` (`index:handle`) from `origin`, when one of its keys of `key_type` (`HS_SECKEY`,
+    /// `HS_PUBKEY`) satisfies `proves` (given the stored key); throttled and audited as [`Node::caller_from`] is.
+    pub fn login(
+        &self,
+        user: &str,
+        key_type: &str,
+        proves: &dyn Fn(&[u8]) -> bool,
+        origin: Origin,
+    ) -> Result<Caller, NodeError> {
+        self.access().login(user, key_type, proves, origin)
     }
 
     /// A digest of the secret key that authenticates `id` (`None` once it is gone): a session opened with it

@@ -5,6 +5,7 @@
 //! - [`admin`]: `HS_ADMIN` and `HS_VLIST` data and the twelve admin permission bits.
 
 pub mod admin;
+pub mod pubkey;
 pub mod site;
 pub mod wire;
 

@@ -17,7 +17,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, header};
 use idnode::connection::Peer;
 use idnode::hdl::client::Answer;
-use idnode::hdl::client::admin::{SecretKey, answer_to};
+use idnode::hdl::client::admin::{Key, answer_to};
 use idnode::hdl::codec::{self, Envelope};
 use idnode::hdl::{Conversation, Responder};
 use idnode::id::Prefix;
@@ -75,7 +75,7 @@ pub fn handle(data: &[u8]) {
     // then says must be well-formed too.
     if answer.header.response_code == codec::rc::AUTHENTICATION_NEEDED {
         let secret: &[u8] = if data.last().is_some_and(|b| b & 1 == 0) { b"demo-secret-1" } else { b"wrong" };
-        let key = SecretKey::new("0.NA/88.798.1", 300, secret);
+        let key = Key::secret("0.NA/88.798.1", 300, secret);
         let challenge = Answer { envelope: conv.reply_envelope(&env), header: answer.header, body: answer.body };
         let Ok((env, reply)) = answer_to(&challenge, message, &key) else { return };
         let response = DOORS.responder.respond_in(&env, &reply, Origin::internal(), &mut conv);

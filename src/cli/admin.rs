@@ -1,16 +1,18 @@
 //! `idnode admin`: one administrative request over the Handle protocol (TCP or UDP), authenticated by
-//! challenge and response with a secret key, and its outcome printed as JSON.
+//! challenge and response with a secret or an RSA private key, and its outcome printed as JSON; and
+//! `idnode keygen`, which makes such a key pair.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use anyhow::{Context as _, bail};
 
-use super::{AdminArgs, AdminOp, Printed};
+use super::{AdminArgs, AdminOp, KeygenArgs, Printed};
 use crate::hdl::admin::AdminRequest;
 use crate::hdl::client::Transport;
-use crate::hdl::client::admin::{Link, SecretKey};
+use crate::hdl::client::admin::{Key, Link};
 use crate::hdl::codec::{decode_error_message, digest_len, opflag};
 use crate::record::HandleValue;
+use crate::record::pubkey::PublicKey;
 
 /// A value `INDEX:TYPE:TEXT`, e.g. `1:URL:https://example.cn/p/1`.
 fn parse_value(s: &str) -> anyhow::Result<HandleValue> {
@@ -20,6 +22,20 @@ fn parse_value(s: &str) -> anyhow::Result<HandleValue> {
     };
     let index = index.parse().with_context(|| format!("the index of {s:?}"))?;
     Ok(HandleValue::new(index, ty, text.as_bytes(), crate::node::now()))
+}
+
+/// The key that proves `--id`: the RSA private key of `--private-key`, or the secret.
+fn key(a: &AdminArgs) -> anyhow::Result<Key> {
+    let (index, handle) = a.id.split_once(':').context("--id is index:handle, e.g. 300:0.NA/88.798.1")?;
+    let index = index.parse().context("the index of --id")?;
+    let Some(path) = &a.private_key else { return Ok(Key::secret(handle, index, &secret(a)?)) };
+    let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    use rsa::pkcs1::DecodeRsaPrivateKey as _;
+    use rsa::pkcs8::DecodePrivateKey as _;
+    let private = rsa::RsaPrivateKey::from_pkcs8_pem(&pem)
+        .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(&pem))
+        .with_context(|| format!("{} holds no RSA private key in PEM (PKCS#8 or PKCS#1)", path.display()))?;
+    Ok(Key::rsa(handle, index, private))
 }
 
 /// The secret key: the file's contents without a trailing newline, or `IDNODE_SECRET`.
@@ -53,8 +69,7 @@ fn request(a: &AdminArgs) -> anyhow::Result<(AdminRequest, u32)> {
 
 /// Runs the command: the JSON text to print and whether the node answered success.
 pub async fn run(a: &AdminArgs) -> anyhow::Result<(String, bool)> {
-    let (index, id_handle) = a.id.split_once(':').context("--id is index:handle, e.g. 300:0.NA/88.798.1")?;
-    let key = SecretKey::new(id_handle, index.parse().context("the index of --id")?, &secret(a)?);
+    let key = key(a)?;
     let (request, flags) = request(a)?;
     let server = a.server.as_deref().unwrap_or("127.0.0.1:2641");
     let addr: SocketAddr = server.to_socket_addrs()?.next().with_context(|| format!("cannot resolve {server}"))?;
@@ -72,6 +87,33 @@ pub async fn run(a: &AdminArgs) -> anyhow::Result<(String, bool)> {
     let message = (code != 1).then(|| decode_error_message(rest));
     let printed = Printed { response_code: code, handle: &printed_handle, message: message.as_deref(), values: None };
     Ok((serde_json::to_string_pretty(&printed)?, code == 1))
+}
+
+/// `idnode keygen`: writes the private key and returns the `HS_PUBKEY` value to register, as REST JSON.
+pub fn keygen(a: &KeygenArgs) -> anyhow::Result<String> {
+    use rsa::pkcs8::EncodePrivateKey as _;
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if !(1024..=8192).contains(&a.bits) {
+        bail!("--bits must be 1024 to 8192");
+    }
+    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, a.bits)?;
+    let pem = private.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&a.out)
+        .with_context(|| format!("creating {}", a.out.display()))?;
+    file.write_all(pem.as_bytes())?;
+    use base64::Engine as _;
+    let data = PublicKey::Rsa(private.to_public_key()).encode();
+    let value = serde_json::json!({
+        "index": a.index,
+        "type": "HS_PUBKEY",
+        "data": {"format": "key", "value": base64::engine::general_purpose::STANDARD.encode(data)},
+    });
+    Ok(serde_json::to_string_pretty(&value)?)
 }
 
 #[cfg(test)]

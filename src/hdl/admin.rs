@@ -6,8 +6,8 @@
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, Prefix};
 use crate::node::{Caller, PutOutcome, ValueMode};
-use crate::record::HandleValue;
 use crate::record::wire::{Reader, put_bytes, read_value};
+use crate::record::{HandleValue, types};
 use crate::request::{Operation, Scope};
 
 use super::challenge::{self, ChallengeAnswer};
@@ -15,6 +15,9 @@ use super::codec::{
     CodecError, Envelope, Header, Message, decode_message, digested_part, encode_message, op, opflag, rc,
 };
 use super::{Conversation, Responder, digest, digest_kind};
+
+/// Whether a stored key (secret or public) proves an answer.
+type KeyCheck<'a> = dyn Fn(&[u8]) -> bool + 'a;
 
 /// Most values one request may carry.
 const MAX_VALUES: usize = 4096;
@@ -222,14 +225,19 @@ impl Responder {
             Ok(a) => a,
             Err(e) => return (rc::PROTOCOL_ERROR, self.error(h, rc::PROTOCOL_ERROR, &e.to_string())),
         };
-        if answer.auth_type != b"HS_SECKEY" {
-            let text = format!("authentication type {:?} is not accepted", String::from_utf8_lossy(&answer.auth_type));
-            return (rc::INVALID_CREDENTIAL, self.error(oh, rc::INVALID_CREDENTIAL, &text));
-        }
         let user = format!("{}:{}", answer.index, String::from_utf8_lossy(&answer.handle));
         let m = challenge::challenged(&pending.nonce, &pending.digest);
-        let proves = |secret: &[u8]| challenge::seckey_proves(secret, &m, &answer.signed, pending.minor);
-        let caller = match self.node.login(&user, &proves, scope.origin().clone()) {
+        let by_secret = |secret: &[u8]| challenge::seckey_proves(secret, &m, &answer.signed, pending.minor);
+        let by_signature = |key: &[u8]| challenge::pubkey_proves(key, &m, &answer.signed);
+        let (key_type, proves): (_, &KeyCheck) = match answer.auth_type.as_slice() {
+            b"HS_SECKEY" => (types::HS_SECKEY, &by_secret),
+            b"HS_PUBKEY" => (types::HS_PUBKEY, &by_signature),
+            other => {
+                let text = format!("authentication type {:?} is not accepted", String::from_utf8_lossy(other));
+                return (rc::INVALID_CREDENTIAL, self.error(oh, rc::INVALID_CREDENTIAL, &text));
+            }
+        };
+        let caller = match self.node.login(&user, key_type, proves, scope.origin().clone()) {
             Ok(c) => c,
             Err(e) => return self.failure(&pending.env, oh, &pending.message, e.code.response_code(), &e.message),
         };

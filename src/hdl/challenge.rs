@@ -13,6 +13,7 @@ use hmac::Hmac;
 use subtle::ConstantTimeEq as _;
 
 use super::codec::{CodecError, Envelope};
+use crate::record::pubkey::{Hash, PublicKey, rsa_sign};
 use crate::record::wire::{Reader, put_bytes};
 
 /// Most challenges pending at once; beyond, administrative requests are answered "too busy".
@@ -95,7 +96,7 @@ pub fn challenge_body(minor: u8, kind: u8, digest: &[u8], nonce: &[u8]) -> Vec<u
 /// The body of an `OC_RESPONSE_TO_CHALLENGE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChallengeAnswer {
-    /// `HS_SECKEY` or `HS_PUBKEY`.
+    /// [`HS_SECKEY`](crate::record::types::HS_SECKEY) or [`HS_PUBKEY`](crate::record::types::HS_PUBKEY).
     pub auth_type: Vec<u8>,
     /// The identity's handle.
     pub handle: Vec<u8>,
@@ -219,6 +220,23 @@ pub fn seckey_answer(code: u8, secret: &[u8], m: &[u8], salt: &[u8], iterations:
     out
 }
 
+/// Whether `signed` (`bytes(hash id) | bytes(signature)`, as CNRI's client and the IDIS SDKs send it) is the
+/// signature of the challenge `m` by the private half of `key` (`HS_PUBKEY` data).
+pub fn pubkey_proves(key: &[u8], m: &[u8], signed: &[u8]) -> bool {
+    let mut r = Reader::new(signed);
+    let (Ok(hash), Ok(signature)) = (r.bytes(), r.bytes()) else { return false };
+    let (Some(hash), Ok(key)) = (Hash::from_id(hash), PublicKey::decode(key)) else { return false };
+    key.verifies(hash, m, signature)
+}
+
+/// A public-key answer to the challenge `m`: `hash`'s identifier and the RSA signature (the crate's client).
+pub fn pubkey_answer(key: &rsa::RsaPrivateKey, hash: Hash, m: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_bytes(&mut out, hash.id());
+    put_bytes(&mut out, &rsa_sign(key, hash, m));
+    out
+}
+
 /// The message a challenge's answer covers: the nonce, then the request digest.
 pub fn challenged(nonce: &[u8], digest: &[u8]) -> Vec<u8> {
     [nonce, digest].concat()
@@ -253,6 +271,30 @@ mod tests {
         let mut costly = a.clone();
         costly[21..25].copy_from_slice(&u32::MAX.to_be_bytes()); // iterations
         assert!(!seckey_proves(b"secret", &m, &costly, 11));
+    }
+
+    #[test]
+    fn public_key_answers_verify() {
+        let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+        let key = PublicKey::Rsa(private.to_public_key()).encode();
+        let m = challenged(&[7; 16], &[9; 32]);
+        for hash in [Hash::Sha256, Hash::Sha1] {
+            let a = pubkey_answer(&private, hash, &m);
+            assert!(pubkey_proves(&key, &m, &a), "{hash:?}");
+            assert!(!pubkey_proves(&key, &challenged(&[8; 16], &[9; 32]), &a), "{hash:?}");
+        }
+        // the hash named by its other spellings and codes
+        let sig = rsa_sign(&private, Hash::Sha256, &m);
+        for id in [&b"SHA256"[..], &[3]] {
+            let mut a = Vec::new();
+            put_bytes(&mut a, id);
+            put_bytes(&mut a, &sig);
+            assert!(pubkey_proves(&key, &m, &a));
+        }
+        let other = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+        assert!(!pubkey_proves(&key, &m, &pubkey_answer(&other, Hash::Sha256, &m)), "another key's signature");
+        assert!(!pubkey_proves(&key, &m, b"\0\0\0\x03SM3\0\0\0\0"), "an unknown hash");
+        assert!(!pubkey_proves(b"not a key", &m, &pubkey_answer(&private, Hash::Sha256, &m)));
     }
 
     #[test]

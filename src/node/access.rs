@@ -181,15 +181,24 @@ impl Access<'_> {
     pub fn caller_from(&self, authorization: Option<&str>, origin: Origin) -> Result<Caller, NodeError> {
         let Some(value) = authorization else { return Ok(Caller::new(None, origin)) };
         match basic_credentials(value) {
-            Ok((user, secret)) => self.login(&user, &|stored| bool::from(stored.ct_eq(&secret)), origin),
+            Ok((user, secret)) => {
+                self.login(&user, types::HS_SECKEY, &|stored| bool::from(stored.ct_eq(&secret)), origin)
+            }
             Err(e) => self.throttled(|| Err(e), "", origin),
         }
     }
 
-    /// The caller `user` (`index:handle`) from `origin`, when one of the identity's `HS_SECKEY` values at its
-    /// index satisfies `proves` (given the stored secret: the secret itself, or a digest the client derived
-    /// from it). Throttled, and audited when refused, as [`Access::caller_from`] says.
-    pub fn login(&self, user: &str, proves: &dyn Fn(&[u8]) -> bool, origin: Origin) -> Result<Caller, NodeError> {
+    /// The caller `user` (`index:handle`) from `origin`, when one of the identity's keys of `key_type`
+    /// (`HS_SECKEY`, `HS_PUBKEY`) at its index satisfies `proves` (given the stored key: for a secret, the secret
+    /// itself, or a digest the client derived from it). Throttled, and audited when refused, as
+    /// [`Access::caller_from`] says.
+    pub fn login(
+        &self,
+        user: &str,
+        key_type: &str,
+        proves: &dyn Fn(&[u8]) -> bool,
+        origin: Origin,
+    ) -> Result<Caller, NodeError> {
         let identity = self.identity(user);
         // Failures count against the handle whose key is guessed at, however its identity is spelt (`300:X`,
         // `0300:X`, `0:x`): one count per handle, not per spelling.
@@ -197,7 +206,8 @@ impl Access<'_> {
             Ok((_, handle)) => handle.key().to_owned(),
             Err(_) => String::new(),
         };
-        let authenticate = || identity.and_then(|(index, handle)| self.check_secret(user, index, handle, proves));
+        let authenticate =
+            || identity.and_then(|(index, handle)| self.check_key(user, index, handle, key_type, proves));
         self.throttled(authenticate, &guessed, origin)
     }
 
@@ -242,7 +252,7 @@ impl Access<'_> {
     /// Checks `secret` against the `HS_SECKEY` values of the identity `user` (`index:handle`).
     pub fn authenticate(&self, user: &str, secret: &[u8]) -> Result<Identity, NodeError> {
         let (index, handle) = self.identity(user)?;
-        self.check_secret(user, index, handle, &|stored| bool::from(stored.ct_eq(secret)))
+        self.check_key(user, index, handle, types::HS_SECKEY, &|stored| bool::from(stored.ct_eq(secret)))
     }
 
     /// The key index (`None` when it is not a number) and the handle of the identity `user` (`index:handle`).
@@ -257,12 +267,13 @@ impl Access<'_> {
         Ok((index.trim().parse().ok(), handle))
     }
 
-    /// Checks the `HS_SECKEY` values at `index` of `handle`, the identity `user`, with `proves`.
-    fn check_secret(
+    /// Checks the keys of `key_type` at `index` of `handle`, the identity `user`, with `proves`.
+    fn check_key(
         &self,
         user: &str,
         index: Option<u32>,
         handle: Handle,
+        key_type: &str,
         proves: &dyn Fn(&[u8]) -> bool,
     ) -> Result<Identity, NodeError> {
         let index = index.ok_or_else(|| auth_failed(user))?;
@@ -274,7 +285,7 @@ impl Access<'_> {
         let matched = record
             .values
             .iter()
-            .filter(|v| v.is(types::HS_SECKEY) && (index == 0 || v.index == index))
+            .filter(|v| v.is(key_type) && (index == 0 || v.index == index))
             .fold(None, |acc, v| if proves(&v.data) { acc.or(Some(v.index)) } else { acc });
         matched.map(|index| Identity { handle, index }).ok_or_else(|| auth_failed(user))
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use idnode::hdl::admin::AdminRequest;
 use idnode::hdl::challenge::seckey;
-use idnode::hdl::client::admin::{Link, SecretKey, answer_to};
+use idnode::hdl::client::admin::{Key, Link, answer_to};
 use idnode::hdl::client::{self, Answer, Transport};
 use idnode::hdl::codec::{self, op, opflag};
 use idnode::record::HandleValue;
@@ -19,8 +19,8 @@ fn addrs(n: &TestNode) -> (SocketAddr, SocketAddr) {
     n.running.as_ref().unwrap().handle_addrs.unwrap()
 }
 
-fn e1() -> SecretKey {
-    SecretKey::new("0.NA/88.798.1", 300, b"demo-secret-1")
+fn e1() -> Key {
+    Key::secret("0.NA/88.798.1", 300, b"demo-secret-1")
 }
 
 fn url(index: u32, url: &str) -> HandleValue {
@@ -132,7 +132,7 @@ async fn every_secret_key_form_over_udp_and_tcp() {
         [seckey::MD5, seckey::SHA1, seckey::SHA256, seckey::HMAC_SHA1, seckey::HMAC_SHA256, seckey::PBKDF2_HMAC_SHA1];
     for (i, form) in forms.into_iter().enumerate() {
         for (transport, addr) in [(Transport::Udp, udp), (Transport::Tcp, tcp)] {
-            let key = SecretKey { form, ..e1() };
+            let key = Key::secret_in_form("0.NA/88.798.1", 300, b"demo-secret-1", form);
             let h = format!("88.798.1/FORM-{i}-{transport:?}");
             let mut link = Link::connect(addr, transport).await.unwrap();
             let a = link.administer(&AdminRequest::Create(h.clone(), vec![url(1, "https://f.example")]), 0, &key).await;
@@ -161,7 +161,7 @@ async fn failed_authentications() {
     let create = |h: &str| AdminRequest::Create(h.into(), vec![url(1, "https://x.example")]);
     let mut link = Link::connect(tcp, Transport::Tcp).await.unwrap();
     // a wrong secret: 403, nothing written
-    let wrong = SecretKey { secret: b"guess".to_vec(), ..e1() };
+    let wrong = Key::secret("0.NA/88.798.1", 300, b"guess");
     let a = link.administer(&create("88.798.1/F-1"), 0, &wrong).await.unwrap();
     assert_eq!(a.header.response_code, 403, "{}", message(&a));
     assert_eq!(rest_values(&n, "88.798.1/F-1").await.0, 404);
@@ -178,7 +178,7 @@ async fn failed_authentications() {
     assert_eq!(link.exchange(env, &answer).await.unwrap().header.response_code, 405);
     assert_eq!(rest_values(&n, "88.798.1/F-3").await.0, 404);
     // an identity without the permission: E2's administrator under E1's prefix
-    let e2 = SecretKey::new("0.NA/88.798.2", 300, b"demo-secret-2");
+    let e2 = Key::secret("0.NA/88.798.2", 300, b"demo-secret-2");
     let a = link.administer(&create("88.798.1/F-4"), 0, &e2).await.unwrap();
     assert_eq!(a.header.response_code, 400, "{}", message(&a));
     // an unknown authentication type
@@ -188,7 +188,7 @@ async fn failed_authentications() {
     answer[at..at + 9].copy_from_slice(b"HS_NOTKEY");
     assert_eq!(link.exchange(env, &answer).await.unwrap().header.response_code, 404);
     // a key removed from the identity's record no longer authenticates
-    let admin_key = SecretKey::new("0.NA/88.798.1", 301, b"second-key");
+    let admin_key = Key::secret("0.NA/88.798.1", 301, b"second-key");
     let key_value = json!({"index": 301, "type": "HS_SECKEY", "data": {"format": "string", "value": "second-key"}});
     n.put("/api/handles/0.NA/88.798.1?index=301", ROOT, json!({"values": [key_value]})).await.expect(
         200,
@@ -280,5 +280,55 @@ async fn admin_command() {
     std::fs::write(&secret, "wrong").unwrap();
     let (ok, j) = run(tcp, &["delete", j["handle"].as_str().unwrap()]).await.unwrap();
     assert!(!ok && j["responseCode"] == 403, "{j}");
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn public_key_identities() {
+    let n = TestNode::start().await;
+    let (_, tcp) = addrs(&n);
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("enterprise.pem");
+    let idnode = env!("CARGO_BIN_EXE_idnode");
+    // a key pair; its public half registered on the enterprise's prefix handle, with the rights to administer
+    let out = std::process::Command::new(idnode)
+        .args(["keygen", "--out", pem.to_str().unwrap(), "--index", "302", "--bits", "1024"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pubkey: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((pubkey["index"].as_u64(), pubkey["type"].as_str()), (Some(302), Some("HS_PUBKEY")), "{pubkey}");
+    let again = std::process::Command::new(idnode).args(["keygen", "--out", pem.to_str().unwrap()]).output().unwrap();
+    assert!(!again.status.success(), "an existing key file is not replaced");
+    let admin = json!({"index": 101, "type": "HS_ADMIN",
+        "data": {"format": "admin", "value": {"handle": "0.NA/88.798.1", "index": 302, "permissions": "011111110011"}}});
+    let put = n.put("/api/handles/0.NA/88.798.1?index=various", ROOT, json!({"values": [pubkey, admin]})).await;
+    put.expect(200, 1, "0.NA/88.798.1");
+    // the CLI signs the challenge with the private key
+    let h = "88.798.1/PK-1";
+    let (server, key_file) = (tcp.to_string(), pem.to_str().unwrap().to_owned());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(idnode)
+            .args(["admin", "create", h, "--id", "302:0.NA/88.798.1", "--private-key", &key_file])
+            .args(["--value", "1:URL:https://pk.example/1", "--server", &server])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{} {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(rest_values(&n, h).await.0, 200);
+    // another key's signature is refused, and so is the right key named at an index that holds no key
+    let other = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+    let mut link = Link::connect(tcp, Transport::Tcp).await.unwrap();
+    let a = link.administer(&AdminRequest::Delete(h.into()), 0, &Key::rsa("0.NA/88.798.1", 302, other)).await.unwrap();
+    assert_eq!(a.header.response_code, 403, "{}", message(&a));
+    use rsa::pkcs8::DecodePrivateKey as _;
+    let private = rsa::RsaPrivateKey::from_pkcs8_pem(&std::fs::read_to_string(&pem).unwrap()).unwrap();
+    let a = link.administer(&AdminRequest::Delete(h.into()), 0, &Key::rsa("0.NA/88.798.1", 303, private.clone())).await;
+    assert_eq!(a.unwrap().header.response_code, 403);
+    let a =
+        link.administer(&AdminRequest::Delete(h.into()), 0, &Key::rsa("0.NA/88.798.1", 302, private)).await.unwrap();
+    assert_eq!(a.header.response_code, 1, "{}", message(&a));
     n.stop().await;
 }

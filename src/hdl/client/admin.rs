@@ -1,5 +1,5 @@
 //! The crate's client for administration over the Handle protocol: requests answered after a challenge,
-//! which the client answers with a secret key, and the IDIS login that authenticates a TCP connection once.
+//! which the client answers with a secret key or an RSA private key, and the IDIS login that authenticates a TCP connection once.
 
 use std::net::SocketAddr;
 
@@ -9,30 +9,48 @@ use super::{
     Answer, ClientError, RecvBuffers, TIMEOUT, Transport, exchange_tcp, exchange_udp, request_bytes, udp_socket,
 };
 use crate::hdl::admin::AdminRequest;
-use crate::hdl::challenge::{ChallengeAnswer, challenged, seckey, seckey_answer};
+use crate::hdl::challenge::{ChallengeAnswer, challenged, pubkey_answer, seckey, seckey_answer};
 use crate::hdl::codec::{CodecError, Envelope, MAX_MINOR, digest_len, digested_part, op, opflag, rc};
 use crate::hdl::digest;
 use crate::hdl::udp::Datagrams;
+use crate::record::pubkey::Hash;
+use crate::record::types;
 use crate::record::wire::Reader;
 
-/// An identity (`index:handle`) and its secret key, and the form its answers to challenges take
-/// ([`seckey`]; CNRI's client uses PBKDF2 from 2.7).
+/// An identity (`index:handle`) and the key that proves it.
 #[derive(Debug, Clone)]
-pub struct SecretKey {
+pub struct Key {
     /// The identity's handle.
     pub handle: String,
-    /// The index of its `HS_SECKEY` value.
+    /// The index of its `HS_SECKEY` or `HS_PUBKEY` value.
     pub index: u32,
-    /// The secret.
-    pub secret: Vec<u8>,
-    /// The form of the answers.
-    pub form: u8,
+    /// The key.
+    pub proof: Proof,
 }
 
-impl SecretKey {
-    /// The key `secret` of `index:handle`, answering in the form CNRI's client uses (PBKDF2-HMAC-SHA1).
-    pub fn new(handle: &str, index: u32, secret: &[u8]) -> Self {
-        Self { handle: handle.to_owned(), index, secret: secret.to_vec(), form: seckey::PBKDF2_HMAC_SHA1 }
+/// What answers a challenge.
+#[derive(Debug, Clone)]
+pub enum Proof {
+    /// A secret key, and the form of the answers ([`seckey`]).
+    Secret(Vec<u8>, u8),
+    /// An RSA private key whose public half is an `HS_PUBKEY` of the identity.
+    Rsa(Box<rsa::RsaPrivateKey>),
+}
+
+impl Key {
+    /// The secret key `secret` of `index:handle`, answering in the form CNRI's client uses (PBKDF2-HMAC-SHA1).
+    pub fn secret(handle: &str, index: u32, secret: &[u8]) -> Self {
+        Self::secret_in_form(handle, index, secret, seckey::PBKDF2_HMAC_SHA1)
+    }
+
+    /// The secret key `secret` of `index:handle`, answering in `form`.
+    pub fn secret_in_form(handle: &str, index: u32, secret: &[u8], form: u8) -> Self {
+        Self { handle: handle.to_owned(), index, proof: Proof::Secret(secret.to_vec(), form) }
+    }
+
+    /// The RSA private key `key` of `index:handle`.
+    pub fn rsa(handle: &str, index: u32, key: rsa::RsaPrivateKey) -> Self {
+        Self { handle: handle.to_owned(), index, proof: Proof::Rsa(Box::new(key)) }
     }
 }
 
@@ -72,12 +90,7 @@ impl Link {
 
     /// Sends `request` with `opflags` (keep-alive is added) and, when it is challenged, answers the challenge
     /// with `key`; returns the final answer (or the challenge's error).
-    pub async fn administer(
-        &mut self,
-        request: &AdminRequest,
-        opflags: u32,
-        key: &SecretKey,
-    ) -> Result<Answer, ClientError> {
+    pub async fn administer(&mut self, request: &AdminRequest, opflags: u32, key: &Key) -> Result<Answer, ClientError> {
         let (env, message) =
             request_bytes(rand::random(), MAX_MINOR, request.opcode(), opflags | opflag::KPAL, &request.encode());
         let first = self.exchange(env, &message).await?;
@@ -90,7 +103,7 @@ impl Link {
 
     /// Logs the connection in as `key`'s identity (the IDIS SDKs' opcode 2001): later requests on it are not
     /// challenged. Returns the login's answer.
-    pub async fn login(&mut self, key: &SecretKey) -> Result<Answer, ClientError> {
+    pub async fn login(&mut self, key: &Key) -> Result<Answer, ClientError> {
         self.administer(&AdminRequest::Login(key.handle.clone(), key.index), opflag::RRDG, key).await
     }
 }
@@ -112,19 +125,28 @@ pub fn challenge_parts(minor: u8, body: &[u8]) -> Result<(u8, Vec<u8>, Vec<u8>),
 
 /// The answer (envelope and message) to the challenge `challenge` of the request `message`, with `key`. The
 /// challenge's digest is checked first: a client answers only a challenge to its own request.
-pub fn answer_to(challenge: &Answer, message: &[u8], key: &SecretKey) -> Result<(Envelope, Vec<u8>), ClientError> {
+pub fn answer_to(challenge: &Answer, message: &[u8], key: &Key) -> Result<(Envelope, Vec<u8>), ClientError> {
     let minor = challenge.envelope.minor;
     let (kind, d, nonce) = challenge_parts(minor, &challenge.body)?;
     if d != digest(kind, digested_part(message)) {
         return Err(CodecError::Body("the challenge's digest is not that of the request".into()).into());
     }
     let m = challenged(&nonce, &d);
-    let signed = match minor {
-        0 => seckey_answer(seckey::MD5, &key.secret, &m, &[], 0).split_off(1),
-        _ => seckey_answer(key.form, &key.secret, &m, &rand::random::<[u8; 16]>(), 10_000),
+    let (auth_type, signed) = match (&key.proof, minor) {
+        (Proof::Secret(secret, _), 0) => {
+            (types::HS_SECKEY, seckey_answer(seckey::MD5, secret, &m, &[], 0).split_off(1))
+        }
+        (Proof::Secret(secret, form), _) => {
+            (types::HS_SECKEY, seckey_answer(*form, secret, &m, &rand::random::<[u8; 16]>(), 10_000))
+        }
+        // As CNRI's client signs: SHA-256 from 2.7, SHA-1 before.
+        (Proof::Rsa(private), _) => {
+            let hash = if minor >= 7 { Hash::Sha256 } else { Hash::Sha1 };
+            (types::HS_PUBKEY, pubkey_answer(private, hash, &m))
+        }
     };
     let body = ChallengeAnswer {
-        auth_type: b"HS_SECKEY".to_vec(),
+        auth_type: auth_type.as_bytes().to_vec(),
         handle: key.handle.as_bytes().to_vec(),
         index: key.index,
         signed,

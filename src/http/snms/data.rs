@@ -85,7 +85,8 @@ async fn open_session(call: Call, body: Body, proves: impl Fn(&[u8], &[u8]) -> b
     let run = crate::runtime::blocking(move || {
         let user = if login.username.contains(':') { login.username } else { format!("300:{}", login.username) };
         let given = login.password.into_bytes();
-        let caller = state.node.login(&user, &|secret| proves(secret, &given), origin)?;
+        let caller =
+            state.node.login(&user, crate::record::types::HS_SECKEY, &|secret| proves(secret, &given), origin)?;
         let id = caller.require()?.clone();
         let key =
             state.node.key_fingerprint(&id)?.ok_or_else(|| NodeError::new(ErrorCode::AuthenticationFailed, ""))?;
