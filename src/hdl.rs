@@ -28,6 +28,7 @@ pub mod codec;
 mod config;
 pub mod limit;
 pub mod server;
+pub mod signing;
 pub mod udp;
 
 use codec::{
@@ -45,6 +46,7 @@ pub struct Responder {
     site_serial: u16,
     runtime: Runtime,
     challenges: Arc<challenge::Challenges>,
+    node_key: Option<Arc<signing::NodeKey>>,
 }
 
 /// What a connection carries from one request to the next: the identity it logged in as (the IDIS SDKs'
@@ -101,7 +103,12 @@ impl Responder {
     pub fn new(node: Arc<Node>, site: Vec<u8>, site_serial: u16, runtime: Runtime) -> Self {
         let requests = Arc::new(RequestMetrics::new(node.metrics()));
         let challenges = Arc::new(challenge::Challenges::new(std::time::Duration::from_secs(20)));
-        Self { node, requests, site: Arc::new(site), site_serial, runtime, challenges }
+        Self { node, requests, site: Arc::new(site), site_serial, runtime, challenges, node_key: None }
+    }
+
+    /// The responder signing the answers to certified requests with `key`.
+    pub fn with_node_key(self, key: Arc<signing::NodeKey>) -> Self {
+        Self { node_key: Some(key), ..self }
     }
 
     /// The responder with challenges that wait `ttl` for their answers.
@@ -143,7 +150,15 @@ impl Responder {
     /// [`Responder::respond_from`] on a connection that carries `conv` from one request to the next.
     pub fn respond_in(&self, env: &Envelope, message: &[u8], origin: Origin, conv: &mut Conversation) -> Vec<u8> {
         let mut scope = Scope::open(origin);
-        let (rc, response) = self.answer(env, message, &mut scope, conv);
+        let (rc, mut response) = self.answer(env, message, &mut scope, conv);
+        let certified =
+            message.get(8..12).is_some_and(|f| u32::from_be_bytes([f[0], f[1], f[2], f[3]]) & opflag::CERT != 0);
+        if let (true, Some(key), Some(flags)) = (certified, &self.node_key, response.get_mut(8..12)) {
+            // A certified request gets a signed answer, whatever it says, as Handle.Net signs its answers.
+            flags[0] |= (opflag::CERT >> 24) as u8;
+            let reply = Envelope { session_id: conv.session.unwrap_or(env.session_id), ..*env }.reply(0);
+            key.sign(&reply, &mut response);
+        }
         scope.finish(&self.requests, Outcome::from_response_code(rc));
         response
     }

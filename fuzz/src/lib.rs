@@ -76,7 +76,12 @@ pub fn handle(data: &[u8]) {
     if answer.header.response_code == codec::rc::AUTHENTICATION_NEEDED {
         let secret: &[u8] = if data.last().is_some_and(|b| b & 1 == 0) { b"demo-secret-1" } else { b"wrong" };
         let key = Key::secret("0.NA/88.798.1", 300, secret);
-        let challenge = Answer { envelope: conv.reply_envelope(&env), header: answer.header, body: answer.body };
+        let challenge = Answer {
+            envelope: conv.reply_envelope(&env),
+            header: answer.header,
+            body: answer.body,
+            credential: answer.credential,
+        };
         let Ok((env, reply)) = answer_to(&challenge, message, &key) else { return };
         let response = DOORS.responder.respond_in(&env, &reply, Origin::internal(), &mut conv);
         assert!(codec::decode_message(&response).is_ok(), "the handler answered a challenge's answer malformed");

@@ -48,6 +48,8 @@ pub struct Answer {
     pub header: Header,
     /// The response body.
     pub body: Vec<u8>,
+    /// The credential section (a signature, when the request was certified).
+    pub credential: Vec<u8>,
 }
 
 /// The outcome of a resolution.
@@ -118,7 +120,7 @@ pub async fn read_tcp_answer(s: &mut TcpStream) -> Result<Answer, ClientError> {
     let mut body = vec![0u8; envelope.checked_len()?];
     s.read_exact(&mut body).await?;
     let m = decode_message(&body)?;
-    Ok(Answer { envelope, header: m.header, body: m.body })
+    Ok(Answer { envelope, header: m.header, body: m.body, credential: m.credential })
 }
 
 async fn udp(addr: SocketAddr, env: Envelope, message: &[u8]) -> Result<Answer, ClientError> {
@@ -186,7 +188,7 @@ pub async fn exchange_udp(
             let mut message = join_udp_parts(parts);
             message.truncate(e.message_len as usize);
             let m = decode_message(&message)?;
-            return Ok(Answer { envelope: e, header: m.header, body: m.body });
+            return Ok(Answer { envelope: e, header: m.header, body: m.body, credential: m.credential });
         }
     }
 }

@@ -38,6 +38,9 @@ pub struct HandleConfig {
     pub site_serial: u16,
     /// Seconds a challenge to an administrative request waits for its answer.
     pub challenge_ttl_secs: u64,
+    /// PEM file of the node's RSA key, which signs certified answers and whose public half `HS_SITE` publishes
+    /// (default: `node-key.pem` in the data directory; made on first start when missing).
+    pub node_key: Option<std::path::PathBuf>,
 }
 
 impl Default for HandleConfig {
@@ -54,6 +57,7 @@ impl Default for HandleConfig {
             udp_unlimited_sources: vec!["127.0.0.0/8".into(), "::1/128".into()],
             site_serial: 1,
             challenge_ttl_secs: 20,
+            node_key: None,
         }
     }
 }

@@ -11,9 +11,10 @@ use crate::connection::Connections;
 use crate::node::Node;
 use crate::runtime::Runtime;
 
-/// This node's `HS_SITE`: one server and its UDP and TCP query interfaces. The REST port is not listed: an
-/// interface of protocol HTTP there would promise Handle messages over HTTP, which CNRI's client then posts.
-pub fn own_site(cfg: &Config, udp: SocketAddr, tcp: SocketAddr) -> Vec<u8> {
+/// This node's `HS_SITE`: one server, its public key, a UDP query interface and a TCP interface for queries
+/// and administration. The REST port is not listed: an interface of protocol HTTP there would promise Handle
+/// messages over HTTP, which CNRI's client then posts.
+pub fn own_site(cfg: &Config, udp: SocketAddr, tcp: SocketAddr, public_key: Vec<u8>) -> Vec<u8> {
     use crate::record::site::{Interface, Server, Site};
     Site {
         version: 1,
@@ -31,10 +32,10 @@ pub fn own_site(cfg: &Config, udp: SocketAddr, tcp: SocketAddr) -> Vec<u8> {
         servers: vec![Server {
             id: 1,
             address: cfg.handle.advertise.unwrap_or(tcp.ip()),
-            public_key: Vec::new(),
+            public_key,
             interfaces: vec![
                 Interface { kind: 2, protocol: 0, port: u32::from(udp.port()) },
-                Interface { kind: 2, protocol: 1, port: u32::from(tcp.port()) },
+                Interface { kind: 3, protocol: 1, port: u32::from(tcp.port()) },
             ],
         }],
     }
@@ -56,14 +57,20 @@ pub(super) async fn serve(
     let tcp =
         tokio::net::TcpListener::bind(h.listen_tcp).await.with_context(|| format!("binding TCP {}", h.listen_tcp))?;
     let (udp_addr, tcp_addr) = (udp[0].local_addr()?, tcp.local_addr()?);
-    let site = own_site(cfg, udp_addr, tcp_addr);
+    let key_path = h.node_key.clone().unwrap_or_else(|| cfg.storage.path.join("node-key.pem"));
+    let node_key = {
+        let path = key_path.clone();
+        tokio::task::spawn_blocking(move || crate::hdl::signing::NodeKey::load_or_create(&path)).await??
+    };
+    let site = own_site(cfg, udp_addr, tcp_addr, node_key.public().encode());
     let n = {
         let (node, site) = (node.clone(), site.clone());
         tokio::task::spawn_blocking(move || node.publish_site(&site)).await??
     };
     tracing::info!(prefix_handles = n, "published HS_SITE");
     let responder = Responder::new(node, site, h.site_serial, runtime)
-        .with_challenge_ttl(std::time::Duration::from_secs(h.challenge_ttl_secs));
+        .with_challenge_ttl(std::time::Duration::from_secs(h.challenge_ttl_secs))
+        .with_node_key(Arc::new(node_key));
     let limits = h.limits()?;
     let admission = crate::request::Admission::new(limits.max_in_flight);
     for socket in udp {

@@ -365,3 +365,54 @@ async fn one_source_cannot_take_every_tcp_place() {
     assert_eq!(answered.expect("a place again").response_code, 1);
     n.stop().await;
 }
+
+/// The node's key: made on first start, kept with the data, published in `HS_SITE`; answers to certified
+/// requests (resolutions, errors, challenges) are signed with it, over UDP and TCP.
+#[tokio::test]
+async fn certified_answers_are_signed_with_the_published_key() {
+    use idnode::hdl::signing;
+    use idnode::record::pubkey::PublicKey;
+    let n = TestNode::start().await;
+    let (udp, tcp) = addrs(&n);
+    let (_, data) = client::site_info(udp, Transport::Udp).await.unwrap();
+    let site = idnode::record::site::Site::decode(&data).unwrap();
+    let key = PublicKey::decode(&site.servers[0].public_key).expect("HS_SITE carries the node's public key");
+    let interfaces: Vec<(u8, u8)> = site.servers[0].interfaces.iter().map(|i| (i.kind, i.protocol)).collect();
+    assert_eq!(interfaces, vec![(2, 0), (3, 1)], "UDP for queries, TCP for queries and administration");
+    let admin_request = idnode::hdl::admin::AdminRequest::Delete("88.798.1/JDZ-2024-000001".into()).encode();
+    let requests = [
+        (
+            codec::op::RESOLUTION,
+            codec::ResolutionRequest { handle: b"88.798.1/JDZ-2024-000123".to_vec(), ..Default::default() }.encode(),
+        ),
+        (
+            codec::op::RESOLUTION,
+            codec::ResolutionRequest { handle: b"88.798.1/NOPE".to_vec(), ..Default::default() }.encode(),
+        ),
+        (codec::op::DELETE_HANDLE, admin_request),
+    ];
+    for transport in [Transport::Udp, Transport::Tcp] {
+        for (minor, (opcode, body)) in [11u8, 7, 5].into_iter().zip(requests.iter().cycle()) {
+            let addr = if transport == Transport::Udp { udp } else { tcp };
+            let (mut env, msg) = client::request_bytes(7, minor, *opcode, codec::opflag::CERT, body);
+            env.suggested_minor = minor;
+            let a = client::exchange(addr, transport, env, &msg).await.unwrap();
+            assert_ne!(a.header.opflags & codec::opflag::CERT, 0, "{transport:?} 2.{minor}");
+            let header_and_body = codec::encode_message(&a.header, &a.body);
+            let signed = &header_and_body[..header_and_body.len() - 4];
+            assert!(signing::verify(&key, &a.envelope, signed, &a.credential), "{transport:?} 2.{minor} {opcode}");
+            let mut forged = signed.to_vec();
+            *forged.last_mut().unwrap() ^= 1;
+            assert!(!signing::verify(&key, &a.envelope, &forged, &a.credential), "{transport:?} 2.{minor}");
+        }
+    }
+    // uncertified requests get unsigned answers
+    let (env, msg) = client::resolution_request(8, "88.798.1/JDZ-2024-000123", &[], &[], false);
+    assert!(client::exchange(tcp, Transport::Tcp, env, &msg).await.unwrap().credential.is_empty());
+    // the key is kept with the data: the same after a restart
+    let n = n.restart().await;
+    let (udp, _) = addrs(&n);
+    let (_, again) = client::site_info(udp, Transport::Udp).await.unwrap();
+    assert_eq!(idnode::record::site::Site::decode(&again).unwrap().servers[0].public_key, site.servers[0].public_key);
+    n.stop().await;
+}
