@@ -50,13 +50,16 @@ pub struct Responder {
 }
 
 /// What a connection carries from one request to the next: the identity it logged in as (the IDIS SDKs'
-/// opcode 2001), and, for the answer being sent, the session id its envelope names (a challenge's).
+/// opcode 2001); and, for the answer being sent, the session id its envelope names (a challenge's) and the
+/// messages that follow the first (a listing's, flagged CONT but the last).
 #[derive(Debug, Clone, Default)]
 pub struct Conversation {
     /// The identity the connection logged in as.
     pub login: Option<Identity>,
     /// The session id of the answer's envelope, when it is not the request's.
     pub session: Option<u32>,
+    /// The messages of the answer after the first.
+    pub more: Vec<Vec<u8>>,
 }
 
 impl Conversation {
@@ -153,11 +156,15 @@ impl Responder {
         let (rc, mut response) = self.answer(env, message, &mut scope, conv);
         let certified =
             message.get(8..12).is_some_and(|f| u32::from_be_bytes([f[0], f[1], f[2], f[3]]) & opflag::CERT != 0);
-        if let (true, Some(key), Some(flags)) = (certified, &self.node_key, response.get_mut(8..12)) {
-            // A certified request gets a signed answer, whatever it says, as Handle.Net signs its answers.
-            flags[0] |= (opflag::CERT >> 24) as u8;
+        if let (true, Some(key)) = (certified, &self.node_key) {
+            // A certified request gets signed answers, whatever they say, as Handle.Net signs its answers.
             let reply = Envelope { session_id: conv.session.unwrap_or(env.session_id), ..*env }.reply(0);
-            key.sign(&reply, &mut response);
+            for m in std::iter::once(&mut response).chain(conv.more.iter_mut()) {
+                if let Some(flags) = m.get_mut(8..12) {
+                    flags[0] |= (opflag::CERT >> 24) as u8;
+                    key.sign(&reply, m);
+                }
+            }
         }
         scope.finish(&self.requests, Outcome::from_response_code(rc));
         response

@@ -5,10 +5,10 @@
 
 use crate::error::{ErrorCode, NodeError};
 use crate::id::{Handle, Prefix};
-use crate::node::{Caller, PutOutcome, ValueMode};
+use crate::node::{Caller, Page, PutOutcome, ValueMode};
 use crate::record::wire::{Reader, put_bytes, read_value};
 use crate::record::{HandleValue, types};
-use crate::request::{Operation, Scope};
+use crate::request::{Operation, Protocol, Scope};
 
 use super::challenge::{self, ChallengeAnswer};
 use super::codec::{
@@ -21,6 +21,23 @@ type KeyCheck<'a> = dyn Fn(&[u8]) -> bool + 'a;
 
 /// Most values one request may carry.
 const MAX_VALUES: usize = 4096;
+/// Names a listing message carries, as Handle.Net's server sends them.
+const LISTED_PER_MESSAGE: usize = 50;
+/// Most handles one listing over the Handle protocol answers; bigger prefixes are listed over REST, by pages.
+const MAX_LISTED: usize = 1_000_000;
+
+fn names_bound_error() -> NodeError {
+    NodeError::new(
+        ErrorCode::BadRequest,
+        format!("more than {MAX_LISTED} handles under the prefix; list them over REST, a page at a time"),
+    )
+}
+
+/// The prefix a listing names: `0.NA/X`, or `X` as some clients send it.
+fn listed_prefix(given: &str) -> Result<Prefix, NodeError> {
+    let bare = given.strip_prefix("0.NA/").or_else(|| given.strip_prefix("0.na/")).unwrap_or(given);
+    Prefix::parse(bare).map_err(|e| NodeError::new(ErrorCode::InvalidHandle, e.to_string()))
+}
 
 /// The operation an administrative opcode counts as.
 pub fn operation(opcode: u32) -> Operation {
@@ -28,6 +45,7 @@ pub fn operation(opcode: u32) -> Operation {
         op::CREATE_HANDLE => Operation::Create,
         op::ADD_VALUE | op::MODIFY_VALUE => Operation::Update,
         op::DELETE_HANDLE | op::REMOVE_VALUE => Operation::Delete,
+        op::LIST_HANDLES | op::LIST_HOMED_NAS => Operation::List,
         _ => Operation::Login,
     }
 }
@@ -47,6 +65,10 @@ pub enum AdminRequest {
     ModifyValues(String, Vec<HandleValue>),
     /// The IDIS SDKs' login (opcode 2001): the identity's handle and key index.
     Login(String, u32),
+    /// `OC_LIST_HANDLES`: the prefix handle (`0.NA/X`, or `X`).
+    List(String),
+    /// `OC_LIST_HOMED_NAS` (its handle, `/` by the clients, is ignored).
+    ListPrefixes(String),
 }
 
 fn body_error(what: &str) -> CodecError {
@@ -86,6 +108,8 @@ impl AdminRequest {
                     (0..n).map(|_| r.u32().map_err(|_| body_error("remove request"))).collect();
                 Ok(Self::RemoveValues(h, indexes?))
             }),
+            op::LIST_HANDLES => read_handle(r, "list request").map(Self::List),
+            op::LIST_HOMED_NAS => read_handle(r, "list request").map(Self::ListPrefixes),
             op::LOGIN_ID_SYSTEM => read_handle(r, "login request")
                 .and_then(|h| Ok(Self::Login(h, r.u32().map_err(|_| body_error("login request"))?))),
             _ => return None,
@@ -101,7 +125,9 @@ impl AdminRequest {
             | Self::AddValues(h, _)
             | Self::RemoveValues(h, _)
             | Self::ModifyValues(h, _)
-            | Self::Login(h, _) => h,
+            | Self::Login(h, _)
+            | Self::List(h)
+            | Self::ListPrefixes(h) => h,
         }
     }
 
@@ -120,7 +146,7 @@ impl AdminRequest {
                 indexes.iter().for_each(|i| b.extend_from_slice(&i.to_be_bytes()));
             }
             Self::Login(_, index) => b.extend_from_slice(&index.to_be_bytes()),
-            Self::Delete(_) => {}
+            Self::Delete(_) | Self::List(_) | Self::ListPrefixes(_) => {}
         }
         b
     }
@@ -134,6 +160,8 @@ impl AdminRequest {
             Self::RemoveValues(..) => op::REMOVE_VALUE,
             Self::ModifyValues(..) => op::MODIFY_VALUE,
             Self::Login(..) => op::LOGIN_ID_SYSTEM,
+            Self::List(_) => op::LIST_HANDLES,
+            Self::ListPrefixes(_) => op::LIST_HOMED_NAS,
         }
     }
 }
@@ -163,6 +191,10 @@ impl Responder {
             }
         };
         // What can be refused without knowing who asks is refused before the challenge.
+        let listing = matches!(request, AdminRequest::List(_) | AdminRequest::ListPrefixes(_));
+        if listing && scope.origin().protocol == Protocol::HandleUdp {
+            return self.failure(env, h, message, rc::PROTOCOL_ERROR, "listings are answered over TCP only");
+        }
         if let Err(e) = self.precheck(&request) {
             return self.failure(env, h, message, e.code.response_code(), &e.message);
         }
@@ -179,7 +211,8 @@ impl Responder {
     /// The checks that need no identity: the handle's syntax and that this node is responsible for it.
     fn precheck(&self, request: &AdminRequest) -> Result<(), NodeError> {
         match request {
-            AdminRequest::Login(..) => Ok(()),
+            AdminRequest::List(p) => listed_prefix(p).map(drop),
+            AdminRequest::Login(..) | AdminRequest::ListPrefixes(_) => Ok(()),
             AdminRequest::Create(h, _) if h.ends_with('/') => self.node.parse_handle(&format!("{h}x")).map(drop),
             r => self.node.parse_handle(r.handle()).map(drop),
         }
@@ -269,6 +302,12 @@ impl Responder {
                 conv.login = caller.identity().cloned();
                 Ok(None)
             }
+            AdminRequest::List(_) | AdminRequest::ListPrefixes(_) => {
+                return match self.listing(request, caller) {
+                    Ok(names) => self.list_messages(env, h, message, &names, conv),
+                    Err(e) => self.failure(env, h, message, e.code.response_code(), &e.message),
+                };
+            }
             AdminRequest::Create(h_text, values) if h.opflags & opflag::MINT != 0 => {
                 flags |= opflag::MINT;
                 self.mint(caller, h_text, values.clone()).map(Some)
@@ -318,6 +357,50 @@ impl Responder {
             }
             Err(e) => self.failure(env, h, message, e.code.response_code(), &e.message),
         }
+    }
+
+    /// The names a listing answers: the handles under the prefix, or the prefix handles homed here.
+    fn listing(&self, request: &AdminRequest, caller: &Caller) -> Result<Vec<String>, NodeError> {
+        if let AdminRequest::List(p) = request {
+            let prefix = listed_prefix(p)?;
+            self.node.authorize_list(caller, &prefix)?;
+            let mut names = Vec::new();
+            self.node.list_handles(&prefix, Page::All, &mut |h| {
+                names.push(h.to_owned());
+                names.len() <= MAX_LISTED
+            })?;
+            return if names.len() > MAX_LISTED { Err(names_bound_error()) } else { Ok(names) };
+        }
+        self.node.authorize_node_admin(caller)?;
+        Ok(self.node.homed_prefixes(caller)?.iter().map(|p| format!("0.NA/{p}")).collect())
+    }
+
+    /// A listing's answer: [`LISTED_PER_MESSAGE`] names a message, every message but the last flagged CONT
+    /// (the first is returned, the rest go in `conv`).
+    fn list_messages(
+        &self,
+        env: &Envelope,
+        h: &Header,
+        message: &[u8],
+        names: &[String],
+        conv: &mut Conversation,
+    ) -> (u32, Vec<u8>) {
+        let chunks: Vec<&[String]> =
+            if names.is_empty() { vec![&[]] } else { names.chunks(LISTED_PER_MESSAGE).collect() };
+        let last = chunks.len() - 1;
+        let mut messages = chunks.iter().enumerate().map(|(i, chunk)| {
+            let mut header = self.header(h, rc::SUCCESS);
+            if i < last {
+                header.opflags |= opflag::CONT;
+            }
+            let mut body = self.request_digest(env, h, message);
+            body.extend_from_slice(&(chunk.len() as u32).to_be_bytes());
+            chunk.iter().for_each(|n| put_bytes(&mut body, n.as_bytes()));
+            encode_message(&header, &body)
+        });
+        let first = messages.next().unwrap_or_default();
+        conv.more = messages.collect();
+        (rc::SUCCESS, first)
     }
 
     /// Creates a handle under the start `given` (`prefix/` or `prefix/stem`) with a minted suffix.

@@ -36,8 +36,12 @@ pub mod op {
     pub const REMOVE_VALUE: u32 = 103;
     /// Modify values.
     pub const MODIFY_VALUE: u32 = 104;
+    /// List the handles under a prefix.
+    pub const LIST_HANDLES: u32 = 105;
     /// The answer to a challenge.
     pub const RESPONSE_TO_CHALLENGE: u32 = 200;
+    /// List the prefixes homed here.
+    pub const LIST_HOMED_NAS: u32 = 302;
     /// IDIS login with a password (the CAICT SDK).
     pub const LOGIN: u32 = 2000;
     /// IDIS login with a key (the CAICT and Teleinfo SDKs).
@@ -68,7 +72,10 @@ pub mod rc {
 /// on the blocking pool, and it may depend on its connection's login.
 pub fn is_administrative(message: &[u8]) -> bool {
     let opcode = message.get(..4).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-    matches!(opcode, op::CREATE_HANDLE..=op::MODIFY_VALUE | op::RESPONSE_TO_CHALLENGE | op::LOGIN_ID_SYSTEM)
+    matches!(
+        opcode,
+        op::CREATE_HANDLE..=op::LIST_HANDLES | op::RESPONSE_TO_CHALLENGE | op::LIST_HOMED_NAS | op::LOGIN_ID_SYSTEM
+    )
 }
 
 /// The low bits of the envelope's flag byte: the suggested major version.

@@ -327,7 +327,15 @@ async fn connection(
             }
             Ok(_admitted) => responder.respond_read(env, message, origin).await,
         };
-        if write_message(&mut stream, &conv.reply_envelope(&env), &response).await.is_err() || last {
+        let reply = conv.reply_envelope(&env);
+        let mut written = write_message(&mut stream, &reply, &response).await;
+        for m in std::mem::take(&mut conv.more) {
+            written = match written {
+                Ok(()) => write_message(&mut stream, &reply, &m).await,
+                failed => failed,
+            };
+        }
+        if written.is_err() || last {
             return;
         }
         first = false;

@@ -188,9 +188,9 @@ fn site_info_and_errors() {
     assert_eq!(code(&q("88.798.1/JDZ-2024-000001", &[77])).0, 200);
     assert_eq!(code(&q("10.1000/x", &[])).0, 301);
     assert_eq!(code(&q("88..1/x", &[])).0, 102);
-    let (c, msg) = code(&r.respond(&env(10), &request(105, 0, &[])));
+    let (c, msg) = code(&r.respond(&env(10), &request(301, 0, &[])));
     assert_eq!(c, 5);
-    assert!(msg.contains("105"));
+    assert!(msg.contains("301"));
     assert_eq!(code(&r.respond(&env(10), &request(100, 0, &[]))).0, 4, "a create without a body");
     assert_eq!(code(&r.respond(&env(10), &request(9999, 0, &[]))).0, 5);
     assert_eq!(code(&r.respond(&env(10), &request(1, 0, &[0, 0, 0, 9, 1]))).0, 4, "truncated body");

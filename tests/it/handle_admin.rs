@@ -332,3 +332,37 @@ async fn public_key_identities() {
     assert_eq!(a.header.response_code, 1, "{}", message(&a));
     n.stop().await;
 }
+
+#[tokio::test]
+async fn listings_over_tcp_in_messages_of_fifty() {
+    let n = TestNode::start().await;
+    let (udp, tcp) = addrs(&n);
+    let mut link = Link::connect(tcp, Transport::Tcp).await.unwrap();
+    // 600 products and 12 batches: 13 messages of 50 (the last flagged without CONT), as Handle.Net sends them
+    let (code, names) = link.list(&AdminRequest::List("0.NA/88.798.1".into()), &e1()).await.unwrap();
+    assert_eq!(code, 1, "{names:?}");
+    assert_eq!(names.len(), 612);
+    assert!(
+        names.contains(&"88.798.1/JDZ-2024-000123".to_owned()) && names.contains(&"88.798.1/BATCH-202405".to_owned())
+    );
+    // the slash-less form too; another enterprise's prefix is refused
+    let (code, slashless) = link.list(&AdminRequest::List("88.798.1".into()), &e1()).await.unwrap();
+    assert_eq!((code, slashless.len()), (1, 612));
+    let (code, _) = link.list(&AdminRequest::List("0.NA/88.798.2".into()), &e1()).await.unwrap();
+    assert_eq!(code, 400);
+    // the homed prefixes: for the node administrator
+    let root = Key::secret("0.NA/88.798", 300, b"root-secret");
+    let (code, prefixes) = link.list(&AdminRequest::ListPrefixes("/".into()), &root).await.unwrap();
+    assert_eq!(code, 1, "{prefixes:?}");
+    assert!(
+        prefixes.contains(&"0.NA/88.798".to_owned()) && prefixes.contains(&"0.NA/88.798.5".to_owned()),
+        "{prefixes:?}"
+    );
+    let (code, _) = link.list(&AdminRequest::ListPrefixes("/".into()), &e1()).await.unwrap();
+    assert_eq!(code, 400, "an enterprise administrator is not the node's");
+    // not over UDP
+    let mut over_udp = Link::connect(udp, Transport::Udp).await.unwrap();
+    let a = over_udp.administer(&AdminRequest::List("0.NA/88.798.1".into()), 0, &e1()).await.unwrap();
+    assert_eq!(a.header.response_code, 4, "{}", message(&a));
+    n.stop().await;
+}

@@ -101,6 +101,28 @@ impl Link {
         self.exchange(env, &answer).await
     }
 
+    /// Sends a listing request (`OC_LIST_HANDLES`, `OC_LIST_HOMED_NAS`) and reads every message of its answer
+    /// (TCP): the response code, and the names (or the error's message).
+    pub async fn list(&mut self, request: &AdminRequest, key: &Key) -> Result<(u32, Vec<String>), ClientError> {
+        let mut answer = self.administer(request, 0, key).await?;
+        let mut names = Vec::new();
+        loop {
+            let code = answer.header.response_code;
+            if code != rc::SUCCESS {
+                return Ok((code, vec![crate::hdl::codec::decode_error_message(&answer.body)]));
+            }
+            let mut r = Reader::new(&answer.body);
+            let bad = |_| CodecError::Body("malformed listing".into());
+            for _ in 0..r.count(4).map_err(bad)? {
+                names.push(String::from_utf8_lossy(r.bytes().map_err(bad)?).into_owned());
+            }
+            let (Self::Tcp(s), true) = (&mut *self, answer.header.opflags & opflag::CONT != 0) else {
+                return Ok((code, names));
+            };
+            answer = tokio::time::timeout(TIMEOUT, super::read_tcp_answer(s)).await.map_err(std::io::Error::from)??;
+        }
+    }
+
     /// Logs the connection in as `key`'s identity (the IDIS SDKs' opcode 2001): later requests on it are not
     /// challenged. Returns the login's answer.
     pub async fn login(&mut self, key: &Key) -> Result<Answer, ClientError> {
