@@ -161,6 +161,8 @@ pub enum AdminOp {
     Remove,
     /// Delete the handle.
     Delete,
+    /// List the handles under a prefix (the handle argument: `0.NA/88.798.1` or `88.798.1`; TCP only).
+    List,
 }
 
 /// Options of `idnode admin`.
@@ -169,7 +171,7 @@ pub struct AdminArgs {
     /// The operation.
     #[arg(value_enum)]
     pub op: AdminOp,
-    /// The identifier, e.g. 88.798.1/JDZ-2024-000777 (with --mint, its start: 88.798.1/JDZ-).
+    /// The identifier, e.g. 88.798.1/JDZ-2024-000777 (with --mint, its start: 88.798.1/JDZ-; with list, the prefix).
     pub handle: String,
     /// The identity that authenticates, index:handle, e.g. 300:0.NA/88.798.1.
     #[arg(long)]

@@ -64,6 +64,7 @@ fn request(a: &AdminArgs) -> anyhow::Result<(AdminRequest, u32)> {
         AdminOp::Remove if a.index.is_empty() => bail!("remove needs --index (repeatable)"),
         AdminOp::Remove => (AdminRequest::RemoveValues(h, a.index.clone()), 0),
         AdminOp::Delete => (AdminRequest::Delete(h), 0),
+        AdminOp::List => (AdminRequest::List(h), 0),
     })
 }
 
@@ -75,6 +76,20 @@ pub async fn run(a: &AdminArgs) -> anyhow::Result<(String, bool)> {
     let addr: SocketAddr = server.to_socket_addrs()?.next().with_context(|| format!("cannot resolve {server}"))?;
     let transport = if a.udp { Transport::Udp } else { Transport::Tcp };
     let mut link = Link::connect(addr, transport).await?;
+    if let AdminRequest::List(_) = request {
+        // The handles, one a line; or the refusal as JSON.
+        let (code, names) = link.list(&request, &key).await?;
+        if code == 1 {
+            return Ok((names.join("\n"), true));
+        }
+        let printed = Printed {
+            response_code: code,
+            handle: &a.handle,
+            message: names.first().map(String::as_str),
+            values: None,
+        };
+        return Ok((serde_json::to_string_pretty(&printed)?, false));
+    }
     let answer = link.administer(&request, flags | opflag::RRDG, &key).await?;
     let code = answer.header.response_code;
     // The body: the request digest (asked for), then a created handle or an error message.

@@ -99,6 +99,8 @@ fn handle_seeds() -> Vec<Vec<u8>> {
         (AdminRequest::RemoveValues("88.798.1/JDZ-2024-000123".into(), vec![1]), 0),
         (AdminRequest::Delete(h), 0),
         (AdminRequest::Login("0.NA/88.798.1".into(), 300), 0),
+        (AdminRequest::List("0.NA/88.798.1".into()), 0),
+        (AdminRequest::ListPrefixes("/".into()), 0),
     ] {
         for minor in [11, 0] {
             let (mut env, message) =

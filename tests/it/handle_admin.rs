@@ -277,6 +277,18 @@ async fn admin_command() {
     let (ok, _) = run(tcp, &["delete", h]).await.unwrap();
     assert!(ok);
     assert_eq!(rest_values(&n, h).await.0, 404);
+    let listed = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_idnode"))
+            .args(["admin", "list", "88.798.1", "--id", "300:0.NA/88.798.1", "--server", &tcp.to_string()])
+            .env("IDNODE_SECRET", "demo-secret-1")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(listed.status.success());
+    let lines = String::from_utf8(listed.stdout).unwrap();
+    assert_eq!(lines.lines().count(), 613, "612 demo records and the minted one");
     std::fs::write(&secret, "wrong").unwrap();
     let (ok, j) = run(tcp, &["delete", j["handle"].as_str().unwrap()]).await.unwrap();
     assert!(!ok && j["responseCode"] == 403, "{j}");
