@@ -192,7 +192,7 @@ async fn audit(
     let node = s.node.clone();
     let (credentials, jsonp) = (s.credentials, render.callback.is_some());
     let result = crate::runtime::blocking(move || {
-        let caller = crate::http::auth::caller(&node, &headers, origin, credentials, jsonp)?;
+        let caller = crate::http::auth::caller(&node, &headers, origin, credentials, jsonp, None)?;
         node.authorize_node_admin(&caller)?;
         let q = audit_query(&node, &params)?;
         node.audit()

@@ -24,9 +24,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 
-use crate::error::ErrorCode;
-use crate::node::Node;
-use crate::request::{Admission, Credentials, Operation, RequestMetrics};
+use crate::error::{ErrorCode, NodeError};
+use crate::node::{Caller, Node};
+use crate::request::{Admission, Credentials, Operation, Origin, RequestMetrics};
 use crate::runtime::Runtime;
 
 pub(crate) mod auth;
@@ -38,6 +38,7 @@ mod list;
 pub mod pipeline;
 pub mod query;
 pub mod reply;
+pub mod sessions;
 pub mod snms;
 mod stats;
 
@@ -54,6 +55,14 @@ pub struct AppState {
     admission: Admission,
     runtime: Runtime,
     tokens: Arc<snms::Tokens>,
+    sessions: Arc<sessions::Sessions>,
+}
+
+impl AppState {
+    /// The caller of a request with `headers` from `origin` ([`auth::caller`], with this port's sessions).
+    fn caller(&self, headers: &axum::http::HeaderMap, origin: Origin, jsonp: bool) -> Result<Caller, NodeError> {
+        auth::caller(&self.node, headers, origin, self.credentials, jsonp, Some(&self.sessions))
+    }
 }
 
 /// Builds the REST API over `node`.
@@ -64,7 +73,8 @@ pub fn router(node: Arc<Node>, settings: &HttpConfig, runtime: Runtime) -> Route
     let credentials = settings.credentials();
     let settings = Arc::new(settings.clone());
     let tokens = Arc::new(snms::Tokens::new(std::time::Duration::from_secs(settings.snms_token_secs)));
-    let state = AppState { node, requests, settings, credentials, admission, runtime, tokens };
+    let sessions = Arc::default();
+    let state = AppState { node, requests, settings, credentials, admission, runtime, tokens, sessions };
     let at = |op, handler| dispatch(&state, op, handler);
     let api = Router::new()
         .route("/api/handles", at(Operation::List, get(list::list_handles)))
@@ -76,6 +86,7 @@ pub fn router(node: Arc<Node>, settings: &HttpConfig, runtime: Runtime) -> Route
                 .merge(at(Operation::Delete, axum::routing::delete(handles::delete))),
         )
         .route("/api/prefixes", at(Operation::List, get(list::prefixes)))
+        .route("/api/sessions", at(Operation::Login, axum::routing::post(sessions::open)))
         .route("/api/stats", at(Operation::Statistics, get(stats::stats)))
         .route("/openapi.yaml", at(Operation::Service, get(openapi)))
         .merge(snms::routes(&state))

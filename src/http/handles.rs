@@ -13,10 +13,10 @@ use bytes::Bytes;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 
+use super::AppState;
 use super::json::{ValueJson, parse_values, value_json};
 use super::query::{IndexParam, Params};
 use super::reply::{self, ApiError, Caching, Render};
-use super::{AppState, auth};
 use crate::error::ErrorCode;
 use crate::id::Handle;
 use crate::node::{Caller, Filter, PutOutcome, RenderingSlot, Resolution, ValueMode, now};
@@ -56,8 +56,7 @@ impl<'a> Target<'a> {
     }
 
     fn caller(&self, state: &AppState, headers: &HeaderMap, origin: Origin) -> Result<Caller, ApiError> {
-        auth::caller(&state.node, headers, origin, state.credentials, self.render.callback.is_some())
-            .map_err(|e| self.err(e))
+        state.caller(headers, origin, self.render.callback.is_some()).map_err(|e| self.err(e))
     }
 
     fn flag(&self, key: &str, default: bool) -> Result<bool, ApiError> {

@@ -7,9 +7,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::AppState;
 use super::query::Params;
 use super::reply::{self, ApiError, Caching, Render};
-use super::{AppState, auth};
 use crate::error::ErrorCode;
 use crate::id::Prefix;
 use crate::node::Page;
@@ -55,8 +55,8 @@ async fn list_answer(state: AppState, uri: Uri, headers: HeaderMap, origin: Orig
     }
     let prefix =
         Prefix::parse_listed(&raw).map_err(|e| bad(ErrorCode::InvalidHandle, format!("invalid prefix: {e}")))?;
-    let caller = auth::caller(&state.node, &headers, origin, state.credentials, render.callback.is_some())
-        .map_err(|e| ApiError::from_node(e, &raw, &render))?;
+    let caller =
+        state.caller(&headers, origin, render.callback.is_some()).map_err(|e| ApiError::from_node(e, &raw, &render))?;
     state.node.authorize_list(&caller, &prefix).map_err(|e| ApiError::from_node(e, &raw, &render))?;
     let page = params.int("page").map_err(|m| bad(ErrorCode::BadRequest, m))?;
     let size = params.int("pageSize").map_err(|m| bad(ErrorCode::BadRequest, m))?;
@@ -189,8 +189,8 @@ pub async fn prefixes(
 ) -> Response {
     let params = Params::parse(uri.query());
     let render = Render::from_params(&params).unwrap_or_default();
-    let result = auth::caller(&state.node, &headers, origin, state.credentials, render.callback.is_some())
-        .and_then(|caller| state.node.homed_prefixes(&caller));
+    let result =
+        state.caller(&headers, origin, render.callback.is_some()).and_then(|caller| state.node.homed_prefixes(&caller));
     match result {
         Ok(prefixes) => {
             reply::json(StatusCode::OK, &Prefixes { response_code: 1, prefixes }, &render, Caching::NoStore, None)

@@ -15,6 +15,7 @@ mod observability;
 mod openapi;
 mod prometheus;
 mod pyhandle;
+mod rest_handle_auth;
 mod rest_params;
 mod rest_status;
 mod rest_writes;
