@@ -1,5 +1,5 @@
 //! The write benchmark: batches of product records over gRPC `BatchRegister` or the SNMS `batchCreate`, or
-//! single REST `PUT`s, each record following the shipped product template (or, with `--free`, the same record
+//! single REST `PUT`s or Handle-protocol creates, each record following the shipped product template (or, with `--free`, the same record
 //! naming none: the cost of the template check). Every call is checked: a batch counts only if every item
 //! succeeded.
 
@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 use tonic::transport::Channel;
 
 use idnode::grpc::pb;
+use idnode::hdl::admin::AdminRequest;
+use idnode::hdl::client::Transport;
+use idnode::hdl::client::admin::{Key, Link};
 use idnode::record::HandleValue;
 use idnode::template::{TEMPLATE_ID_INDEX, TEMPLATE_VERSION_INDEX, ceramics};
 
@@ -27,6 +30,12 @@ pub enum Via {
     SnmsBatch,
     /// REST `PUT /api/handles/…`, one record a call.
     RestPut,
+    /// Handle protocol `OC_CREATE_HANDLE` over one TCP connection logged in once (opcode 2001, as the IDIS
+    /// SDKs do), one record a call.
+    HandleLogin,
+    /// Handle protocol `OC_CREATE_HANDLE` over one TCP connection, each challenged and answered with PBKDF2
+    /// (CNRI's client's form from 2.7), one record a call.
+    HandleChallenged,
 }
 
 /// Options of `idnode-bench register`.
@@ -35,7 +44,7 @@ pub struct RegisterArgs {
     /// The door.
     #[arg(long, value_enum)]
     pub via: Via,
-    /// The node's listener for it (gRPC, or REST for the other two).
+    /// The node's listener for it (gRPC, Handle TCP, or REST for the others).
     #[arg(long)]
     pub target: SocketAddr,
     /// Records per call (batches).
@@ -110,7 +119,8 @@ pub async fn run(a: &RegisterArgs) -> anyhow::Result<WriteReport> {
     }
     let tag = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
     let handle = |call: usize, i: usize| format!("{}/REG-{tag}-{call:04}-{i:05}", a.prefix);
-    let calls = if a.via == Via::RestPut { a.calls * a.size } else { a.calls };
+    let one_by_one = matches!(a.via, Via::RestPut | Via::HandleLogin | Via::HandleChallenged);
+    let calls = if one_by_one { a.calls * a.size } else { a.calls };
     let mut door = Door::open(a).await?;
     let mut latencies = Vec::with_capacity(calls);
     let started = Instant::now();
@@ -123,7 +133,7 @@ pub async fn run(a: &RegisterArgs) -> anyhow::Result<WriteReport> {
             })
             .collect();
         match a.via {
-            Via::RestPut => {
+            Via::RestPut | Via::HandleLogin | Via::HandleChallenged => {
                 for (h, v) in batch {
                     let t = Instant::now();
                     door.put(&h, &v).await?;
@@ -145,7 +155,7 @@ pub async fn run(a: &RegisterArgs) -> anyhow::Result<WriteReport> {
     let at = |q: f64| ms(latencies[((latencies.len() - 1) as f64 * q).round() as usize]);
     Ok(WriteReport {
         via: format!("{:?}", a.via),
-        size: if a.via == Via::RestPut { 1 } else { a.size },
+        size: if one_by_one { 1 } else { a.size },
         calls,
         templated: !a.free,
         p50_ms: at(0.5),
@@ -159,10 +169,21 @@ pub async fn run(a: &RegisterArgs) -> anyhow::Result<WriteReport> {
 enum Door {
     Grpc(pb::registry_client::RegistryClient<Channel>, String),
     Http(http1::SendRequest<Full<Bytes>>, String),
+    Handle(Box<Link>, Key),
 }
 
 impl Door {
     async fn open(a: &RegisterArgs) -> anyhow::Result<Self> {
+        if matches!(a.via, Via::HandleLogin | Via::HandleChallenged) {
+            let (index, handle) = a.user.split_once(':').context("--user is index:handle")?;
+            let key = Key::secret(handle, index.parse()?, a.secret.as_bytes());
+            let mut link = Link::connect(a.target, Transport::Tcp).await?;
+            if a.via == Via::HandleLogin {
+                let answer = link.login(&key).await?;
+                anyhow::ensure!(answer.header.response_code == 1, "login refused: {}", answer.header.response_code);
+            }
+            return Ok(Door::Handle(Box::new(link), key));
+        }
         if a.via == Via::GrpcBatch {
             let ch = Channel::from_shared(format!("http://{}", a.target))?.connect().await?;
             return Ok(Door::Grpc(pb::registry_client::RegistryClient::new(ch), basic(a)));
@@ -197,6 +218,7 @@ impl Door {
                     })
                     .collect(),
             }),
+            Door::Handle(..) => bail!("the Handle protocol writes one record a call"),
             Door::Http(..) => {
                 let records: Vec<Value> = batch
                     .into_iter()
@@ -239,6 +261,12 @@ impl Door {
     }
 
     async fn put(&mut self, handle: &str, values: &[HandleValue]) -> anyhow::Result<()> {
+        if let Door::Handle(link, key) = self {
+            let create = AdminRequest::Create(handle.to_owned(), values.to_vec());
+            let answer = link.administer(&create, 0, key).await?;
+            anyhow::ensure!(answer.header.response_code == 1, "create {handle}: {}", answer.header.response_code);
+            return Ok(());
+        }
         let Door::Http(send, auth) = self else { bail!("PUT goes over HTTP") };
         let body: Vec<Value> = values.iter().map(item).collect();
         let path = format!("/api/handles/{handle}");
