@@ -156,7 +156,9 @@ pub async fn serve_udp(
                 queue_error(&mut received.answers, &limits, &counted, peer, udp_datagrams(&env, &msg, 1));
                 continue;
             };
-            if responder.runtime().place(|| responder.waits_for_disk(&message)) == Place::Inline {
+            // A write runs on the blocking pool whatever the reads do, and its answer may name a challenge.
+            let writes = is_administrative(&message);
+            if !writes && responder.runtime().place(|| responder.waits_for_disk(&message)) == Place::Inline {
                 let response = responder.respond_from(&env, &message, origin);
                 received.answers.push((peer, answer(&limits, &counted, peer, &env, &response)));
                 continue;

@@ -378,3 +378,16 @@ async fn listings_over_tcp_in_messages_of_fifty() {
     assert_eq!(a.header.response_code, 4, "{}", message(&a));
     n.stop().await;
 }
+
+/// Writes over UDP go to the blocking pool and name their challenge whatever the reads do (inline here).
+#[tokio::test]
+async fn udp_administration_with_inline_reads() {
+    let n = TestNode::start_with(|c| c.node.reads = idnode::node::Reads::Inline).await;
+    let (udp, _) = addrs(&n);
+    let mut link = Link::connect(udp, Transport::Udp).await.unwrap();
+    let create = AdminRequest::Create("88.798.1/UDP-1".into(), vec![url(1, "https://u.example")]);
+    let a = link.administer(&create, 0, &e1()).await.unwrap();
+    assert_eq!(a.header.response_code, 1, "{}", message(&a));
+    assert_eq!(rest_values(&n, "88.798.1/UDP-1").await.0, 200);
+    n.stop().await;
+}
