@@ -335,6 +335,24 @@ pub fn resolution_handle(message: &[u8]) -> Option<&[u8]> {
     Reader::new(message.get(HEADER_LEN..)?).bytes().ok()
 }
 
+/// Whether a resolution request (the bytes after the envelope) carries bytes after its handle and lists (the
+/// Teleinfo SDK's identity field), read in place.
+pub fn resolution_has_trailer(message: &[u8]) -> bool {
+    let body_len = message.get(20..24).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let Some(body) = message.get(HEADER_LEN..HEADER_LEN.saturating_add(body_len)) else { return false };
+    let mut r = Reader::new(body);
+    let mut walk = || -> Result<(), crate::record::RecordError> {
+        r.bytes()?;
+        let indexes = r.u32()? as usize;
+        r.take(indexes.saturating_mul(4))?;
+        for _ in 0..r.u32()? {
+            r.bytes()?;
+        }
+        Ok(())
+    };
+    walk().is_ok() && r.remaining() > 0
+}
+
 /// A resolution request body.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ResolutionRequest {

@@ -10,8 +10,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use super::codec::{
-    ENVELOPE_LEN, Envelope, Header, ResolutionRequest, UDP_CHUNK, UDP_PACKET_LEN, decode_message, flag,
-    is_administrative, join_udp_parts, op, opflag, push_udp_packets, rc,
+    ENVELOPE_LEN, Envelope, Header, UDP_CHUNK, UDP_PACKET_LEN, flag, is_administrative, join_udp_parts, op, opflag,
+    push_udp_packets, rc, resolution_has_trailer,
 };
 use super::limit::SourceLimit;
 use super::udp::{Datagrams, RecvBuffers};
@@ -349,12 +349,13 @@ async fn connection(
 /// closed after its answer, as Handle.Net closes it, without waiting for the client to. The IDIS SDKs keep one
 /// connection for many requests without asking either, and show it: CAICT's opens with site information,
 /// Teleinfo's logs in or sends resolutions that carry one more field after the lists (an identity to pass on).
+/// Read in place: on CNRI's pattern every request is a first one.
 fn one_request_connection(message: &[u8]) -> bool {
-    let Ok(m) = decode_message(message) else { return true };
-    let persistent = match m.header.opcode {
-        _ if m.header.opflags & opflag::KPAL != 0 => true,
+    let word = |at: usize| message.get(at..at + 4).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    let persistent = match word(0) {
+        _ if word(8) & opflag::KPAL != 0 => true,
         op::GET_SITE_INFO | op::LOGIN | op::LOGIN_ID_SYSTEM => true,
-        op::RESOLUTION => ResolutionRequest::decode(&m.body).is_ok_and(|r| r.encode().len() < m.body.len()),
+        op::RESOLUTION => resolution_has_trailer(message),
         _ => false,
     };
     !persistent

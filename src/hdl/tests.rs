@@ -252,3 +252,12 @@ proptest! {
         prop_assert!(decode_message(&resp).is_ok());
     }
 }
+
+#[test]
+fn a_resolution_trailer_is_seen_in_place() {
+    let body = resolution_body("88.798.1/X", &[1, 2], &["URL"]);
+    assert!(!crate::hdl::codec::resolution_has_trailer(&request(1, 0, &body)));
+    let with_identity = [body.as_slice(), &[0, 0, 0, 0]].concat(); // the Teleinfo SDK's empty identity
+    assert!(crate::hdl::codec::resolution_has_trailer(&request(1, 0, &with_identity)));
+    assert!(!crate::hdl::codec::resolution_has_trailer(&request(1, 0, &body[..body.len() - 2])), "truncated");
+}
