@@ -63,9 +63,16 @@ pub struct Conversation {
 }
 
 impl Conversation {
-    /// The envelope of the answer to a request received with `env`.
+    /// The envelope of the answer to a request received with `env`, as it will be sent.
+    fn answer_envelope(&self, env: &Envelope) -> Envelope {
+        Envelope { session_id: self.session.unwrap_or(env.session_id), ..*env }
+    }
+
+    /// [`Conversation::answer_envelope`], ending the answer's session id (the next request starts without).
     pub fn reply_envelope(&mut self, env: &Envelope) -> Envelope {
-        Envelope { session_id: self.session.take().unwrap_or(env.session_id), ..*env }
+        let reply = self.answer_envelope(env);
+        self.session = None;
+        reply
     }
 }
 
@@ -158,7 +165,7 @@ impl Responder {
             message.get(8..12).is_some_and(|f| u32::from_be_bytes([f[0], f[1], f[2], f[3]]) & opflag::CERT != 0);
         if let (true, Some(key)) = (certified, &self.node_key) {
             // A certified request gets signed answers, whatever they say, as Handle.Net signs its answers.
-            let reply = Envelope { session_id: conv.session.unwrap_or(env.session_id), ..*env }.reply(0);
+            let reply = conv.answer_envelope(env).reply(0);
             for m in std::iter::once(&mut response).chain(conv.more.iter_mut()) {
                 if let Some(flags) = m.get_mut(8..12) {
                     flags[0] |= (opflag::CERT >> 24) as u8;

@@ -10,7 +10,7 @@ use super::{AdminArgs, AdminOp, KeygenArgs, Printed};
 use crate::hdl::admin::AdminRequest;
 use crate::hdl::client::Transport;
 use crate::hdl::client::admin::{Key, Link};
-use crate::hdl::codec::{decode_error_message, digest_len, opflag};
+use crate::hdl::codec::{decode_error_message, opflag};
 use crate::record::HandleValue;
 use crate::record::pubkey::PublicKey;
 
@@ -93,8 +93,7 @@ pub async fn run(a: &AdminArgs) -> anyhow::Result<(String, bool)> {
     let answer = link.administer(&request, flags | opflag::RRDG, &key).await?;
     let code = answer.header.response_code;
     // The body: the request digest (asked for), then a created handle or an error message.
-    let after_digest = answer.body.get(1 + answer.body.first().and_then(|k| digest_len(*k)).unwrap_or(0)..);
-    let rest = after_digest.unwrap_or_default();
+    let rest = answer.after_digest();
     let printed_handle = match (code, request) {
         (1, AdminRequest::Create(..)) if rest.len() > 4 => String::from_utf8_lossy(&rest[4..]).into_owned(),
         _ => a.handle.clone(),

@@ -52,6 +52,17 @@ pub struct Answer {
     pub credential: Vec<u8>,
 }
 
+impl Answer {
+    /// The body after the request digest, when the answer carries one (`[digest]`, RRDG).
+    pub fn after_digest(&self) -> &[u8] {
+        let skip = match (self.header.opflags & opflag::RRDG != 0, self.body.first()) {
+            (true, Some(kind)) => 1 + super::codec::digest_len(*kind).unwrap_or(0),
+            _ => 0,
+        };
+        self.body.get(skip..).unwrap_or_default()
+    }
+}
+
 /// The outcome of a resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {

@@ -28,10 +28,7 @@ fn url(index: u32, url: &str) -> HandleValue {
 }
 
 fn message(a: &Answer) -> String {
-    let body = &a.body;
-    // `[digest]` first when the answer carries one
-    let skip = if a.header.opflags & opflag::RRDG != 0 { 1 + codec::digest_len(body[0]).unwrap_or(0) } else { 0 };
-    codec::decode_error_message(&body[skip.min(body.len())..])
+    codec::decode_error_message(a.after_digest())
 }
 
 async fn rest_values(n: &TestNode, h: &str) -> (u16, serde_json::Value) {
